@@ -1,0 +1,89 @@
+// The TrafficMetrics API objects (metrics.smi-spec.io), as the SMI spec describes them.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/quantity.h"
+
+namespace smi::model {
+
+// The kinds of object a TrafficMetrics can be about. Names are the Kubernetes kinds.
+enum class ResourceKind { kPod, kDeployment, kStatefulSet, kDaemonSet, kNamespace };
+
+// "Pod", "Deployment", "StatefulSet", "DaemonSet", "Namespace".
+std::string_view KindName(ResourceKind kind);
+// "pods", "deployments", ... (the resource name in URLs and discovery).
+std::string_view ResourcePlural(ResourceKind kind);
+// Inverse of ResourcePlural; nullopt for anything else.
+std::optional<ResourceKind> KindFromPlural(std::string_view plural);
+bool IsNamespaced(ResourceKind kind);
+
+// A core/v1 ObjectReference restricted to the fields the spec uses. Empty strings are omitted in JSON.
+struct ObjectReference {
+  std::string kind;
+  std::string ns;  // JSON "namespace"
+  std::string name;
+  std::string api_version;  // JSON "apiVersion"; usually empty
+
+  friend bool operator==(const ObjectReference&, const ObjectReference&) = default;
+  friend auto operator<=>(const ObjectReference&, const ObjectReference&) = default;
+};
+
+enum class Direction { kTo, kFrom };
+enum class Side { kClient, kServer };
+std::string_view DirectionName(Direction d);  // "to" / "from"
+std::string_view SideName(Side s);            // "client" / "server"
+
+struct Edge {
+  Direction direction = Direction::kFrom;
+  Side side = Side::kServer;
+  // nullopt serializes as `"resource": null`: all traffic in that direction (the resource scope).
+  std::optional<ObjectReference> resource;
+};
+
+struct Backend {
+  std::string apex;
+  std::string name;
+  int weight = 0;
+};
+
+struct Metric {
+  std::string name;  // p99_response_latency, ..., success_count, failure_count
+  std::string unit;  // "seconds" for latencies, empty (omitted) for counts
+  Quantity value;
+};
+
+// Metric names, in the order the spec lists them.
+inline constexpr std::string_view kP99Latency = "p99_response_latency";
+inline constexpr std::string_view kP90Latency = "p90_response_latency";
+inline constexpr std::string_view kP50Latency = "p50_response_latency";
+inline constexpr std::string_view kSuccessCount = "success_count";
+inline constexpr std::string_view kFailureCount = "failure_count";
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct TrafficMetrics {
+  ObjectReference resource;
+  Edge edge;
+  std::optional<Backend> backend;  // only for TrafficSplit resources; omitted when absent
+  TimePoint timestamp;             // serialized RFC 3339, whole seconds, UTC
+  std::chrono::milliseconds window{30000};  // serialized as a Go duration string ("30s", "1m15s")
+  std::vector<Metric> metrics;
+};
+
+struct TrafficMetricsList {
+  ObjectReference resource;  // kind (+ namespace) for kind lists, the object itself for edges
+  std::optional<std::string> selector;  // the label selector echoed back, when one was given
+  std::vector<TrafficMetrics> items;
+};
+
+// JSON in the API's wire format. `api_version` is e.g. "metrics.smi-spec.io/v1alpha1".
+nlohmann::json ToJson(const TrafficMetrics& tm, std::string_view api_version);
+nlohmann::json ToJson(const TrafficMetricsList& list, std::string_view api_version);
+
+}  // namespace smi::model

@@ -1,0 +1,81 @@
+// The border between aggregation and the sources of numbers: "increases over the window, per key".
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "model/traffic_metrics.h"
+
+namespace smi::sources {
+
+using model::Direction;
+using model::ObjectReference;
+using model::ResourceKind;
+using model::Side;
+using model::TimePoint;
+
+// What aggregation asks a source for.
+struct SampleQuery {
+  ResourceKind kind = ResourceKind::kDeployment;
+  std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
+  std::string name;  // empty: every object of the kind (in `ns`)
+  bool edges = false;  // false: the resource scope (inbound, server side); true: its edges
+  std::chrono::milliseconds window{30000};
+  TimePoint at;  // evaluation time, a whole second
+};
+
+// Increases over the window for one key.
+struct TrafficCounts {
+  double success = 0;
+  double failure = 0;
+  // Latency histogram: upper bound in seconds (+Inf included) -> increase of that cumulative bucket.
+  std::map<double, double> latency_buckets;
+};
+
+// The resource scope of one object: its inbound traffic measured at the server side.
+struct ResourceSample {
+  ObjectReference resource;
+  TrafficCounts counts;
+};
+
+// Traffic between `resource` and `peer`, in `direction`, measured at `side`.
+struct EdgeSample {
+  ObjectReference resource;
+  Direction direction = Direction::kTo;
+  Side side = Side::kClient;
+  ObjectReference peer;
+  TrafficCounts counts;
+};
+
+struct TrafficSamples {
+  TimePoint evaluated_at;
+  // Objects the source knows to exist at evaluation time (even if idle), matching the query.
+  std::vector<ObjectReference> known_objects;
+  std::vector<ResourceSample> resources;  // filled when !query.edges
+  std::vector<EdgeSample> edges;          // filled when query.edges
+  std::vector<std::string> warnings;      // non-fatal notes from the backend
+};
+
+// The backend could not answer: unreachable, timed out, refused the query or answered garbage.
+// The message names the backend and the cause; the API answers 503 with it.
+class SourceUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class TrafficSource {
+ public:
+  virtual ~TrafficSource() = default;
+  // Throws SourceUnavailable.
+  virtual TrafficSamples Fetch(const SampleQuery& query) = 0;
+  // Whether the backend answers right now (for /readyz); on failure `why` says what is wrong.
+  virtual bool Ready(std::string* why) = 0;
+  // How far back the backend keeps data, if it knows; windows beyond it are rejected.
+  virtual std::optional<std::chrono::milliseconds> Retention() const { return std::nullopt; }
+};
+
+}  // namespace smi::sources
