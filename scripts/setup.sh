@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages this project needs to build, run the demo and run the tests.
+# Idempotent and quick when everything is already there. Run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format
+  libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev prometheus-cpp-dev libboost-dev
+  libyaml-cpp-dev libgtest-dev libgmock-dev
+  prometheus curl procps iproute2 wrk hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's prometheus package enables a system service; this project starts its own instances.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl stop prometheus || true
+fi
