@@ -1,0 +1,75 @@
+// Turns source samples into TrafficMetrics: which objects exist, quantiles, zeros for idle objects.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "model/clock.h"
+#include "model/traffic_metrics.h"
+#include "sources/traffic_source.h"
+
+namespace smi::aggregation {
+
+// What the API layer asks for, already validated (names are DNS-1123, the window is in range).
+struct MetricsQuery {
+  model::ResourceKind kind = model::ResourceKind::kDeployment;
+  std::string ns;    // empty: all namespaces (lists only); unused for namespaces
+  std::string name;  // empty for lists
+  std::chrono::milliseconds window{30000};
+};
+
+// The object asked for does not exist (decision 7: 404, never made-up zeros).
+class ObjectNotFound : public std::runtime_error {
+ public:
+  ObjectNotFound(model::ResourceKind kind, std::string name)
+      : std::runtime_error("not found"), kind_(kind), name_(std::move(name)) {}
+  model::ResourceKind kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  model::ResourceKind kind_;
+  std::string name_;
+};
+
+// The window the user asked for cannot be served (too short, or beyond the source's retention).
+class InvalidWindow : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+class TrafficMetricsService {
+ public:
+  struct Options {
+    // Evaluation happens at the whole second at least this far in the past, so that a scrape
+    // still in flight at "now" cannot change the answer after it was given.
+    std::chrono::milliseconds evaluation_delay{1000};
+    std::chrono::milliseconds min_window{1000};
+  };
+
+  TrafficMetricsService(sources::TrafficSource& source, const model::Clock& clock, Options options);
+
+  // One object's resource scope. Throws ObjectNotFound, InvalidWindow, sources::SourceUnavailable.
+  model::TrafficMetrics Get(const MetricsQuery& query);
+  // Every known object of the kind (in the namespace, or everywhere), idle ones with zero counts.
+  model::TrafficMetricsList List(const MetricsQuery& query);
+  // The edges of one object: one item per (direction, side, peer).
+  model::TrafficMetricsList Edges(const MetricsQuery& query);
+
+  // Rejects windows the source cannot answer; the message is what the user reads.
+  void CheckWindow(std::chrono::milliseconds window) const;
+
+ private:
+  sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges);
+
+  sources::TrafficSource& source_;
+  const model::Clock& clock_;
+  Options options_;
+};
+
+// The five metrics for one key, in the spec's order. Latencies are omitted when there were no
+// observations (decision 7: never NaN, never a made-up 0 latency).
+std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& counts);
+
+}  // namespace smi::aggregation

@@ -1,0 +1,32 @@
+// The API's behaviour for one request: routing, parameters, errors, encoding. No sockets here.
+#pragma once
+
+#include "aggregation/traffic_metrics_service.h"
+#include "apiserver/http_types.h"
+#include "sources/traffic_source.h"
+
+namespace smi::apiserver {
+
+class ApiHandler {
+ public:
+  ApiHandler(aggregation::TrafficMetricsService& service, sources::TrafficSource& source);
+
+  HttpResponse Handle(const HttpRequest& request) const;
+
+ private:
+  HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route) const;
+
+  aggregation::TrafficMetricsService& service_;
+  sources::TrafficSource& source_;
+};
+
+// The window a request asks for (`?window=`, or `?t=` as the reference server named it),
+// DESIGN.md decision 4. Returns the default when neither is given; throws std::invalid_argument
+// with the message the user reads.
+std::chrono::milliseconds WindowParam(const HttpRequest& request,
+                                      std::chrono::milliseconds default_window);
+
+// Whether the Accept header admits plain JSON (absent, application/json, application/*, */*).
+bool AcceptsJson(const std::string& accept);
+
+}  // namespace smi::apiserver

@@ -1,0 +1,18 @@
+// Discovery documents: what kube-apiserver's aggregator and kubectl read to learn the API.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace smi::apiserver {
+
+// The version the server reports on /version. kubectl's version dispatcher picks its own minor
+// version from it, so it names the Kubernetes API level this server was verified against.
+inline constexpr std::string_view kReportedKubernetesMinor = "32";
+
+std::string ApiGroupListJson();
+std::string ApiGroupJson();
+std::string ApiResourceListJson(std::string_view version);
+std::string VersionJson();
+
+}  // namespace smi::apiserver

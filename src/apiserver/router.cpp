@@ -1,0 +1,128 @@
+#include "apiserver/router.h"
+
+#include <vector>
+
+namespace smi::apiserver {
+
+namespace {
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    const size_t start = i;
+    while (i < path.size() && path[i] != '/') ++i;
+    if (i > start) out.push_back(path.substr(start, i - start));
+  }
+  return out;
+}
+
+bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+Route Api(Endpoint e, std::string_view version) {
+  Route r;
+  r.endpoint = e;
+  r.version = std::string(version);
+  return r;
+}
+
+}  // namespace
+
+bool IsServedVersion(std::string_view version) {
+  return version == "v1alpha1" || version == "v1alpha2";
+}
+
+bool IsDnsLabel(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!IsAlnumLower(s.front()) || !IsAlnumLower(s.back())) return false;
+  for (char c : s) {
+    if (!IsAlnumLower(c) && c != '-') return false;
+  }
+  return true;
+}
+
+bool IsDnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    const auto part = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    if (part.empty()) return false;
+    if (!IsAlnumLower(part.front()) || !IsAlnumLower(part.back())) return false;
+    for (char c : part) {
+      if (!IsAlnumLower(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+Route MatchRoute(std::string_view path) {
+  const auto seg = Segments(path);
+  Route none;
+  if (seg.empty()) return none;
+  if (seg.size() == 1) {
+    if (seg[0] == "apis") return Api(Endpoint::kApis, "");
+    if (seg[0] == "version") return Api(Endpoint::kVersion, "");
+    if (seg[0] == "healthz") return Api(Endpoint::kHealthz, "");
+    if (seg[0] == "livez") return Api(Endpoint::kLivez, "");
+    if (seg[0] == "readyz") return Api(Endpoint::kReadyz, "");
+    return none;
+  }
+  if (seg[0] != "apis" || seg[1] != kGroup) return none;
+  if (seg.size() == 2) return Api(Endpoint::kApiGroup, "");
+  const auto version = seg[2];
+  if (!IsServedVersion(version)) return none;
+  if (seg.size() == 3) return Api(Endpoint::kResourceList, version);
+
+  // Below /apis/<group>/<version>.
+  const std::vector<std::string_view> rest(seg.begin() + 3, seg.end());
+  Route r = Api(Endpoint::kNotFound, version);
+  auto object = [&](model::ResourceKind kind, std::string_view ns, std::string_view name,
+                    Endpoint e) {
+    r.endpoint = e;
+    r.kind = kind;
+    r.ns = std::string(ns);
+    r.name = std::string(name);
+    const bool ns_ok = ns.empty() || IsDnsLabel(ns);
+    const bool name_ok = name.empty() || (kind == model::ResourceKind::kNamespace
+                                              ? IsDnsLabel(name)
+                                              : IsDnsSubdomain(name));
+    r.invalid_name = !ns_ok || !name_ok;
+    return r;
+  };
+  using model::ResourceKind;
+  if (rest[0] == "namespaces") {
+    switch (rest.size()) {
+      case 1:  // /namespaces
+        return object(ResourceKind::kNamespace, "", "", Endpoint::kList);
+      case 2:  // /namespaces/{name}
+        return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kGet);
+      case 3: {
+        if (rest[2] == "edges") return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kEdges);
+        const auto kind = model::KindFromPlural(rest[2]);
+        if (!kind || *kind == ResourceKind::kNamespace) return none;
+        return object(*kind, rest[1], "", Endpoint::kList);
+      }
+      case 4:
+      case 5: {
+        const auto kind = model::KindFromPlural(rest[2]);
+        if (!kind || *kind == ResourceKind::kNamespace) return none;
+        if (rest.size() == 4) return object(*kind, rest[1], rest[3], Endpoint::kGet);
+        if (rest[4] != "edges") return none;
+        return object(*kind, rest[1], rest[3], Endpoint::kEdges);
+      }
+      default:
+        return none;
+    }
+  }
+  if (rest.size() == 1) {  // /{kind}: all namespaces
+    const auto kind = model::KindFromPlural(rest[0]);
+    if (!kind || *kind == ResourceKind::kNamespace) return none;
+    return object(*kind, "", "", Endpoint::kList);
+  }
+  return none;
+}
+
+}  // namespace smi::apiserver

@@ -1,0 +1,46 @@
+// Maps a request path onto the API's endpoints (the spec digest's path table, §4.2).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/traffic_metrics.h"
+
+namespace smi::apiserver {
+
+inline constexpr std::string_view kGroup = "metrics.smi-spec.io";
+
+enum class Endpoint {
+  kNotFound,
+  kApis,          // /apis
+  kApiGroup,      // /apis/metrics.smi-spec.io
+  kResourceList,  // /apis/metrics.smi-spec.io/<version>
+  kVersion,       // /version
+  kHealthz,
+  kLivez,
+  kReadyz,
+  kGet,    // one object's resource scope
+  kList,   // a kind's objects, in a namespace or across all
+  kEdges,  // one object's edges
+};
+
+struct Route {
+  Endpoint endpoint = Endpoint::kNotFound;
+  std::string version;  // v1alpha1 or v1alpha2, for API endpoints
+  model::ResourceKind kind = model::ResourceKind::kDeployment;
+  std::string ns;    // empty for cluster-wide lists and for namespaces
+  std::string name;  // empty for lists
+  // Set when the path names an object whose name cannot exist in Kubernetes (not DNS-1123).
+  bool invalid_name = false;
+};
+
+Route MatchRoute(std::string_view path);
+
+// "v1alpha1" and "v1alpha2" serve the same objects (DESIGN.md decision 1).
+bool IsServedVersion(std::string_view version);
+
+// Kubernetes name rules (RFC 1123): a namespace is a DNS label, other objects DNS subdomains.
+bool IsDnsLabel(std::string_view s);
+bool IsDnsSubdomain(std::string_view s);
+
+}  // namespace smi::apiserver
