@@ -1,1 +1,133 @@
-int main() { return 0; }
+// smi-metrics-server: wires the stages together. Behaviour lives in the libraries.
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "aggregation/traffic_metrics_service.h"
+#include "apiserver/api_handler.h"
+#include "apiserver/flags.h"
+#include "apiserver/https_server.h"
+#include "apiserver/kubeconfig.h"
+#include "apiserver/pki.h"
+#include "model/clock.h"
+#include "sources/prometheus/linkerd_profile.h"
+#include "sources/prometheus/prometheus_source.h"
+
+namespace {
+
+using namespace smi;
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+int Run(const apiserver::ServerFlags& flags) {
+  apiserver::ServingOptions serving;
+  serving.bind_address = flags.bind_address;
+  serving.port = flags.secure_port;
+  serving.threads = flags.threads;
+  std::string serving_ca_pem;
+  if (!flags.tls_cert_file.empty()) {
+    serving.serving = {apiserver::ReadTextFile(flags.tls_cert_file),
+                       apiserver::ReadTextFile(flags.tls_private_key_file)};
+    serving_ca_pem = serving.serving.cert;
+  } else {
+    const auto ca = apiserver::GenerateCa("smi-metrics-server self-signed CA");
+    serving.serving = apiserver::IssueCertificate(
+        ca, {.common_name = "localhost",
+             .dns_names = {"localhost"},
+             .ip_addresses = {"127.0.0.1"},
+             .server_auth = true});
+    serving_ca_pem = ca.cert;
+    std::cerr << "smi-metrics-server: no --tls-cert-file given: serving with a self-signed "
+                 "certificate for localhost and 127.0.0.1\n";
+  }
+
+  if (!flags.client_ca_file.empty()) {
+    serving.client_ca_pem = apiserver::ReadTextFile(flags.client_ca_file);
+  } else if (!flags.write_kubeconfig.empty()) {
+    const auto client_ca = apiserver::GenerateCa("smi-metrics-server client CA");
+    const auto admin = apiserver::IssueCertificate(
+        client_ca, {.common_name = "smi-metrics-admin",
+                    .organizations = {"system:masters"},
+                    .client_auth = true});
+    serving.client_ca_pem = client_ca.cert;
+    const std::string host = flags.bind_address == "0.0.0.0" ? "127.0.0.1" : flags.bind_address;
+    const std::string url = "https://" + host + ":" + std::to_string(flags.secure_port);
+    apiserver::WriteTextFile(flags.write_kubeconfig,
+                             apiserver::KubeconfigYaml(url, serving_ca_pem, admin, "smi-metrics-admin"),
+                             /*secret=*/true);
+    std::cerr << "smi-metrics-server: wrote a kubeconfig for " << url << " to "
+              << flags.write_kubeconfig << "\n";
+  } else {
+    std::cerr << "smi-metrics-server: warning: no --client-ca-file given, so no client can "
+                 "authenticate and every API request will be answered 401 Unauthorized\n";
+  }
+
+  sources::prometheus::ClientOptions prom;
+  prom.base_url = flags.prometheus_url;
+  prom.timeout = flags.prometheus_timeout;
+  prom.ca_file = flags.prometheus_ca_file;
+  prom.insecure_skip_tls_verify = flags.prometheus_insecure_skip_tls_verify;
+  if (!flags.prometheus_bearer_token_file.empty()) {
+    prom.bearer_token = Trimmed(apiserver::ReadTextFile(flags.prometheus_bearer_token_file));
+  }
+  sources::prometheus::PrometheusSource source(prom,
+                                               sources::prometheus::LinkerdProfile(flags.proxy_job));
+
+  model::SystemClock clock;
+  aggregation::TrafficMetricsService service(source, clock,
+                                             {.evaluation_delay = flags.evaluation_delay});
+  apiserver::ApiHandler handler(service, source);
+  apiserver::HttpsServer server(serving, handler);
+
+  // SIGINT/SIGTERM are blocked in every thread and taken by this one, which stops the server.
+  std::thread signals([&server] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::cerr << "smi-metrics-server: stopping on signal " << sig << "\n";
+    server.Stop();
+  });
+  signals.detach();
+
+  std::cerr << "smi-metrics-server: serving metrics.smi-spec.io on https://" << flags.bind_address
+            << ":" << flags.secure_port << " from Prometheus at " << flags.prometheus_url
+            << " (mesh " << flags.mesh << ")\n";
+  server.Run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  apiserver::ServerFlags flags;
+  try {
+    flags = apiserver::ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& e) {
+    std::cerr << "smi-metrics-server: " << e.what() << "\n";
+    return 2;
+  }
+  if (flags.help) {
+    std::cout << apiserver::FlagsUsage();
+    return 0;
+  }
+  try {
+    return Run(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "smi-metrics-server: " << e.what() << "\n";
+    return 1;
+  }
+}
