@@ -1,0 +1,41 @@
+// A TrafficSource that answers from samples set by the test, for unit tests of the stages above
+// the sources. The integration tests use the real Prometheus source.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/clock.h"
+#include "sources/traffic_source.h"
+
+namespace smi::testing {
+
+class FakeSource : public sources::TrafficSource {
+ public:
+  sources::TrafficSamples Fetch(const sources::SampleQuery& query) override {
+    queries.push_back(query);
+    if (unavailable) throw sources::SourceUnavailable(*unavailable);
+    return query.edges ? edge_samples : resource_samples;
+  }
+  bool Ready(std::string* why) override {
+    if (unavailable && why) *why = *unavailable;
+    return !unavailable;
+  }
+  std::optional<std::chrono::milliseconds> Retention() const override { return retention; }
+
+  sources::TrafficSamples resource_samples;
+  sources::TrafficSamples edge_samples;
+  std::optional<std::string> unavailable;
+  std::optional<std::chrono::milliseconds> retention;
+  std::vector<sources::SampleQuery> queries;
+};
+
+class FakeClock : public model::Clock {
+ public:
+  explicit FakeClock(std::chrono::system_clock::time_point now) : now(now) {}
+  std::chrono::system_clock::time_point Now() const override { return now; }
+  std::chrono::system_clock::time_point now;
+};
+
+}  // namespace smi::testing
