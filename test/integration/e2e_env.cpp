@@ -1,0 +1,143 @@
+#include "e2e_env.h"
+
+#include <httplib.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iomanip>
+#include <sys/wait.h>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace smi::e2e {
+
+namespace {
+
+std::string Require(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) {
+    throw std::runtime_error(std::string("environment variable ") + name +
+                             " is not set: run this test through test/integration/run_e2e.sh");
+  }
+  return v;
+}
+
+Env LoadEnv() {
+  Env env;
+  env.server_host = "127.0.0.1";
+  env.server_port = std::stoi(Require("SMI_E2E_SERVER_PORT"));
+  env.server_url = "https://127.0.0.1:" + std::to_string(env.server_port);
+  env.ca_file = Require("SMI_E2E_CA_FILE");
+  env.client_cert_file = Require("SMI_E2E_CLIENT_CERT");
+  env.client_key_file = Require("SMI_E2E_CLIENT_KEY");
+  env.kubeconfig = Require("SMI_E2E_KUBECONFIG");
+  env.kubectl = Require("SMI_E2E_KUBECTL");
+  env.prometheus_url = Require("SMI_E2E_PROMETHEUS_URL");
+  std::ifstream in(Require("SMI_E2E_TOPOLOGY"));
+  env.topology = nlohmann::json::parse(in);
+  return env;
+}
+
+}  // namespace
+
+const Env& GetEnv() {
+  static const Env env = LoadEnv();
+  return env;
+}
+
+HttpResult ServerGet(const std::string& path_and_query, bool anonymous) {
+  const Env& env = GetEnv();
+  std::unique_ptr<httplib::SSLClient> client;
+  if (anonymous) {
+    client = std::make_unique<httplib::SSLClient>(env.server_host, env.server_port);
+  } else {
+    client = std::make_unique<httplib::SSLClient>(env.server_host, env.server_port,
+                                                  env.client_cert_file, env.client_key_file);
+  }
+  client->set_ca_cert_path(env.ca_file.c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_read_timeout(30);
+  auto res = client->Get(path_and_query.c_str());
+  if (!res) throw std::runtime_error("GET " + path_and_query + " failed: " + httplib::to_string(res.error()));
+  return {res->status, res->body};
+}
+
+std::vector<std::pair<std::map<std::string, std::string>, double>> PromQuery(
+    const std::string& promql, long long unix_seconds) {
+  const Env& env = GetEnv();
+  httplib::Client client(env.prometheus_url);
+  client.set_read_timeout(30);
+  httplib::Params params{{"query", promql}, {"time", std::to_string(unix_seconds)}};
+  auto res = client.Post("/api/v1/query", params);
+  if (!res || res->status != 200) {
+    throw std::runtime_error("Prometheus query failed: " + promql +
+                             (res ? ": " + res->body : std::string(": no answer")));
+  }
+  const auto body = nlohmann::json::parse(res->body);
+  std::vector<std::pair<std::map<std::string, std::string>, double>> rows;
+  for (const auto& r : body["data"]["result"]) {
+    std::map<std::string, std::string> labels;
+    for (const auto& [k, v] : r["metric"].items()) labels[k] = v.get<std::string>();
+    rows.emplace_back(labels, std::stod(r["value"][1].get<std::string>()));
+  }
+  return rows;
+}
+
+int RunCommand(const std::string& command, std::string* output, bool merge_stderr) {
+  const std::string full = command + (merge_stderr ? " 2>&1" : "");
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::array<char, 4096> buf;
+  output->clear();
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+double ParseQuantity(const std::string& text) {
+  static const std::map<std::string, double> suffixes = {
+      {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3}, {"", 1}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
+      {"P", 1e15}, {"E", 1e18}};
+  size_t end = 0;
+  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '-' ||
+                               text[end] == '.')) {
+    ++end;
+  }
+  const auto it = suffixes.find(text.substr(end));
+  if (end == 0 || it == suffixes.end()) throw std::runtime_error("not a quantity: " + text);
+  return std::stod(text.substr(0, end)) * it->second;
+}
+
+long long ParseTimestamp(const std::string& text) {
+  std::tm tm{};
+  std::istringstream in(text);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  if (in.fail() || text.size() != 20) throw std::runtime_error("not an RFC 3339 UTC second: " + text);
+  return timegm(&tm);
+}
+
+double ParseGoDurationSeconds(const std::string& text) {
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+    const double v = std::stod(text.substr(i, j - i));
+    size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    const std::string unit = text.substr(j, k - j);
+    if (unit == "h") total += v * 3600;
+    else if (unit == "m") total += v * 60;
+    else if (unit == "s") total += v;
+    else if (unit == "ms") total += v / 1000;
+    else throw std::runtime_error("unexpected duration " + text);
+    i = k;
+  }
+  return total;
+}
+
+}  // namespace smi::e2e

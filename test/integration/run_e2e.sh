@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Starts the mesh simulator, a real Prometheus scraping it and the server, then runs the
+# end-to-end test binary against them with real kubectl. Stops everything it started.
+# Usage: run_e2e.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [gtest args...]
+set -euo pipefail
+
+server_bin=$1 meshsim_bin=$2 test_bin=$3
+shift 3
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
+server_pid=""
+
+cleanup() {
+  local rc=$?
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  "$root/tools/mesh-stack.sh" stop "$work" >/dev/null 2>&1 || true
+  if [[ $rc -ne 0 ]]; then
+    echo "run_e2e: failed (exit $rc); logs kept in $work" >&2
+    for log in "$work"/*.log; do
+      [[ -f "$log" ]] && { echo "--- tail of $log" >&2; tail -n 20 "$log" >&2; }
+    done
+  else
+    rm -rf "$work"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 100); do
+    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+  done
+  echo "run_e2e: no free port found" >&2
+  return 1
+}
+
+MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s
+prometheus_url=$(cat "$work/prometheus.url")
+
+port=$(free_port)
+"$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" \
+  --write-kubeconfig "$work/kubeconfig" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "run_e2e: the server exited" >&2; exit 1; }
+  sleep 0.1
+done
+curl -skf "https://127.0.0.1:$port/readyz" >/dev/null || { echo "run_e2e: server never became ready" >&2; exit 1; }
+
+# kubectl on this machine is a version dispatcher; call the 1.32 client beside it directly when
+# it is there, so the test runs the kubectl it was written against.
+kubectl_bin=$(command -v kubectl) || { echo "run_e2e: kubectl is not installed" >&2; exit 1; }
+real=$(readlink -f "$kubectl_bin")
+[[ -x "$(dirname "$real")/kubectl.1.32" ]] && kubectl_bin="$(dirname "$real")/kubectl.1.32"
+
+view() { "$kubectl_bin" --kubeconfig "$work/kubeconfig" config view --raw -o "jsonpath=$1" | base64 -d; }
+view '{.clusters[0].cluster.certificate-authority-data}' >"$work/ca.crt"
+view '{.users[0].user.client-certificate-data}' >"$work/client.crt"
+view '{.users[0].user.client-key-data}' >"$work/client.key"
+
+# Let every simulated call produce series and fill a 10s window before asserting on edges.
+sleep 12
+
+SMI_E2E_SERVER_PORT=$port \
+SMI_E2E_CA_FILE="$work/ca.crt" \
+SMI_E2E_CLIENT_CERT="$work/client.crt" \
+SMI_E2E_CLIENT_KEY="$work/client.key" \
+SMI_E2E_KUBECONFIG="$work/kubeconfig" \
+SMI_E2E_KUBECTL="$kubectl_bin --cache-dir $work/kube-cache" \
+SMI_E2E_PROMETHEUS_URL="$prometheus_url" \
+SMI_E2E_TOPOLOGY="$work/topology.json" \
+  "$test_bin" "$@"

@@ -1,0 +1,364 @@
+// End to end: the mesh simulator, a real Prometheus scraping it, the server, real kubectl.
+// Every number the server answers is compared with PromQL's own answer at the response's
+// timestamp over the response's window; every edge with the simulator's topology.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <tuple>
+
+#include "e2e_env.h"
+
+namespace smi::e2e {
+namespace {
+
+using nlohmann::json;
+const std::string kBase = "/apis/metrics.smi-spec.io/v1alpha1";
+
+// ---- The simulator's topology, read independently of the server -------------------------------
+
+struct Workload {
+  std::string ns, kind, name;  // kind as Kubernetes spells it: Deployment, StatefulSet, DaemonSet
+  auto operator<=>(const Workload&) const = default;
+};
+
+std::vector<json> Pods() { return GetEnv().topology.at("pods").get<std::vector<json>>(); }
+
+Workload OwnerOf(const json& pod) {
+  return {pod.at("namespace"), pod.at("owner").at("kind"), pod.at("owner").at("name")};
+}
+
+std::vector<Workload> Workloads() {
+  std::vector<Workload> out;
+  for (const auto& w : GetEnv().topology.at("workloads")) out.push_back({w.at("namespace"), w.at("kind"), w.at("name")});
+  return out;
+}
+
+struct Call {
+  Workload client, server;
+};
+
+std::vector<Call> Calls() {
+  std::vector<Call> out;
+  for (const auto& c : GetEnv().topology.at("calls")) {
+    out.push_back({{c.at("client").at("namespace"), c.at("client").at("kind"), c.at("client").at("name")},
+                   {c.at("server").at("namespace"), c.at("server").at("kind"), c.at("server").at("name")}});
+  }
+  return out;
+}
+
+std::set<std::string> Namespaces() {
+  std::set<std::string> out;
+  for (const auto& w : Workloads()) out.insert(w.ns);
+  return out;
+}
+
+// ---- The oracle: PromQL written here, evaluated by Prometheus ---------------------------------
+
+std::string LabelFor(const std::string& kind) {
+  if (kind == "Pod") return "pod";
+  if (kind == "Deployment") return "deployment";
+  if (kind == "StatefulSet") return "statefulset";
+  if (kind == "DaemonSet") return "daemonset";
+  if (kind == "Namespace") return "namespace";
+  throw std::runtime_error("unexpected kind " + kind);
+}
+
+// Matchers selecting `ref`'s series, as the source (prefix "") or destination ("dst_") of traffic.
+std::string Matchers(const json& ref, const std::string& prefix) {
+  const std::string kind = ref.at("kind");
+  if (kind == "Namespace") return prefix + "namespace=\"" + ref.at("name").get<std::string>() + "\"";
+  return prefix + "namespace=\"" + ref.at("namespace").get<std::string>() + "\"," + prefix + LabelFor(kind) +
+         "=\"" + ref.at("name").get<std::string>() + "\"";
+}
+
+double Scalar(const std::string& promql, long long at, bool* present) {
+  const auto rows = PromQuery(promql, at);
+  if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
+  *present = !rows.empty() && !std::isnan(rows[0].second);
+  return *present ? rows[0].second : 0;
+}
+
+// Checks every metric of one TrafficMetrics item against PromQL.
+void VerifyItem(const json& item) {
+  SCOPED_TRACE(item.dump());
+  const long long at = ParseTimestamp(item.at("timestamp"));
+  const std::string window = std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+  const json& edge = item.at("edge");
+  std::string selector;
+  if (edge.at("resource").is_null()) {
+    ASSERT_EQ(edge.at("direction"), "from");
+    ASSERT_EQ(edge.at("side"), "server");
+    selector = "direction=\"inbound\"," + Matchers(item.at("resource"), "");
+  } else {
+    ASSERT_EQ(edge.at("side"), "client");  // Linkerd records edges at the client
+    const bool to = edge.at("direction") == "to";
+    selector = "direction=\"outbound\"," + Matchers(to ? item.at("resource") : edge.at("resource"), "") + "," +
+               Matchers(to ? edge.at("resource") : item.at("resource"), "dst_");
+  }
+  std::map<std::string, std::pair<double, bool>> expected;
+  for (const char* cls : {"success", "failure"}) {
+    bool present = false;
+    const double v = Scalar("sum(increase(response_total{" + selector + ",classification=\"" + cls + "\"}[" +
+                                window + "]))",
+                            at, &present);
+    expected[std::string(cls) + "_count"] = {v, true};
+  }
+  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
+    bool present = false;
+    const double ms = Scalar("histogram_quantile(" + std::to_string(q) +
+                                 ", sum by (le) (increase(response_latency_ms_bucket{" + selector + "}[" +
+                                 window + "])))",
+                             at, &present);
+    if (present) expected[std::string(name) + "_response_latency"] = {ms / 1000.0, true};
+  }
+
+  std::map<std::string, double> got;
+  for (const auto& m : item.at("metrics")) {
+    const std::string name = m.at("name");
+    got[name] = ParseQuantity(m.at("value"));
+    if (name.find("latency") != std::string::npos) EXPECT_EQ(m.at("unit"), "seconds") << name;
+  }
+  ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
+  for (const auto& [name, e] : expected) {
+    ASSERT_TRUE(got.count(name)) << name;
+    // Counts carry milli precision, latencies (seconds) nano precision.
+    const double precision = name.find("latency") != std::string::npos ? 0.5e-9 : 0.5e-3;
+    EXPECT_NEAR(got[name], e.first, precision + 1e-9 * std::abs(e.first)) << name;
+  }
+}
+
+json GetJson(const std::string& path, int want_status = 200) {
+  const auto r = ServerGet(path);
+  EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
+  return json::parse(r.body);
+}
+
+std::set<std::string> ItemNames(const json& list) {
+  std::set<std::string> out;
+  for (const auto& item : list.at("items")) {
+    const auto& r = item.at("resource");
+    out.insert(r.value("namespace", "") + "/" + r.at("name").get<std::string>());
+  }
+  return out;
+}
+
+using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+
+std::set<EdgeKey> EdgeKeys(const json& list) {
+  std::set<EdgeKey> out;
+  for (const auto& item : list.at("items")) {
+    const auto& e = item.at("edge");
+    const auto& p = e.at("resource");
+    out.insert({e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
+  }
+  return out;
+}
+
+// ---- Tests ------------------------------------------------------------------------------------
+
+TEST(EndToEnd, GetEveryDeploymentMatchesPromQL) {
+  bool saw_idle = false;
+  for (const auto& w : Workloads()) {
+    if (w.kind != "Deployment") continue;
+    const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name);
+    EXPECT_EQ(tm.at("kind"), "TrafficMetrics");
+    EXPECT_EQ(tm.at("resource"), (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    VerifyItem(tm);
+    for (const auto& idle : GetEnv().topology.at("idle")) {
+      if (idle.at("namespace") == w.ns && idle.at("name") == w.name) {
+        saw_idle = true;
+        // An idle deployment answers zeros and no latency: never an error, never NaN.
+        EXPECT_EQ(tm.at("metrics"), (json{{{"name", "success_count"}, {"value", "0"}},
+                                          {{"name", "failure_count"}, {"value", "0"}}}));
+      }
+    }
+  }
+  EXPECT_TRUE(saw_idle) << "the simulator's topology should include an idle deployment";
+}
+
+TEST(EndToEnd, ListDeploymentsPerNamespaceAndEverywhere) {
+  std::set<std::string> all;
+  for (const auto& ns : Namespaces()) {
+    const json list = GetJson(kBase + "/namespaces/" + ns + "/deployments");
+    EXPECT_EQ(list.at("kind"), "TrafficMetricsList");
+    EXPECT_EQ(list.at("resource"), (json{{"kind", "Deployment"}, {"namespace", ns}}));
+    std::set<std::string> want;
+    for (const auto& w : Workloads()) {
+      if (w.kind == "Deployment" && w.ns == ns) want.insert(w.ns + "/" + w.name);
+    }
+    EXPECT_EQ(ItemNames(list), want);
+    for (const auto& item : list.at("items")) VerifyItem(item);
+    all.insert(want.begin(), want.end());
+  }
+  const json everywhere = GetJson(kBase + "/deployments");
+  EXPECT_EQ(everywhere.at("resource"), (json{{"kind", "Deployment"}}));
+  EXPECT_EQ(ItemNames(everywhere), all);
+  for (const auto& item : everywhere.at("items")) VerifyItem(item);
+}
+
+TEST(EndToEnd, PodsGetAndList) {
+  std::set<std::string> want;
+  for (const auto& pod : Pods()) want.insert(pod.at("namespace").get<std::string>() + "/" + pod.at("name").get<std::string>());
+  const json list = GetJson(kBase + "/pods");
+  EXPECT_EQ(ItemNames(list), want);
+  for (const auto& item : list.at("items")) VerifyItem(item);
+
+  const json pod = Pods().front();
+  const json one = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" +
+                           pod.at("name").get<std::string>());
+  EXPECT_EQ(one.at("resource").at("kind"), "Pod");
+  VerifyItem(one);
+}
+
+TEST(EndToEnd, NamespacesGetAndList) {
+  const json list = GetJson(kBase + "/namespaces");
+  EXPECT_EQ(list.at("resource"), (json{{"kind", "Namespace"}}));
+  std::set<std::string> want;
+  for (const auto& ns : Namespaces()) want.insert("/" + ns);
+  EXPECT_EQ(ItemNames(list), want);
+  for (const auto& item : list.at("items")) VerifyItem(item);
+  for (const auto& ns : Namespaces()) {
+    const json one = GetJson(kBase + "/namespaces/" + ns);
+    EXPECT_EQ(one.at("resource"), (json{{"kind", "Namespace"}, {"name", ns}}));
+    VerifyItem(one);
+  }
+}
+
+TEST(EndToEnd, DeploymentEdgesFollowTheTopology) {
+  for (const auto& w : Workloads()) {
+    if (w.kind != "Deployment") continue;
+    std::set<EdgeKey> want;
+    for (const auto& c : Calls()) {
+      if (c.client == w) want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
+      if (c.server == w) want.insert({"from", "client", "Deployment", c.client.ns, c.client.name});
+    }
+    const json list = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges");
+    EXPECT_EQ(list.at("resource"), (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    EXPECT_EQ(EdgeKeys(list), want) << w.ns << "/" << w.name;
+    for (const auto& item : list.at("items")) VerifyItem(item);
+  }
+}
+
+TEST(EndToEnd, CrossNamespaceEdgeIsSeenFromBothEnds) {
+  int cross = 0;
+  for (const auto& c : Calls()) {
+    if (c.client.ns == c.server.ns) continue;
+    ++cross;
+    const json from_server = GetJson(kBase + "/namespaces/" + c.server.ns + "/deployments/" + c.server.name + "/edges");
+    EXPECT_TRUE(EdgeKeys(from_server).count({"from", "client", "Deployment", c.client.ns, c.client.name}));
+    const json ns_edges = GetJson(kBase + "/namespaces/" + c.client.ns + "/edges");
+    EXPECT_TRUE(EdgeKeys(ns_edges).count({"to", "client", "Namespace", "", c.server.ns}));
+    for (const auto& item : ns_edges.at("items")) VerifyItem(item);
+  }
+  EXPECT_GE(cross, 1) << "the simulator's topology should include a cross-namespace call";
+}
+
+TEST(EndToEnd, PodEdgesFollowTheTopology) {
+  for (const auto& pod : Pods()) {
+    const Workload owner = OwnerOf(pod);
+    std::set<EdgeKey> want;
+    for (const auto& c : Calls()) {
+      for (const auto& peer : Pods()) {
+        if (c.client == owner && OwnerOf(peer) == c.server) {
+          want.insert({"to", "client", "Pod", peer.at("namespace"), peer.at("name")});
+        }
+        if (c.server == owner && OwnerOf(peer) == c.client) {
+          want.insert({"from", "client", "Pod", peer.at("namespace"), peer.at("name")});
+        }
+      }
+    }
+    const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" +
+                              pod.at("name").get<std::string>() + "/edges");
+    EXPECT_EQ(EdgeKeys(list), want) << pod.dump();
+    for (const auto& item : list.at("items")) VerifyItem(item);
+  }
+}
+
+TEST(EndToEnd, WindowParameterChangesTheWindow) {
+  const auto w = Calls().front().server;
+  const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "?window=10s");
+  EXPECT_EQ(tm.at("window"), "10s");
+  VerifyItem(tm);
+  const json edges = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges?t=1m");
+  for (const auto& item : edges.at("items")) {
+    EXPECT_EQ(item.at("window"), "1m0s");
+    VerifyItem(item);
+  }
+}
+
+TEST(EndToEnd, ErrorsAreKubernetesStatus) {
+  json s = GetJson(kBase + "/namespaces/emojivoto/deployments/no-such-thing", 404);
+  EXPECT_EQ(s.at("kind"), "Status");
+  EXPECT_EQ(s.at("reason"), "NotFound");
+  EXPECT_EQ(s.at("message"), "deployments.metrics.smi-spec.io \"no-such-thing\" not found");
+  s = GetJson(kBase + "/namespaces/emojivoto/deployments/no-such-thing/edges", 404);
+  EXPECT_EQ(s.at("reason"), "NotFound");
+  s = GetJson(kBase + "/namespaces/emojivoto/deployments/web?window=soon", 400);
+  EXPECT_EQ(s.at("reason"), "BadRequest");
+  s = GetJson(kBase + "/namespaces/emojivoto/widgets", 404);
+  EXPECT_EQ(s.at("reason"), "NotFound");
+  const auto anon = ServerGet(kBase + "/namespaces/emojivoto/deployments", /*anonymous=*/true);
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(json::parse(anon.body).at("reason"), "Unauthorized");
+  EXPECT_EQ(ServerGet("/readyz", /*anonymous=*/true).status, 200);
+}
+
+// ---- The same paths through the real kubectl over HTTPS ---------------------------------------
+
+std::string Kubectl(const std::string& args, int* exit_code, bool merge_stderr = false) {
+  const Env& env = GetEnv();
+  std::string out;
+  *exit_code = RunCommand(env.kubectl + " --kubeconfig " + env.kubeconfig + " " + args, &out, merge_stderr);
+  return out;
+}
+
+TEST(EndToEnd, KubectlGetRawEverySpecPath) {
+  const auto web = Workloads().front();
+  const json pod = Pods().front();
+  const std::string pod_path =
+      "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" + pod.at("name").get<std::string>();
+  const std::vector<std::string> paths = {
+      "/namespaces/" + web.ns + "/deployments/",
+      "/namespaces/" + web.ns + "/deployments/" + web.name,
+      "/namespaces/" + web.ns + "/deployments/" + web.name + "/edges",
+      "/deployments",
+      "/pods",
+      "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods",
+      pod_path,
+      pod_path + "/edges",
+      "/namespaces",
+      "/namespaces/" + web.ns,
+      "/namespaces/" + web.ns + "/edges",
+  };
+  for (const auto& p : paths) {
+    SCOPED_TRACE(p);
+    int code = 0;
+    const std::string out = Kubectl("get --raw '" + kBase + p + "'", &code);
+    ASSERT_EQ(code, 0) << out;
+    const json body = json::parse(out);
+    if (body.at("kind") == "TrafficMetricsList") {
+      for (const auto& item : body.at("items")) VerifyItem(item);
+    } else {
+      ASSERT_EQ(body.at("kind"), "TrafficMetrics");
+      VerifyItem(body);
+    }
+  }
+  int code = 0;
+  const std::string discovery = Kubectl("get --raw " + kBase, &code);
+  ASSERT_EQ(code, 0);
+  EXPECT_EQ(json::parse(discovery).at("kind"), "APIResourceList");
+}
+
+TEST(EndToEnd, KubectlShowsNotFoundLikeKubernetes) {
+  int code = 0;
+  const std::string out =
+      Kubectl("get --raw " + kBase + "/namespaces/emojivoto/deployments/missing", &code, /*merge_stderr=*/true);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("Error from server (NotFound): deployments.metrics.smi-spec.io \"missing\" not found"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace smi::e2e
