@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds and starts the demo: a simulated Linkerd-meshed emojivoto app, a local Prometheus
+# scraping it, and the SMI Traffic Metrics server reading that Prometheus. Ctrl-C stops it all.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="${BUILD_DIR:-$root/build}"
+demo="$root/.demo"
+
+"$root/scripts/setup.sh"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"${JOBS:-2}" --target smi-metrics-server meshsim
+
+mkdir -p "$demo"
+"$root/tools/mesh-stack.sh" stop "$demo/stack" >/dev/null 2>&1 || true
+rm -rf "$demo/stack"
+server_pid=""
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "demo: stopping"
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  "$root/tools/mesh-stack.sh" stop "$demo/stack" >/dev/null 2>&1 || true
+  exit 0
+}
+trap stop INT TERM EXIT
+
+MESHSIM="$build/tools/meshsim/meshsim" "$root/tools/mesh-stack.sh" start "$demo/stack" --scrape-interval 5s
+prometheus_url=$(cat "$demo/stack/prometheus.url")
+
+port=${SMI_DEMO_PORT:-8443}
+if ss -Htln "sport = :$port" | grep -q .; then
+  for p in $(shuf -i 20000-60000 -n 100); do ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }; done
+fi
+"$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
+  --prometheus-url "$prometheus_url" --write-kubeconfig "$demo/kubeconfig" \
+  >"$demo/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$demo/server.log"; exit 1; }
+  sleep 0.1
+done
+
+k="kubectl --kubeconfig .demo/kubeconfig"
+b=/apis/metrics.smi-spec.io/v1alpha1
+cat <<EOT
+
+Prometheus: $prometheus_url
+SMI Traffic Metrics API: https://127.0.0.1:$port (log: .demo/server.log)
+
+Try, from $root:
+  $k get --raw $b
+  $k get --raw $b/namespaces/emojivoto/deployments
+  $k get --raw $b/namespaces/emojivoto/deployments/web
+  $k get --raw $b/namespaces/emojivoto/deployments/web/edges
+  $k get --raw '$b/namespaces/emojivoto/deployments/voting?window=1m'
+  $k get --raw $b/namespaces/emojivoto/pods
+  $k get --raw $b/pods
+  $k get --raw $b/namespaces
+  $k get --raw $b/namespaces/identity/deployments/auth/edges
+
+Numbers fill in as Prometheus scrapes (every 5s); the default window is 30s.
+Press Ctrl-C to stop the demo.
+EOT
+wait "$server_pid"
