@@ -13,10 +13,14 @@ class Quantity {
   Quantity(int64_t mantissa, int scale) : mantissa_(mantissa), scale_(scale) {}
 
   // Rounds `value` to the nearest multiple of 10^scale (half away from zero). Non-finite values are
-  // a programming error: callers never put NaN or Inf into the API.
+  // a programming error: callers never put NaN or Inf into the API (throws std::domain_error).
+  // When the result would not fit in int64 the scale is made coarser one decade at a time, so
+  // the magnitude is kept and only digits beyond a double's precision are lost.
   static Quantity FromDouble(double value, int scale);
 
   // Canonical DecimalSI string: "0", "10m", "1k", "73492m", "604255n", "1500", "-5m", "2M", ...
+  // Exactly Kubernetes' Quantity.String() for exponents n..E; beyond them (1e21, 1e-12), where
+  // Kubernetes would drop the exponent and print a wrong number, the exponent form "1e21".
   std::string ToString() const;
   double ToDouble() const;
 
