@@ -1,0 +1,83 @@
+// A client for the Prometheus HTTP API (instant queries, readiness, retention), for Prometheus and
+// the servers that speak its API (Thanos, Mimir, VictoriaMetrics). Safe to use from several
+// threads.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smi::sources::prometheus {
+
+// One element of an instant vector. Native-histogram samples are not returned.
+struct VectorSample {
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+struct QueryResult {
+  std::vector<VectorSample> samples;  // NaN values dropped
+  std::vector<std::string> warnings;  // the API's `warnings` and `infos`, in that order
+};
+
+struct ClientOptions {
+  // http:// or https://, optionally with a port and a path prefix ("http://prom:9090/prom").
+  std::string base_url = "http://127.0.0.1:9090";
+  // Per request, for connecting and for each wait for the answer; also sent to Prometheus as the
+  // query's `timeout` so that it gives up as well.
+  std::chrono::milliseconds timeout{5000};
+  // HTTPS: a PEM bundle to verify the server with instead of the system store.
+  std::string ca_file;
+  bool insecure_skip_tls_verify = false;
+  // Sent as `Authorization: Bearer <token>` when not empty.
+  std::string bearer_token;
+  // Queries longer than this many bytes (URL-encoded) are POSTed as a form instead of a GET URL.
+  size_t post_above_bytes = 1500;
+  // Idle keep-alive connections kept for reuse.
+  size_t max_idle_connections = 4;
+};
+
+class PrometheusClient {
+ public:
+  // Throws std::invalid_argument when the URL is not http(s)://host[:port][/prefix].
+  explicit PrometheusClient(ClientOptions options);
+  ~PrometheusClient();
+  PrometheusClient(const PrometheusClient&) = delete;
+  PrometheusClient& operator=(const PrometheusClient&) = delete;
+
+  // Evaluates `promql` at `at` (whole seconds) via /api/v1/query. The result must be an instant
+  // vector. Throws SourceUnavailable naming the backend, the cause and what to do.
+  QueryResult Query(std::string_view promql, std::chrono::system_clock::time_point at) const;
+
+  // GET /-/ready; servers without it (404 and other 4xx) are asked a trivial query instead.
+  // On false `why` (if given) says what is wrong. Never throws SourceUnavailable.
+  bool Ready(std::string* why) const;
+
+  // storageRetention from /api/v1/status/runtimeinfo ("15d", "15d or 10GiB"); nullopt when the
+  // server does not say (absent field, size-only retention, no such endpoint).
+  // Throws SourceUnavailable when the server cannot be asked.
+  std::optional<std::chrono::milliseconds> Retention() const;
+
+  // The base URL as given, without a trailing slash; used in messages.
+  const std::string& base_url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Helpers exposed for tests.
+// application/x-www-form-urlencoded encoding of one key or value.
+std::string FormEncode(std::string_view text);
+// A sample value as the API writes it ("1", "1.5e-07", "+Inf", "NaN"), locale-independent;
+// false unless the whole text is a number.
+bool ParseSampleValue(std::string_view text, double* value);
+// Parses a storageRetention string: the first duration part of "15d", "15d or 10GiB", "10GiB or
+// 15d".
+std::optional<std::chrono::milliseconds> ParseRetention(std::string_view text);
+
+}  // namespace smi::sources::prometheus
