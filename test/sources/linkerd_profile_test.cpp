@@ -1,0 +1,434 @@
+#include "sources/prometheus/linkerd_profile.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace smi::sources::prometheus {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+  SampleQuery q;
+  q.kind = kind;
+  q.ns = std::move(ns);
+  q.name = std::move(name);
+  q.edges = edges;
+  q.window = seconds(30);
+  q.at = TimePoint(seconds(1700000000));
+  return q;
+}
+
+ObjectReference Ref(std::string kind, std::string ns, std::string name) {
+  ObjectReference r;
+  r.kind = std::move(kind);
+  r.ns = std::move(ns);
+  r.name = std::move(name);
+  return r;
+}
+
+// --- PromQL text, per request shape -------------------------------------------------------------
+
+TEST(LinkerdProfileQueries, OneDeployment) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web"));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, deployment, classification) (increase(response_total{"
+            "direction=\"inbound\", namespace=\"emojivoto\", deployment=\"web\"}[30s])) "
+            "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment=\"web\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"emojivoto\", deployment=\"web\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, DeploymentsInANamespace) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", ""));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, deployment, classification) (increase(response_total{"
+            "direction=\"inbound\", namespace=\"emojivoto\", deployment!=\"\"}[30s])) "
+            "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"emojivoto\", deployment!=\"\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, DeploymentsAcrossNamespaces) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "", ""));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, deployment, classification) (increase(response_total{"
+            "direction=\"inbound\", deployment!=\"\"}[30s])) "
+            "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
+            "deployment!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", deployment!=\"\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, OnePod) {
+  const auto q =
+      LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-5f86686c4d-abcde"));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, pod, classification) (increase(response_total{"
+            "direction=\"inbound\", namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}[30s])) "
+            "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}), \"smi_exists\", \"true\", "
+            "\"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
+  const LinkerdProfile p;
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kPod, "emojivoto", "")).buckets,
+            "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kPod, "", "")).counts,
+            "sum by (namespace, pod, classification) (increase(response_total{"
+            "direction=\"inbound\", pod!=\"\"}[30s])) "
+            "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", pod!=\"\"}), "
+            "\"smi_exists\", \"true\", \"\", \"\")");
+}
+
+TEST(LinkerdProfileQueries, StatefulSetAndDaemonSetLabels) {
+  const LinkerdProfile p;
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
+            "sum by (namespace, statefulset, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"db\", statefulset=\"pg\"}[30s]))");
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kDaemonSet, "", "")).buckets,
+            "sum by (namespace, daemonset, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", daemonset!=\"\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, OneNamespaceGroupsOnlyByNamespace) {
+  // `ns` is unused for namespaces, even when set.
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "other", "emojivoto"));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, classification) (increase(response_total{"
+            "direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
+            "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace=\"emojivoto\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, AllNamespaces) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "", ""));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, classification) (increase(response_total{"
+            "direction=\"inbound\", namespace!=\"\"}[30s])) "
+            "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", namespace!=\"\"}), "
+            "\"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", namespace!=\"\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, DeploymentEdges) {
+  const auto q =
+      LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web", true));
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") "
+            "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment=\"web\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\")");
+}
+
+TEST(LinkerdProfileQueries, PodEdges) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-1", true));
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", pod=\"web-1\", dst_pod!=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_pod=\"web-1\", pod!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\")");
+}
+
+TEST(LinkerdProfileQueries, NamespaceEdges) {
+  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto", true));
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (namespace, dst_namespace, classification) "
+            "(increase(response_total{direction=\"outbound\", namespace=\"emojivoto\", "
+            "dst_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, dst_namespace, classification) "
+            "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
+            "namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") "
+            "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, dst_namespace, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", dst_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", "
+            "\"\") "
+            "or label_replace(sum by (namespace, dst_namespace, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
+            "\"\")");
+}
+
+TEST(LinkerdProfileQueries, WindowIsAPromQLRange) {
+  auto q = Q(ResourceKind::kDeployment, "emojivoto", "web");
+  q.window = seconds(90);
+  EXPECT_NE(LinkerdProfile().BuildQueries(q).buckets.find("}[90s]))"), std::string::npos);
+  q.window = milliseconds(1500);
+  EXPECT_NE(LinkerdProfile().BuildQueries(q).buckets.find("}[1500ms]))"), std::string::npos);
+  q.window = seconds(0);
+  EXPECT_THROW(LinkerdProfile().BuildQueries(q), std::invalid_argument);
+}
+
+TEST(LinkerdProfileQueries, ProxyJobIsAParameter) {
+  const auto q =
+      LinkerdProfile("kubernetes-pods").BuildQueries(Q(ResourceKind::kDeployment, "a", "b"));
+  EXPECT_NE(q.counts.find("up{job=\"kubernetes-pods\", namespace=\"a\", deployment=\"b\"}"),
+            std::string::npos);
+  EXPECT_EQ(q.counts.find("linkerd-proxy"), std::string::npos);
+  // Escaped like any value: a job name cannot break out of its string either.
+  const auto odd = LinkerdProfile("a\"b").BuildQueries(Q(ResourceKind::kDeployment, "a", "b"));
+  EXPECT_NE(odd.counts.find("up{job=\"a\\\"b\""), std::string::npos);
+}
+
+// --- Names never reach a query unchecked --------------------------------------------------------
+
+TEST(LinkerdProfileQueries, RejectsInvalidNames) {
+  const LinkerdProfile p;
+  for (const char* bad : {"we\"b", "web\"} or vector(1) or up{x=\"", ".*", "Web", "web\n", "a_b",
+                          "web|emoji", "-web"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", bad)),
+                 std::invalid_argument);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, bad, "web")), std::invalid_argument);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", bad)), std::invalid_argument);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "emojivoto", bad, true)),
+                 std::invalid_argument);
+  }
+  // Namespaces are DNS-1123 labels: no dots; object names may have them.
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "a.b", "web")), std::invalid_argument);
+  EXPECT_NO_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "ab", "web.v2")));
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", "a.b")), std::invalid_argument);
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "ns", std::string(254, 'a'))),
+               std::invalid_argument);
+}
+
+TEST(LinkerdProfileQueries, EdgesNeedTheObject) {
+  const LinkerdProfile p;
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "", true)),
+               std::invalid_argument);
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "", "web", true)),
+               std::invalid_argument);
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "emojivoto", "", true)),
+               std::invalid_argument);
+}
+
+// --- Mapping answers to samples -----------------------------------------------------------------
+
+// Reads a captured answer's vector with nlohmann directly (not through the product's client).
+std::vector<VectorSample> Fixture(const std::string& name) {
+  std::ifstream in(std::string(SMI_TEST_FIXTURES) + "/promapi/" + name);
+  EXPECT_TRUE(in) << name;
+  const auto doc = nlohmann::json::parse(in);
+  std::vector<VectorSample> out;
+  for (const auto& item : doc.at("data").at("result")) {
+    VectorSample s;
+    s.labels = item.at("metric").get<std::map<std::string, std::string>>();
+    s.value = std::stod(item.at("value").at(1).get<std::string>());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+VectorSample Row(std::map<std::string, std::string> labels, double value) {
+  return VectorSample{std::move(labels), value};
+}
+
+TEST(LinkerdProfileSamples, DeploymentsInANamespaceFromRealAnswers) {
+  const auto query = Q(ResourceKind::kDeployment, "emojivoto", "");
+  const auto s =
+      LinkerdProfile().ToSamples(query, Fixture("linkerd-deployments-emojivoto-counts.json"),
+                                 Fixture("linkerd-deployments-emojivoto-buckets.json"));
+  // vote-bot is scraped but idle: known, with no traffic entry.
+  EXPECT_EQ(s.known_objects,
+            (std::vector<ObjectReference>{
+                Ref("Deployment", "emojivoto", "emoji"), Ref("Deployment", "emojivoto", "vote-bot"),
+                Ref("Deployment", "emojivoto", "voting"), Ref("Deployment", "emojivoto", "web")}));
+  ASSERT_EQ(s.resources.size(), 3u);
+  EXPECT_TRUE(s.edges.empty());
+  const auto& emoji = s.resources[0];
+  const auto& voting = s.resources[1];
+  const auto& web = s.resources[2];
+  EXPECT_EQ(emoji.resource, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_EQ(voting.resource, Ref("Deployment", "emojivoto", "voting"));
+  EXPECT_EQ(web.resource, Ref("Deployment", "emojivoto", "web"));
+  // Generator rates over 30s: web 1.0/s + 0.5/s success, 0.1/s failure (two pods summed).
+  EXPECT_DOUBLE_EQ(web.counts.success, 45);
+  EXPECT_DOUBLE_EQ(web.counts.failure, 3);
+  EXPECT_DOUBLE_EQ(emoji.counts.success, 60);
+  EXPECT_DOUBLE_EQ(emoji.counts.failure, 0);
+  EXPECT_DOUBLE_EQ(voting.counts.success, 6);
+  EXPECT_DOUBLE_EQ(voting.counts.failure, 6);
+  // Buckets in seconds: web's pods answer within 10ms (1.1/s) and 50ms (0.5/s).
+  ASSERT_EQ(web.counts.latency_buckets.size(), 26u);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(0.005), 0);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(0.01), 33);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(0.04), 33);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(0.05), 48);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(50), 48);
+  EXPECT_DOUBLE_EQ(web.counts.latency_buckets.at(kInf), 48);
+  EXPECT_DOUBLE_EQ(emoji.counts.latency_buckets.at(0.005), 60);
+  EXPECT_DOUBLE_EQ(emoji.counts.latency_buckets.at(0.004), 0);
+  // Counts without latency series: an entry with no buckets, never made-up ones.
+  EXPECT_TRUE(voting.counts.latency_buckets.empty());
+}
+
+TEST(LinkerdProfileSamples, DeploymentEdgesFromRealAnswers) {
+  const auto query = Q(ResourceKind::kDeployment, "emojivoto", "web", true);
+  const auto s =
+      LinkerdProfile().ToSamples(query, Fixture("linkerd-deployment-web-edges-counts.json"),
+                                 Fixture("linkerd-deployment-web-edges-buckets.json"));
+  EXPECT_EQ(s.known_objects, std::vector<ObjectReference>{Ref("Deployment", "emojivoto", "web")});
+  EXPECT_TRUE(s.resources.empty());
+  ASSERT_EQ(s.edges.size(), 3u);
+  const auto web = Ref("Deployment", "emojivoto", "web");
+
+  EXPECT_EQ(s.edges[0].resource, web);
+  EXPECT_EQ(s.edges[0].direction, Direction::kTo);
+  EXPECT_EQ(s.edges[0].side, Side::kClient);
+  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.success, 30);
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.failure, 0);
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.latency_buckets.at(0.005), 30);
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.latency_buckets.at(0.004), 0);
+
+  EXPECT_EQ(s.edges[1].resource, web);
+  EXPECT_EQ(s.edges[1].direction, Direction::kTo);
+  EXPECT_EQ(s.edges[1].peer, Ref("Deployment", "emojivoto", "voting"));
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.success, 6);
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.failure, 3);
+  EXPECT_TRUE(s.edges[1].counts.latency_buckets.empty());
+
+  // A cross-namespace caller, seen from its own outbound series.
+  EXPECT_EQ(s.edges[2].resource, web);
+  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
+  EXPECT_EQ(s.edges[2].side, Side::kClient);
+  EXPECT_EQ(s.edges[2].peer, Ref("Deployment", "load", "loadgen"));
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 45);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.failure, 3);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(0.01), 0);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(0.02), 48);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(kInf), 48);
+}
+
+TEST(LinkerdProfileSamples, NamespacesFromRealAnswers) {
+  const auto s = LinkerdProfile().ToSamples(Q(ResourceKind::kNamespace, "", ""),
+                                            Fixture("linkerd-namespaces-counts.json"), {});
+  EXPECT_EQ(s.known_objects, (std::vector<ObjectReference>{Ref("Namespace", "", "emojivoto"),
+                                                           Ref("Namespace", "", "load")}));
+  ASSERT_EQ(s.resources.size(), 1u);
+  EXPECT_EQ(s.resources[0].resource, Ref("Namespace", "", "emojivoto"));
+  EXPECT_DOUBLE_EQ(s.resources[0].counts.success, 111);
+  EXPECT_DOUBLE_EQ(s.resources[0].counts.failure, 9);
+}
+
+TEST(LinkerdProfileSamples, BucketsSpelledDifferentlyAddUp) {
+  const auto query = Q(ResourceKind::kPod, "ns", "p");
+  const std::map<std::string, std::string> pod = {{"namespace", "ns"}, {"pod", "p"}};
+  auto with = [&](std::string le) {
+    auto l = pod;
+    l["le"] = std::move(le);
+    return l;
+  };
+  const auto s = LinkerdProfile().ToSamples(
+      query, {},
+      {Row(with("1"), 2), Row(with("1.0"), 3), Row(with("1e0"), 1), Row(with("+Inf"), 10),
+       Row(with("Inf"), 1), Row(with("2.5e3"), 4)});
+  ASSERT_EQ(s.resources.size(), 1u);
+  // Buckets only: the key exists with zero counts.
+  EXPECT_EQ(s.resources[0].counts.success, 0);
+  EXPECT_EQ(s.resources[0].counts.failure, 0);
+  EXPECT_EQ(s.resources[0].counts.latency_buckets,
+            (std::map<double, double>{{0.001, 6}, {2.5, 4}, {kInf, 11}}));
+  EXPECT_TRUE(s.warnings.empty());
+}
+
+TEST(LinkerdProfileSamples, UnusableRowsAreSkippedAndMalformedBoundsReported) {
+  const auto query = Q(ResourceKind::kDeployment, "", "");
+  const auto s = LinkerdProfile().ToSamples(
+      query,
+      {Row({{"namespace", "a"}, {"classification", "success"}}, 5),  // no deployment label
+       Row({{"namespace", "a"}, {"deployment", "d"}, {"classification", "other"}}, 7),
+       Row({{"deployment", "d"}, {"smi_exists", "true"}}, 1)},  // no namespace
+      {Row({{"namespace", "a"}, {"deployment", "d"}, {"le", "fast"}}, 1),
+       Row({{"namespace", "a"}, {"deployment", "d"}}, 1)});
+  ASSERT_EQ(s.resources.size(), 1u);  // from the row with an unknown classification
+  EXPECT_EQ(s.resources[0].resource, Ref("Deployment", "a", "d"));
+  EXPECT_EQ(s.resources[0].counts.success, 0);
+  EXPECT_EQ(s.resources[0].counts.failure, 0);
+  EXPECT_TRUE(s.resources[0].counts.latency_buckets.empty());
+  EXPECT_TRUE(s.known_objects.empty());
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("\"le\""), std::string::npos);
+}
+
+TEST(LinkerdProfileSamples, OutputOrderDoesNotDependOnInputOrder) {
+  const auto query = Q(ResourceKind::kDeployment, "ns", "me", true);
+  auto edge = [](std::string dir, std::string ns, std::string dep, std::string dns,
+                 std::string ddep) {
+    return std::map<std::string, std::string>{
+        {"smi_edge", dir},      {"namespace", ns},        {"deployment", dep},
+        {"dst_namespace", dns}, {"dst_deployment", ddep}, {"classification", "success"}};
+  };
+  std::vector<VectorSample> rows = {Row(edge("from", "z", "caller", "ns", "me"), 1),
+                                    Row(edge("to", "ns", "me", "b", "x"), 2),
+                                    Row(edge("from", "a", "caller", "ns", "me"), 3),
+                                    Row(edge("to", "ns", "me", "a", "y"), 4),
+                                    Row(edge("to", "ns", "me", "ns", "me"), 5),
+                                    Row(edge("from", "ns", "me", "ns", "me"), 6)};
+  const auto forward = LinkerdProfile().ToSamples(query, rows, {});
+  std::reverse(rows.begin(), rows.end());
+  const auto backward = LinkerdProfile().ToSamples(query, rows, {});
+  ASSERT_EQ(forward.edges.size(), 6u);
+  std::vector<std::string> order;
+  for (size_t i = 0; i < forward.edges.size(); ++i) {
+    const auto& e = forward.edges[i];
+    EXPECT_EQ(e.peer, backward.edges[i].peer);
+    EXPECT_EQ(e.direction, backward.edges[i].direction);
+    order.push_back(std::string(e.direction == Direction::kTo ? "to " : "from ") + e.peer.ns + "/" +
+                    e.peer.name + "=" + std::to_string(int(e.counts.success)));
+  }
+  // A self-call shows up once in each direction.
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"to a/y=4", "to b/x=2", "to ns/me=5", "from a/caller=3",
+                                      "from ns/me=6", "from z/caller=1"}));
+}
+
+}  // namespace
+}  // namespace smi::sources::prometheus
