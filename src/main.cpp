@@ -35,11 +35,10 @@ int Run(const apiserver::ServerFlags& flags) {
     serving_ca_pem = serving.serving.cert;
   } else {
     const auto ca = apiserver::GenerateCa("smi-metrics-server self-signed CA");
-    serving.serving = apiserver::IssueCertificate(
-        ca, {.common_name = "localhost",
-             .dns_names = {"localhost"},
-             .ip_addresses = {"127.0.0.1"},
-             .server_auth = true});
+    serving.serving = apiserver::IssueCertificate(ca, {.common_name = "localhost",
+                                                       .dns_names = {"localhost"},
+                                                       .ip_addresses = {"127.0.0.1"},
+                                                       .server_auth = true});
     serving_ca_pem = ca.cert;
     std::cerr << "smi-metrics-server: no --tls-cert-file given: serving with a self-signed "
                  "certificate for localhost and 127.0.0.1\n";
@@ -49,16 +48,16 @@ int Run(const apiserver::ServerFlags& flags) {
     serving.client_ca_pem = apiserver::ReadTextFile(flags.client_ca_file);
   } else if (!flags.write_kubeconfig.empty()) {
     const auto client_ca = apiserver::GenerateCa("smi-metrics-server client CA");
-    const auto admin = apiserver::IssueCertificate(
-        client_ca, {.common_name = "smi-metrics-admin",
-                    .organizations = {"system:masters"},
-                    .client_auth = true});
+    const auto admin = apiserver::IssueCertificate(client_ca, {.common_name = "smi-metrics-admin",
+                                                               .organizations = {"system:masters"},
+                                                               .client_auth = true});
     serving.client_ca_pem = client_ca.cert;
     const std::string host = flags.bind_address == "0.0.0.0" ? "127.0.0.1" : flags.bind_address;
     const std::string url = "https://" + host + ":" + std::to_string(flags.secure_port);
-    apiserver::WriteTextFile(flags.write_kubeconfig,
-                             apiserver::KubeconfigYaml(url, serving_ca_pem, admin, "smi-metrics-admin"),
-                             /*secret=*/true);
+    apiserver::WriteTextFile(
+        flags.write_kubeconfig,
+        apiserver::KubeconfigYaml(url, serving_ca_pem, admin, "smi-metrics-admin"),
+        /*secret=*/true);
     std::cerr << "smi-metrics-server: wrote a kubeconfig for " << url << " to "
               << flags.write_kubeconfig << "\n";
   } else {
@@ -74,8 +73,8 @@ int Run(const apiserver::ServerFlags& flags) {
   if (!flags.prometheus_bearer_token_file.empty()) {
     prom.bearer_token = Trimmed(apiserver::ReadTextFile(flags.prometheus_bearer_token_file));
   }
-  sources::prometheus::PrometheusSource source(prom,
-                                               sources::prometheus::LinkerdProfile(flags.proxy_job));
+  sources::prometheus::PrometheusSource source(
+      prom, sources::prometheus::LinkerdProfile(flags.proxy_job));
 
   model::SystemClock clock;
   aggregation::TrafficMetricsService service(source, clock,

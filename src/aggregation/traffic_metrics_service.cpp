@@ -15,7 +15,8 @@ using model::ResourceKind;
 
 namespace {
 
-model::TrafficMetrics NewItem(const ObjectReference& resource, const sources::TrafficSamples& samples,
+model::TrafficMetrics NewItem(const ObjectReference& resource,
+                              const sources::TrafficSamples& samples,
                               std::chrono::milliseconds window) {
   model::TrafficMetrics tm;
   tm.resource = resource;
@@ -56,7 +57,8 @@ TrafficMetricsService::TrafficMetricsService(sources::TrafficSource& source,
 
 void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const {
   if (window < options_.min_window) {
-    throw InvalidWindow("window " + model::FormatGoDuration(window) + " is shorter than the minimum of " +
+    throw InvalidWindow("window " + model::FormatGoDuration(window) +
+                        " is shorter than the minimum of " +
                         model::FormatGoDuration(options_.min_window));
   }
   if (const auto retention = source_.Retention(); retention && window > *retention) {

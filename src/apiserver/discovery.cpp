@@ -10,8 +10,7 @@ namespace smi::apiserver {
 namespace {
 
 nlohmann::json GroupVersion(std::string_view version) {
-  return {{"groupVersion", std::string(kGroup) + "/" + std::string(version)},
-          {"version", version}};
+  return {{"groupVersion", std::string(kGroup) + "/" + std::string(version)}, {"version", version}};
 }
 
 nlohmann::json Group() {

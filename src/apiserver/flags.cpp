@@ -48,7 +48,9 @@ const std::map<std::string, FlagSpec>& Specs() {
         [](ServerFlags& f, const std::string& v) { f.bind_address = v; }}},
       {"secure-port",
        {"HTTPS port (default 8443)",
-        [](ServerFlags& f, const std::string& v) { f.secure_port = ParseInt("secure-port", v, 1, 65535); }}},
+        [](ServerFlags& f, const std::string& v) {
+          f.secure_port = ParseInt("secure-port", v, 1, 65535);
+        }}},
       {"tls-cert-file",
        {"serving certificate (PEM, may include the chain); without it a self-signed one is made",
         [](ServerFlags& f, const std::string& v) { f.tls_cert_file = v; }}},
@@ -59,7 +61,8 @@ const std::map<std::string, FlagSpec>& Specs() {
        {"CA bundle (PEM) whose client certificates authenticate users (CN = user, O = groups)",
         [](ServerFlags& f, const std::string& v) { f.client_ca_file = v; }}},
       {"threads",
-       {"request threads; keep it at least the number of concurrent keep-alive clients (default 32)",
+       {"request threads; keep it at least the number of concurrent keep-alive clients (default "
+        "32)",
         [](ServerFlags& f, const std::string& v) { f.threads = ParseInt("threads", v, 2, 4096); }}},
       {"write-kubeconfig",
        {"make a client CA and an admin client certificate, and write a kubeconfig for them here",
@@ -84,19 +87,23 @@ const std::map<std::string, FlagSpec>& Specs() {
       {"prometheus-insecure-skip-tls-verify",
        {"do not verify an https:// Prometheus' certificate",
         [](ServerFlags& f, const std::string& v) {
-          f.prometheus_insecure_skip_tls_verify = ParseBool("prometheus-insecure-skip-tls-verify", v);
+          f.prometheus_insecure_skip_tls_verify =
+              ParseBool("prometheus-insecure-skip-tls-verify", v);
         },
         true}},
       {"proxy-job",
-       {"Prometheus job that scrapes the mesh proxies (default linkerd-proxy, as linkerd-viz names it)",
+       {"Prometheus job that scrapes the mesh proxies (default linkerd-proxy, as linkerd-viz names "
+        "it)",
         [](ServerFlags& f, const std::string& v) { f.proxy_job = v; }}},
       {"evaluation-delay",
-       {"answer at the whole second at least this far in the past, so in-flight scrapes cannot change "
+       {"answer at the whole second at least this far in the past, so in-flight scrapes cannot "
+        "change "
         "an answer once given (default 1s)",
         [](ServerFlags& f, const std::string& v) {
           f.evaluation_delay = ParseDurationFlag("evaluation-delay", v);
         }}},
-      {"help", {"print this help", [](ServerFlags& f, const std::string&) { f.help = true; }, true}},
+      {"help",
+       {"print this help", [](ServerFlags& f, const std::string&) { f.help = true; }, true}},
   };
   return specs;
 }
@@ -117,7 +124,8 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
     }
     const auto it = Specs().find(name);
-    if (it == Specs().end()) throw std::invalid_argument("unknown flag --" + name + " (see --help)");
+    if (it == Specs().end())
+      throw std::invalid_argument("unknown flag --" + name + " (see --help)");
     if (!value && !it->second.boolean) {
       if (i + 1 >= args.size()) throw std::invalid_argument("flag --" + name + " needs a value");
       value = args[++i];
@@ -126,7 +134,8 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
   }
   if (flags.help) return flags;
   if (flags.prometheus_url.empty()) {
-    throw std::invalid_argument("--prometheus-url is required, e.g. --prometheus-url=http://prometheus:9090");
+    throw std::invalid_argument(
+        "--prometheus-url is required, e.g. --prometheus-url=http://prometheus:9090");
   }
   if (flags.mesh != "linkerd") {
     throw std::invalid_argument("--mesh=" + flags.mesh + ": supported meshes are: linkerd");
@@ -144,7 +153,8 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
 std::string FlagsUsage() {
   std::ostringstream out;
   out << "Usage: smi-metrics-server --prometheus-url=URL [flags]\n\n"
-         "Serves the SMI Traffic Metrics API (metrics.smi-spec.io) over HTTPS from mesh proxy metrics "
+         "Serves the SMI Traffic Metrics API (metrics.smi-spec.io) over HTTPS from mesh proxy "
+         "metrics "
          "held by Prometheus.\n\nFlags:\n";
   for (const auto& [name, spec] : Specs()) out << "  --" << name << "\n      " << spec.help << "\n";
   return out.str();

@@ -39,7 +39,8 @@ bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options) {
     ok = ok && SSL_CTX_add_extra_chain_cert(&ctx, chain[i]) == 1;  // takes ownership
   }
   X509_free(chain[0]);
-  BIO* bio = BIO_new_mem_buf(options.serving.key.data(), static_cast<int>(options.serving.key.size()));
+  BIO* bio =
+      BIO_new_mem_buf(options.serving.key.data(), static_cast<int>(options.serving.key.size()));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   ok = ok && key && SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
@@ -136,19 +137,20 @@ HttpsServer::HttpsServer(const ServingOptions& options, const ApiHandler& handle
   s.Patch(".*", serve);
   s.Delete(".*", serve);
   s.Options(".*", serve);
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown error";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    std::cerr << "smi-metrics-server: request failed: " << what << "\n";
-    const HttpResponse r = InternalError(what);
-    res.status = r.status;
-    res.set_content(r.body, r.content_type);
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        std::cerr << "smi-metrics-server: request failed: " << what << "\n";
+        const HttpResponse r = InternalError(what);
+        res.status = r.status;
+        res.set_content(r.body, r.content_type);
+      });
 }
 
 HttpsServer::~HttpsServer() = default;

@@ -24,18 +24,30 @@ std::string KubeconfigYaml(const std::string& server_url, const std::string& ca_
          "clusters:\n"
          "- name: smi-metrics\n"
          "  cluster:\n"
-         "    server: " + server_url + "\n"
-         "    certificate-authority-data: " + Base64(ca_pem) + "\n"
+         "    server: " +
+         server_url +
+         "\n"
+         "    certificate-authority-data: " +
+         Base64(ca_pem) +
+         "\n"
          "users:\n"
-         "- name: " + user_name + "\n"
+         "- name: " +
+         user_name +
+         "\n"
          "  user:\n"
-         "    client-certificate-data: " + Base64(client.cert) + "\n"
-         "    client-key-data: " + Base64(client.key) + "\n"
+         "    client-certificate-data: " +
+         Base64(client.cert) +
+         "\n"
+         "    client-key-data: " +
+         Base64(client.key) +
+         "\n"
          "contexts:\n"
          "- name: smi-metrics\n"
          "  context:\n"
          "    cluster: smi-metrics\n"
-         "    user: " + user_name + "\n"
+         "    user: " +
+         user_name +
+         "\n"
          "    namespace: default\n"
          "current-context: smi-metrics\n";
 }

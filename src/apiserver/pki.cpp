@@ -112,7 +112,8 @@ PemPair GenerateCa(const std::string& common_name, int valid_days) {
   CertPtr cert = NewCert(key.get(), common_name, {}, valid_days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   AddExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  AddExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+  AddExtension(cert.get(), cert.get(), NID_key_usage,
+               "critical,keyCertSign,cRLSign,digitalSignature");
   AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   if (!X509_sign(cert.get(), key.get(), EVP_sha256())) Fail("signing the CA certificate");
   return {ToPem(cert.get()), ToPem(key.get())};
@@ -125,14 +126,16 @@ PemPair IssueCertificate(const PemPair& ca, const CertRequest& request) {
   CertPtr cert = NewCert(key.get(), request.common_name, request.organizations, request.valid_days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   AddExtension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  AddExtension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  AddExtension(cert.get(), ca_cert.get(), NID_key_usage,
+               "critical,digitalSignature,keyEncipherment");
   std::string eku;
   if (request.server_auth) eku = "serverAuth";
   if (request.client_auth) eku += std::string(eku.empty() ? "" : ",") + "clientAuth";
   if (!eku.empty()) AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, eku);
   std::string san;
   for (const auto& d : request.dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
-  for (const auto& ip : request.ip_addresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  for (const auto& ip : request.ip_addresses)
+    san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
   if (!san.empty()) AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
   AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
   if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) Fail("signing a certificate");

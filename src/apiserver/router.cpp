@@ -86,9 +86,9 @@ Route MatchRoute(std::string_view path) {
     r.ns = std::string(ns);
     r.name = std::string(name);
     const bool ns_ok = ns.empty() || IsDnsLabel(ns);
-    const bool name_ok = name.empty() || (kind == model::ResourceKind::kNamespace
-                                              ? IsDnsLabel(name)
-                                              : IsDnsSubdomain(name));
+    const bool name_ok =
+        name.empty() ||
+        (kind == model::ResourceKind::kNamespace ? IsDnsLabel(name) : IsDnsSubdomain(name));
     r.invalid_name = !ns_ok || !name_ok;
     return r;
   };
@@ -100,7 +100,8 @@ Route MatchRoute(std::string_view path) {
       case 2:  // /namespaces/{name}
         return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kGet);
       case 3: {
-        if (rest[2] == "edges") return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kEdges);
+        if (rest[2] == "edges")
+          return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kEdges);
         const auto kind = model::KindFromPlural(rest[2]);
         if (!kind || *kind == ResourceKind::kNamespace) return none;
         return object(*kind, rest[1], "", Endpoint::kList);

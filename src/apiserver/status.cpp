@@ -8,10 +8,10 @@ namespace smi::apiserver {
 
 HttpResponse StatusResponse(int code, std::string_view reason, std::string_view message,
                             const StatusDetails& details) {
-  nlohmann::json status = {{"kind", "Status"},        {"apiVersion", "v1"},
-                           {"metadata", nlohmann::json::object()},
-                           {"status", "Failure"},     {"message", message},
-                           {"reason", reason},        {"code", code}};
+  nlohmann::json status = {
+      {"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", nlohmann::json::object()},
+      {"status", "Failure"}, {"message", message}, {"reason", reason},
+      {"code", code}};
   nlohmann::json d = nlohmann::json::object();
   if (!details.name.empty()) d["name"] = details.name;
   if (!details.group.empty()) d["group"] = details.group;
@@ -66,8 +66,7 @@ HttpResponse ServiceUnavailable(std::string_view message) {
 }
 
 HttpResponse InternalError(std::string_view message) {
-  return StatusResponse(500, "InternalError",
-                        "Internal error occurred: " + std::string(message));
+  return StatusResponse(500, "InternalError", "Internal error occurred: " + std::string(message));
 }
 
 }  // namespace smi::apiserver

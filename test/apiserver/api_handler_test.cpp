@@ -24,13 +24,14 @@ class ApiHandlerTest : public ::testing::Test {
         handler_(service_, source_) {
     // Two deployments known to exist; web had traffic, legacy is idle.
     auto& s = source_.resource_samples;
-    s.known_objects = {{"Deployment", "emojivoto", "web", ""}, {"Deployment", "emojivoto", "legacy", ""}};
+    s.known_objects = {{"Deployment", "emojivoto", "web", ""},
+                       {"Deployment", "emojivoto", "legacy", ""}};
     sources::TrafficCounts web;
     web.success = 90;
     web.failure = 10;
     // 100 observations: 50 <= 10ms, 40 in (10ms, 20ms], 10 in (20ms, 50ms].
-    web.latency_buckets = {{0.010, 50}, {0.020, 90}, {0.050, 100},
-                           {std::numeric_limits<double>::infinity(), 100}};
+    web.latency_buckets = {
+        {0.010, 50}, {0.020, 90}, {0.050, 100}, {std::numeric_limits<double>::infinity(), 100}};
     s.resources = {{{"Deployment", "emojivoto", "web", ""}, web}};
 
     auto& e = source_.edge_samples;
@@ -67,7 +68,8 @@ TEST_F(ApiHandlerTest, GetDeploymentHasTheSpecShape) {
   const auto body = json::parse(r.body);
   EXPECT_EQ(body["kind"], "TrafficMetrics");
   EXPECT_EQ(body["apiVersion"], "metrics.smi-spec.io/v1alpha1");
-  EXPECT_EQ(body["resource"], (json{{"kind", "Deployment"}, {"namespace", "emojivoto"}, {"name", "web"}}));
+  EXPECT_EQ(body["resource"],
+            (json{{"kind", "Deployment"}, {"namespace", "emojivoto"}, {"name", "web"}}));
   EXPECT_EQ(body["edge"], (json{{"direction", "from"}, {"side", "server"}, {"resource", nullptr}}));
   EXPECT_EQ(body["window"], "30s");
   // Evaluated at the whole second one second before "now" (1700000000.5 s).
@@ -87,7 +89,8 @@ TEST_F(ApiHandlerTest, IdleObjectAnswersZerosWithoutLatency) {
   const auto r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments/legacy");
   ASSERT_EQ(r.status, 200) << r.body;
   const auto m = json::parse(r.body)["metrics"];
-  EXPECT_EQ(m, (json{{{"name", "success_count"}, {"value", "0"}}, {{"name", "failure_count"}, {"value", "0"}}}));
+  EXPECT_EQ(m, (json{{{"name", "success_count"}, {"value", "0"}},
+                     {{"name", "failure_count"}, {"value", "0"}}}));
 }
 
 TEST_F(ApiHandlerTest, MissingObjectIsNotFoundStatus) {
@@ -178,7 +181,8 @@ TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {
 }
 
 TEST_F(ApiHandlerTest, InvalidNamesNeverReachTheSource) {
-  const auto r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments/web\"} or vector(1) or {a=\"");
+  const auto r =
+      Get(std::string(kBase) + "/namespaces/emojivoto/deployments/web\"} or vector(1) or {a=\"");
   EXPECT_EQ(r.status, 404);
   EXPECT_TRUE(source_.queries.empty());
 }
@@ -231,9 +235,10 @@ TEST_F(ApiHandlerTest, ContentNegotiation) {
   EXPECT_EQ(res.status, 406);
   EXPECT_EQ(json::parse(res.body)["reason"], "NotAcceptable");
   EXPECT_TRUE(AcceptsJson(""));
-  EXPECT_TRUE(AcceptsJson(
-      "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
-      "application/json"));
+  EXPECT_TRUE(
+      AcceptsJson("application/json;as=Table;v=v1;g=meta.k8s.io,application/"
+                  "json;as=Table;v=v1beta1;g=meta.k8s.io,"
+                  "application/json"));
 }
 
 }  // namespace

@@ -29,11 +29,15 @@ TEST(FlagsTest, ErrorsNameTheFlag) {
   EXPECT_NE(message({}).find("--prometheus-url is required"), std::string::npos);
   EXPECT_NE(message({"--prometheus-url=x", "--secure-port=http"}).find("--secure-port=http"),
             std::string::npos);
-  EXPECT_NE(message({"--prometheus-url=x", "--bogus=1"}).find("unknown flag --bogus"), std::string::npos);
-  EXPECT_NE(message({"--prometheus-url=x", "--mesh=consul"}).find("supported meshes"), std::string::npos);
-  EXPECT_NE(message({"--prometheus-url=x", "--tls-cert-file=a"}).find("go together"), std::string::npos);
-  EXPECT_NE(message({"--prometheus-url=x", "--prometheus-timeout=soon"}).find("--prometheus-timeout"),
+  EXPECT_NE(message({"--prometheus-url=x", "--bogus=1"}).find("unknown flag --bogus"),
             std::string::npos);
+  EXPECT_NE(message({"--prometheus-url=x", "--mesh=consul"}).find("supported meshes"),
+            std::string::npos);
+  EXPECT_NE(message({"--prometheus-url=x", "--tls-cert-file=a"}).find("go together"),
+            std::string::npos);
+  EXPECT_NE(
+      message({"--prometheus-url=x", "--prometheus-timeout=soon"}).find("--prometheus-timeout"),
+      std::string::npos);
 }
 
 }  // namespace

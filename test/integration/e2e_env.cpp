@@ -2,13 +2,13 @@
 
 #include <httplib.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <iomanip>
-#include <sys/wait.h>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -61,7 +61,9 @@ HttpResult ServerGet(const std::string& path_and_query, bool anonymous) {
   client->enable_server_certificate_verification(true);
   client->set_read_timeout(30);
   auto res = client->Get(path_and_query.c_str());
-  if (!res) throw std::runtime_error("GET " + path_and_query + " failed: " + httplib::to_string(res.error()));
+  if (!res)
+    throw std::runtime_error("GET " + path_and_query +
+                             " failed: " + httplib::to_string(res.error()));
   return {res->status, res->body};
 }
 
@@ -100,11 +102,11 @@ int RunCommand(const std::string& command, std::string* output, bool merge_stder
 
 double ParseQuantity(const std::string& text) {
   static const std::map<std::string, double> suffixes = {
-      {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3}, {"", 1}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
-      {"P", 1e15}, {"E", 1e18}};
+      {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3}, {"", 1},     {"k", 1e3},
+      {"M", 1e6},  {"G", 1e9},  {"T", 1e12}, {"P", 1e15}, {"E", 1e18}};
   size_t end = 0;
-  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '-' ||
-                               text[end] == '.')) {
+  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
+                               text[end] == '-' || text[end] == '.')) {
     ++end;
   }
   const auto it = suffixes.find(text.substr(end));
@@ -116,7 +118,8 @@ long long ParseTimestamp(const std::string& text) {
   std::tm tm{};
   std::istringstream in(text);
   in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
-  if (in.fail() || text.size() != 20) throw std::runtime_error("not an RFC 3339 UTC second: " + text);
+  if (in.fail() || text.size() != 20)
+    throw std::runtime_error("not an RFC 3339 UTC second: " + text);
   return timegm(&tm);
 }
 
@@ -125,16 +128,22 @@ double ParseGoDurationSeconds(const std::string& text) {
   size_t i = 0;
   while (i < text.size()) {
     size_t j = i;
-    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.'))
+      ++j;
     const double v = std::stod(text.substr(i, j - i));
     size_t k = j;
     while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
     const std::string unit = text.substr(j, k - j);
-    if (unit == "h") total += v * 3600;
-    else if (unit == "m") total += v * 60;
-    else if (unit == "s") total += v;
-    else if (unit == "ms") total += v / 1000;
-    else throw std::runtime_error("unexpected duration " + text);
+    if (unit == "h")
+      total += v * 3600;
+    else if (unit == "m")
+      total += v * 60;
+    else if (unit == "s")
+      total += v;
+    else if (unit == "ms")
+      total += v / 1000;
+    else
+      throw std::runtime_error("unexpected duration " + text);
     i = k;
   }
   return total;

@@ -22,15 +22,38 @@ struct Workload {
   auto operator<=>(const Workload&) const = default;
 };
 
+// meshsim spells kinds in lower case ("deployment"); the API as Kubernetes does.
+std::string KubernetesKind(const std::string& sim_kind) {
+  if (sim_kind == "deployment") return "Deployment";
+  if (sim_kind == "statefulset") return "StatefulSet";
+  if (sim_kind == "daemonset") return "DaemonSet";
+  throw std::runtime_error("unexpected workload kind in the topology: " + sim_kind);
+}
+
+Workload Ref(const json& w) {
+  return {w.at("namespace"), KubernetesKind(w.at("kind")), w.at("name")};
+}
+
 std::vector<json> Pods() { return GetEnv().topology.at("pods").get<std::vector<json>>(); }
 
 Workload OwnerOf(const json& pod) {
-  return {pod.at("namespace"), pod.at("owner").at("kind"), pod.at("owner").at("name")};
+  return {pod.at("namespace"), KubernetesKind(pod.at("owner").at("kind")),
+          pod.at("owner").at("name")};
 }
 
 std::vector<Workload> Workloads() {
   std::vector<Workload> out;
-  for (const auto& w : GetEnv().topology.at("workloads")) out.push_back({w.at("namespace"), w.at("kind"), w.at("name")});
+  for (const auto& w : GetEnv().topology.at("workloads")) out.push_back(Ref(w));
+  return out;
+}
+
+std::vector<Workload> Deployments() {
+  std::vector<Workload> out;
+  for (const auto& w : Workloads()) {
+    if (w.kind == "Deployment") out.push_back(w);
+  }
+  if (out.size() < 4)
+    throw std::runtime_error("the simulator's topology should have several deployments");
   return out;
 }
 
@@ -41,8 +64,7 @@ struct Call {
 std::vector<Call> Calls() {
   std::vector<Call> out;
   for (const auto& c : GetEnv().topology.at("calls")) {
-    out.push_back({{c.at("client").at("namespace"), c.at("client").at("kind"), c.at("client").at("name")},
-                   {c.at("server").at("namespace"), c.at("server").at("kind"), c.at("server").at("name")}});
+    out.push_back({Ref(c.at("client")), Ref(c.at("server"))});
   }
   return out;
 }
@@ -67,9 +89,10 @@ std::string LabelFor(const std::string& kind) {
 // Matchers selecting `ref`'s series, as the source (prefix "") or destination ("dst_") of traffic.
 std::string Matchers(const json& ref, const std::string& prefix) {
   const std::string kind = ref.at("kind");
-  if (kind == "Namespace") return prefix + "namespace=\"" + ref.at("name").get<std::string>() + "\"";
-  return prefix + "namespace=\"" + ref.at("namespace").get<std::string>() + "\"," + prefix + LabelFor(kind) +
-         "=\"" + ref.at("name").get<std::string>() + "\"";
+  if (kind == "Namespace")
+    return prefix + "namespace=\"" + ref.at("name").get<std::string>() + "\"";
+  return prefix + "namespace=\"" + ref.at("namespace").get<std::string>() + "\"," + prefix +
+         LabelFor(kind) + "=\"" + ref.at("name").get<std::string>() + "\"";
 }
 
 double Scalar(const std::string& promql, long long at, bool* present) {
@@ -83,7 +106,8 @@ double Scalar(const std::string& promql, long long at, bool* present) {
 void VerifyItem(const json& item) {
   SCOPED_TRACE(item.dump());
   const long long at = ParseTimestamp(item.at("timestamp"));
-  const std::string window = std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+  const std::string window =
+      std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
   const json& edge = item.at("edge");
   std::string selector;
   if (edge.at("resource").is_null()) {
@@ -93,22 +117,23 @@ void VerifyItem(const json& item) {
   } else {
     ASSERT_EQ(edge.at("side"), "client");  // Linkerd records edges at the client
     const bool to = edge.at("direction") == "to";
-    selector = "direction=\"outbound\"," + Matchers(to ? item.at("resource") : edge.at("resource"), "") + "," +
+    selector = "direction=\"outbound\"," +
+               Matchers(to ? item.at("resource") : edge.at("resource"), "") + "," +
                Matchers(to ? edge.at("resource") : item.at("resource"), "dst_");
   }
   std::map<std::string, std::pair<double, bool>> expected;
   for (const char* cls : {"success", "failure"}) {
     bool present = false;
-    const double v = Scalar("sum(increase(response_total{" + selector + ",classification=\"" + cls + "\"}[" +
-                                window + "]))",
+    const double v = Scalar("sum(increase(response_total{" + selector + ",classification=\"" + cls +
+                                "\"}[" + window + "]))",
                             at, &present);
     expected[std::string(cls) + "_count"] = {v, true};
   }
   for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
     bool present = false;
     const double ms = Scalar("histogram_quantile(" + std::to_string(q) +
-                                 ", sum by (le) (increase(response_latency_ms_bucket{" + selector + "}[" +
-                                 window + "])))",
+                                 ", sum by (le) (increase(response_latency_ms_bucket{" + selector +
+                                 "}[" + window + "])))",
                              at, &present);
     if (present) expected[std::string(name) + "_response_latency"] = {ms / 1000.0, true};
   }
@@ -117,7 +142,9 @@ void VerifyItem(const json& item) {
   for (const auto& m : item.at("metrics")) {
     const std::string name = m.at("name");
     got[name] = ParseQuantity(m.at("value"));
-    if (name.find("latency") != std::string::npos) EXPECT_EQ(m.at("unit"), "seconds") << name;
+    if (name.find("latency") != std::string::npos) {
+      EXPECT_EQ(m.at("unit"), "seconds") << name;
+    }
   }
   ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
   for (const auto& [name, e] : expected) {
@@ -150,7 +177,8 @@ std::set<EdgeKey> EdgeKeys(const json& list) {
   for (const auto& item : list.at("items")) {
     const auto& e = item.at("edge");
     const auto& p = e.at("resource");
-    out.insert({e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
+    out.insert(
+        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
   }
   return out;
 }
@@ -159,11 +187,11 @@ std::set<EdgeKey> EdgeKeys(const json& list) {
 
 TEST(EndToEnd, GetEveryDeploymentMatchesPromQL) {
   bool saw_idle = false;
-  for (const auto& w : Workloads()) {
-    if (w.kind != "Deployment") continue;
+  for (const auto& w : Deployments()) {
     const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name);
     EXPECT_EQ(tm.at("kind"), "TrafficMetrics");
-    EXPECT_EQ(tm.at("resource"), (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    EXPECT_EQ(tm.at("resource"),
+              (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
     VerifyItem(tm);
     for (const auto& idle : GetEnv().topology.at("idle")) {
       if (idle.at("namespace") == w.ns && idle.at("name") == w.name) {
@@ -199,14 +227,15 @@ TEST(EndToEnd, ListDeploymentsPerNamespaceAndEverywhere) {
 
 TEST(EndToEnd, PodsGetAndList) {
   std::set<std::string> want;
-  for (const auto& pod : Pods()) want.insert(pod.at("namespace").get<std::string>() + "/" + pod.at("name").get<std::string>());
+  for (const auto& pod : Pods())
+    want.insert(pod.at("namespace").get<std::string>() + "/" + pod.at("name").get<std::string>());
   const json list = GetJson(kBase + "/pods");
   EXPECT_EQ(ItemNames(list), want);
   for (const auto& item : list.at("items")) VerifyItem(item);
 
   const json pod = Pods().front();
-  const json one = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" +
-                           pod.at("name").get<std::string>());
+  const json one = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() +
+                           "/pods/" + pod.at("name").get<std::string>());
   EXPECT_EQ(one.at("resource").at("kind"), "Pod");
   VerifyItem(one);
 }
@@ -226,18 +255,21 @@ TEST(EndToEnd, NamespacesGetAndList) {
 }
 
 TEST(EndToEnd, DeploymentEdgesFollowTheTopology) {
-  for (const auto& w : Workloads()) {
-    if (w.kind != "Deployment") continue;
+  size_t edges_seen = 0;
+  for (const auto& w : Deployments()) {
     std::set<EdgeKey> want;
     for (const auto& c : Calls()) {
       if (c.client == w) want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
       if (c.server == w) want.insert({"from", "client", "Deployment", c.client.ns, c.client.name});
     }
     const json list = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges");
-    EXPECT_EQ(list.at("resource"), (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    EXPECT_EQ(list.at("resource"),
+              (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
     EXPECT_EQ(EdgeKeys(list), want) << w.ns << "/" << w.name;
     for (const auto& item : list.at("items")) VerifyItem(item);
+    edges_seen += want.size();
   }
+  EXPECT_GE(edges_seen, 2 * Calls().size());  // each call is seen from both of its ends
 }
 
 TEST(EndToEnd, CrossNamespaceEdgeIsSeenFromBothEnds) {
@@ -245,8 +277,10 @@ TEST(EndToEnd, CrossNamespaceEdgeIsSeenFromBothEnds) {
   for (const auto& c : Calls()) {
     if (c.client.ns == c.server.ns) continue;
     ++cross;
-    const json from_server = GetJson(kBase + "/namespaces/" + c.server.ns + "/deployments/" + c.server.name + "/edges");
-    EXPECT_TRUE(EdgeKeys(from_server).count({"from", "client", "Deployment", c.client.ns, c.client.name}));
+    const json from_server =
+        GetJson(kBase + "/namespaces/" + c.server.ns + "/deployments/" + c.server.name + "/edges");
+    EXPECT_TRUE(
+        EdgeKeys(from_server).count({"from", "client", "Deployment", c.client.ns, c.client.name}));
     const json ns_edges = GetJson(kBase + "/namespaces/" + c.client.ns + "/edges");
     EXPECT_TRUE(EdgeKeys(ns_edges).count({"to", "client", "Namespace", "", c.server.ns}));
     for (const auto& item : ns_edges.at("items")) VerifyItem(item);
@@ -268,8 +302,8 @@ TEST(EndToEnd, PodEdgesFollowTheTopology) {
         }
       }
     }
-    const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" +
-                              pod.at("name").get<std::string>() + "/edges");
+    const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() +
+                              "/pods/" + pod.at("name").get<std::string>() + "/edges");
     EXPECT_EQ(EdgeKeys(list), want) << pod.dump();
     for (const auto& item : list.at("items")) VerifyItem(item);
   }
@@ -280,7 +314,8 @@ TEST(EndToEnd, WindowParameterChangesTheWindow) {
   const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "?window=10s");
   EXPECT_EQ(tm.at("window"), "10s");
   VerifyItem(tm);
-  const json edges = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges?t=1m");
+  const json edges =
+      GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges?t=1m");
   for (const auto& item : edges.at("items")) {
     EXPECT_EQ(item.at("window"), "1m0s");
     VerifyItem(item);
@@ -309,15 +344,16 @@ TEST(EndToEnd, ErrorsAreKubernetesStatus) {
 std::string Kubectl(const std::string& args, int* exit_code, bool merge_stderr = false) {
   const Env& env = GetEnv();
   std::string out;
-  *exit_code = RunCommand(env.kubectl + " --kubeconfig " + env.kubeconfig + " " + args, &out, merge_stderr);
+  *exit_code =
+      RunCommand(env.kubectl + " --kubeconfig " + env.kubeconfig + " " + args, &out, merge_stderr);
   return out;
 }
 
 TEST(EndToEnd, KubectlGetRawEverySpecPath) {
-  const auto web = Workloads().front();
+  const auto web = Deployments().front();
   const json pod = Pods().front();
-  const std::string pod_path =
-      "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" + pod.at("name").get<std::string>();
+  const std::string pod_path = "/namespaces/" + pod.at("namespace").get<std::string>() + "/pods/" +
+                               pod.at("name").get<std::string>();
   const std::vector<std::string> paths = {
       "/namespaces/" + web.ns + "/deployments/",
       "/namespaces/" + web.ns + "/deployments/" + web.name,
@@ -353,10 +389,13 @@ TEST(EndToEnd, KubectlGetRawEverySpecPath) {
 TEST(EndToEnd, KubectlShowsNotFoundLikeKubernetes) {
   int code = 0;
   const std::string out =
-      Kubectl("get --raw " + kBase + "/namespaces/emojivoto/deployments/missing", &code, /*merge_stderr=*/true);
+      Kubectl("get --raw " + kBase + "/namespaces/emojivoto/deployments/missing", &code,
+              /*merge_stderr=*/true);
   EXPECT_EQ(code, 1);
-  EXPECT_NE(out.find("Error from server (NotFound): deployments.metrics.smi-spec.io \"missing\" not found"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find(
+          "Error from server (NotFound): deployments.metrics.smi-spec.io \"missing\" not found"),
+      std::string::npos)
       << out;
 }
 
