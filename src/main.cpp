@@ -35,10 +35,12 @@ int Run(const apiserver::ServerFlags& flags) {
     serving_ca_pem = serving.serving.cert;
   } else {
     const auto ca = apiserver::GenerateCa("smi-metrics-server self-signed CA");
-    serving.serving = apiserver::IssueCertificate(ca, {.common_name = "localhost",
-                                                       .dns_names = {"localhost"},
-                                                       .ip_addresses = {"127.0.0.1"},
-                                                       .server_auth = true});
+    apiserver::CertRequest request;
+    request.common_name = "localhost";
+    request.dns_names = {"localhost"};
+    request.ip_addresses = {"127.0.0.1"};
+    request.server_auth = true;
+    serving.serving = apiserver::IssueCertificate(ca, request);
     serving_ca_pem = ca.cert;
     std::cerr << "smi-metrics-server: no --tls-cert-file given: serving with a self-signed "
                  "certificate for localhost and 127.0.0.1\n";
@@ -48,9 +50,11 @@ int Run(const apiserver::ServerFlags& flags) {
     serving.client_ca_pem = apiserver::ReadTextFile(flags.client_ca_file);
   } else if (!flags.write_kubeconfig.empty()) {
     const auto client_ca = apiserver::GenerateCa("smi-metrics-server client CA");
-    const auto admin = apiserver::IssueCertificate(client_ca, {.common_name = "smi-metrics-admin",
-                                                               .organizations = {"system:masters"},
-                                                               .client_auth = true});
+    apiserver::CertRequest request;
+    request.common_name = "smi-metrics-admin";
+    request.organizations = {"system:masters"};
+    request.client_auth = true;
+    const auto admin = apiserver::IssueCertificate(client_ca, request);
     serving.client_ca_pem = client_ca.cert;
     const std::string host = flags.bind_address == "0.0.0.0" ? "127.0.0.1" : flags.bind_address;
     const std::string url = "https://" + host + ":" + std::to_string(flags.secure_port);
