@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "model/kube_names.h"
+
 namespace smi::apiserver {
 
 namespace {
@@ -18,8 +20,6 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return out;
 }
 
-bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
 Route Api(Endpoint e, std::string_view version) {
   Route r;
   r.endpoint = e;
@@ -31,31 +31,6 @@ Route Api(Endpoint e, std::string_view version) {
 
 bool IsServedVersion(std::string_view version) {
   return version == "v1alpha1" || version == "v1alpha2";
-}
-
-bool IsDnsLabel(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!IsAlnumLower(s.front()) || !IsAlnumLower(s.back())) return false;
-  for (char c : s) {
-    if (!IsAlnumLower(c) && c != '-') return false;
-  }
-  return true;
-}
-
-bool IsDnsSubdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = s.find('.', start);
-    const auto part = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
-    if (part.empty()) return false;
-    if (!IsAlnumLower(part.front()) || !IsAlnumLower(part.back())) return false;
-    for (char c : part) {
-      if (!IsAlnumLower(c) && c != '-') return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
 }
 
 Route MatchRoute(std::string_view path) {
@@ -85,10 +60,10 @@ Route MatchRoute(std::string_view path) {
     r.kind = kind;
     r.ns = std::string(ns);
     r.name = std::string(name);
-    const bool ns_ok = ns.empty() || IsDnsLabel(ns);
+    const bool ns_ok = ns.empty() || model::IsDns1123Label(ns);
     const bool name_ok =
-        name.empty() ||
-        (kind == model::ResourceKind::kNamespace ? IsDnsLabel(name) : IsDnsSubdomain(name));
+        name.empty() || (kind == model::ResourceKind::kNamespace ? model::IsDns1123Label(name)
+                                                                 : model::IsDns1123Subdomain(name));
     r.invalid_name = !ns_ok || !name_ok;
     return r;
   };

@@ -39,8 +39,4 @@ Route MatchRoute(std::string_view path);
 // "v1alpha1" and "v1alpha2" serve the same objects (DESIGN.md decision 1).
 bool IsServedVersion(std::string_view version);
 
-// Kubernetes name rules (RFC 1123): a namespace is a DNS label, other objects DNS subdomains.
-bool IsDnsLabel(std::string_view s);
-bool IsDnsSubdomain(std::string_view s);
-
 }  // namespace smi::apiserver

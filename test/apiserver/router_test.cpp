@@ -80,17 +80,5 @@ TEST(RouterTest, NamesThatCannotExistAreFlagged) {
   EXPECT_TRUE(At("/namespaces/" + std::string(64, 'a')).invalid_name);
 }
 
-TEST(RouterTest, DnsRules) {
-  EXPECT_TRUE(IsDnsLabel("a"));
-  EXPECT_TRUE(IsDnsLabel("web-1"));
-  EXPECT_FALSE(IsDnsLabel("-web"));
-  EXPECT_FALSE(IsDnsLabel("web-"));
-  EXPECT_FALSE(IsDnsLabel(""));
-  EXPECT_TRUE(IsDnsSubdomain("a.b-c.d"));
-  EXPECT_FALSE(IsDnsSubdomain("a..b"));
-  EXPECT_FALSE(IsDnsSubdomain("a_b"));
-  EXPECT_FALSE(IsDnsSubdomain(std::string(254, 'a')));
-}
-
 }  // namespace
 }  // namespace smi::apiserver

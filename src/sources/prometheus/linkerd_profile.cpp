@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "model/duration.h"
+#include "model/kube_names.h"
 #include "sources/prometheus/promql_escape.h"
 
 namespace smi::sources::prometheus {
@@ -64,14 +65,14 @@ void Validate(const SampleQuery& q) {
     throw std::invalid_argument("the window must be positive");
   }
   if (q.kind == ResourceKind::kNamespace) {
-    if (!q.name.empty() && !IsDns1123Label(q.name)) reject("namespace", q.name);
+    if (!q.name.empty() && !model::IsDns1123Label(q.name)) reject("namespace", q.name);
     if (q.edges && q.name.empty()) {
       throw std::invalid_argument("edges of a namespace need the namespace's name");
     }
     return;
   }
-  if (!q.ns.empty() && !IsDns1123Label(q.ns)) reject("namespace", q.ns);
-  if (!q.name.empty() && !IsDns1123Subdomain(q.name)) reject("name", q.name);
+  if (!q.ns.empty() && !model::IsDns1123Label(q.ns)) reject("namespace", q.ns);
+  if (!q.name.empty() && !model::IsDns1123Subdomain(q.name)) reject("name", q.name);
   if (q.edges && (q.ns.empty() || q.name.empty())) {
     throw std::invalid_argument("edges need the object's namespace and name");
   }
