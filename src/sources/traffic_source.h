@@ -24,6 +24,10 @@ struct SampleQuery {
   std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
   std::string name;  // empty: every object of the kind (in `ns`)
   bool edges = false;  // false: the resource scope (inbound, server side); true: its edges
+  // Resource scope only: ignore `kind` and answer for every workload kind at once (deployments,
+  // statefulsets and daemonsets; `name` then matches a workload of any of them). This is what the
+  // `trafficmetrics` resource lists, in the same number of queries as one kind.
+  bool all_workload_kinds = false;
   std::chrono::milliseconds window{30000};
   TimePoint at;  // evaluation time, a whole second
 };
