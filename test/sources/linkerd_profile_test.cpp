@@ -430,5 +430,85 @@ TEST(LinkerdProfileSamples, OutputOrderDoesNotDependOnInputOrder) {
                                       "from ns/me=6", "from z/caller=1"}));
 }
 
+// --- Every workload kind at once (the trafficmetrics resource) ----------------------------------
+
+TEST(LinkerdProfileQueries, AllWorkloadKindsInANamespace) {
+  auto query = Q(ResourceKind::kPod, "emojivoto", "");  // the kind is ignored
+  query.all_workload_kinds = true;
+  const auto q = LinkerdProfile().BuildQueries(query);
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, deployment, statefulset, daemonset, classification) "
+            "(increase(response_total{direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
+            "or label_replace(group by (namespace, deployment, statefulset, daemonset) "
+            "(up{job=\"linkerd-proxy\", namespace=\"emojivoto\"}), \"smi_exists\", \"true\", "
+            "\"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, deployment, statefulset, daemonset, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "namespace=\"emojivoto\"}[30s]))");
+}
+
+TEST(LinkerdProfileQueries, AllWorkloadKindsByNameIsOneBranchPerOwnerLabel) {
+  auto query = Q(ResourceKind::kDeployment, "emojivoto", "web");
+  query.all_workload_kinds = true;
+  const auto q = LinkerdProfile().BuildQueries(query);
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, deployment, statefulset, daemonset, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s])) "
+            "or sum by (namespace, deployment, statefulset, daemonset, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "statefulset=\"web\"}[30s])) "
+            "or sum by (namespace, deployment, statefulset, daemonset, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "daemonset=\"web\"}[30s]))");
+  query.edges = true;
+  EXPECT_THROW(LinkerdProfile().BuildQueries(query), std::invalid_argument);
+  query.edges = false;
+  query.name = "we\"b";
+  EXPECT_THROW(LinkerdProfile().BuildQueries(query), std::invalid_argument);
+}
+
+TEST(LinkerdProfileSamples, AllWorkloadKindsMapsEachRowToItsOwner) {
+  auto query = Q(ResourceKind::kDeployment, "", "");
+  query.all_workload_kinds = true;
+  auto row = [](std::string owner, std::string name, std::string cls) {
+    std::map<std::string, std::string> l = {{"namespace", "ns"}};
+    if (!owner.empty()) l[owner] = name;
+    if (!cls.empty()) l["classification"] = cls;
+    return l;
+  };
+  auto exists = [&](std::string owner, std::string name) {
+    auto l = row(owner, name, "");
+    l["smi_exists"] = "true";
+    return l;
+  };
+  auto le = [&](std::string owner, std::string name, std::string bound) {
+    auto l = row(owner, name, "");
+    l["le"] = bound;
+    return l;
+  };
+  const auto s = LinkerdProfile().ToSamples(
+      query,
+      {Row(row("deployment", "web", "success"), 10), Row(row("deployment", "web", "failure"), 1),
+       Row(row("statefulset", "db", "success"), 4), Row(row("daemonset", "agent", "failure"), 2),
+       Row(row("", "", "success"), 99),  // a pod without a workload owner: skipped
+       Row(exists("deployment", "web"), 1), Row(exists("statefulset", "db"), 1),
+       Row(exists("daemonset", "idle"), 1), Row(exists("", ""), 1)},
+      {Row(le("statefulset", "db", "10"), 4), Row(le("", "", "10"), 7)});
+  EXPECT_EQ(s.known_objects, (std::vector<ObjectReference>{Ref("DaemonSet", "ns", "idle"),
+                                                           Ref("Deployment", "ns", "web"),
+                                                           Ref("StatefulSet", "ns", "db")}));
+  ASSERT_EQ(s.resources.size(), 3u);
+  EXPECT_EQ(s.resources[0].resource, Ref("DaemonSet", "ns", "agent"));
+  EXPECT_EQ(s.resources[0].counts.failure, 2);
+  EXPECT_EQ(s.resources[1].resource, Ref("Deployment", "ns", "web"));
+  EXPECT_EQ(s.resources[1].counts.success, 10);
+  EXPECT_EQ(s.resources[1].counts.failure, 1);
+  EXPECT_EQ(s.resources[2].resource, Ref("StatefulSet", "ns", "db"));
+  EXPECT_EQ(s.resources[2].counts.success, 4);
+  EXPECT_EQ(s.resources[2].counts.latency_buckets, (std::map<double, double>{{0.01, 4}}));
+}
+
 }  // namespace
 }  // namespace smi::sources::prometheus

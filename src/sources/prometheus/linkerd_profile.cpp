@@ -111,7 +111,59 @@ LinkerdProfile::LinkerdProfile(std::string proxy_job) : proxy_job_(std::move(pro
   if (proxy_job_.empty()) throw std::invalid_argument("the proxy job name must not be empty");
 }
 
+// Every workload kind at once: grouped by the three owner labels (a row has one of them).
+// With a name, one branch per owner label joined by `or` (PromQL has no "any of these labels").
+static ProfileQueries AllWorkloadKinds(const SampleQuery& q, const std::string& job) {
+  const std::string window = model::FormatPromDuration(q.window);
+  static const std::vector<std::string> kOwners = {"deployment", "statefulset", "daemonset"};
+  LabelList by;
+  by.Add("namespace");
+  for (const auto& o : kOwners) by.Add(o);
+  const std::string by_object = by.Join();
+  const std::string by_class = LabelList(by).Add("classification").Join();
+  const std::string by_le = LabelList(by).Add("le").Join();
+  auto branches = [&](const std::string& first, auto&& make) {
+    std::string out;
+    if (q.name.empty()) {
+      LabelList m;
+      m.Add("selector", first);
+      if (!q.ns.empty()) m.Add("namespace", EqualMatcher("namespace", q.ns));
+      return make(m.Join());
+    }
+    for (const auto& o : kOwners) {
+      LabelList m;
+      m.Add("selector", first);
+      if (!q.ns.empty()) m.Add("namespace", EqualMatcher("namespace", q.ns));
+      m.Add(o, EqualMatcher(o, q.name));
+      if (!out.empty()) out += " or ";
+      out += make(m.Join());
+    }
+    return out;
+  };
+  ProfileQueries out;
+  out.counts = branches(EqualMatcher("direction", "inbound"), [&](const std::string& m) {
+    return SumIncrease(by_class, "response_total", m, window);
+  });
+  out.counts +=
+      " or " + LabelReplace(branches(job,
+                                     [&](const std::string& m) {
+                                       return "group by (" + by_object + ") (up{" + m + "})";
+                                     }),
+                            "smi_exists", "true");
+  out.buckets = branches(EqualMatcher("direction", "inbound"), [&](const std::string& m) {
+    return SumIncrease(by_le, "response_latency_ms_bucket", m, window);
+  });
+  return out;
+}
+
 ProfileQueries LinkerdProfile::BuildQueries(const SampleQuery& q) const {
+  if (q.all_workload_kinds) {
+    if (q.edges) throw std::invalid_argument("every workload kind at once: resource scope only");
+    SampleQuery v = q;
+    v.kind = ResourceKind::kDeployment;
+    Validate(v);
+    return AllWorkloadKinds(q, EqualMatcher("job", proxy_job_));
+  }
   Validate(q);
   const std::string k(KindLabel(q.kind));
   const bool is_ns = q.kind == ResourceKind::kNamespace;
@@ -211,9 +263,25 @@ TrafficSamples LinkerdProfile::ToSamples(const SampleQuery& q,
   bool bad_le = false;
 
   // The entry a row adds to; nullptr when the row is not about traffic (or is unusable).
+  // Every workload kind at once: the row's one non-empty owner label names it.
+  auto owner =
+      [&](const std::map<std::string, std::string>& labels) -> std::optional<ObjectReference> {
+    for (ResourceKind kind :
+         {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
+      const std::string* name = Find(labels, std::string(KindLabel(kind)));
+      const std::string* ns = Find(labels, "namespace");
+      if (name == nullptr || name->empty() || ns == nullptr || ns->empty()) continue;
+      return ObjectReference{std::string(model::KindName(kind)), *ns, *name, ""};
+    }
+    return std::nullopt;
+  };
+  auto self = [&](const std::map<std::string, std::string>& labels) {
+    return q.all_workload_kinds ? owner(labels) : ref(labels, "namespace", k);
+  };
+
   auto entry = [&](const std::map<std::string, std::string>& labels) -> TrafficCounts* {
     if (!q.edges) {
-      auto r = ref(labels, "namespace", k);
+      auto r = self(labels);
       return r ? &resources[*r] : nullptr;
     }
     if (Has(labels, "smi_edge", "to")) {
@@ -233,7 +301,7 @@ TrafficSamples LinkerdProfile::ToSamples(const SampleQuery& q,
 
   for (const VectorSample& s : counts) {
     if (Has(s.labels, "smi_exists", "true")) {
-      if (auto r = ref(s.labels, "namespace", k)) out.known_objects.push_back(std::move(*r));
+      if (auto r = self(s.labels)) out.known_objects.push_back(std::move(*r));
       continue;
     }
     TrafficCounts* c = entry(s.labels);
