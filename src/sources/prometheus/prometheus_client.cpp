@@ -233,13 +233,19 @@ struct PrometheusClient::Impl {
     std::string origin = url.scheme + "://";
     origin += url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     origin += ":" + std::to_string(url.port);
-    auto cli = std::make_unique<httplib::Client>(origin);
+    auto cli = options.client_cert_file.empty()
+                   ? std::make_unique<httplib::Client>(origin)
+                   : std::make_unique<httplib::Client>(origin, options.client_cert_file,
+                                                       options.client_key_file);
     cli->set_connection_timeout(options.timeout);
     cli->set_read_timeout(options.timeout);
     cli->set_write_timeout(options.timeout);
     cli->set_keep_alive(true);
     cli->set_tcp_nodelay(true);
     if (!options.bearer_token.empty()) cli->set_bearer_token_auth(options.bearer_token);
+    if (!options.basic_auth_username.empty()) {
+      cli->set_basic_auth(options.basic_auth_username, options.basic_auth_password);
+    }
     if (url.scheme == "https") {
       cli->enable_server_certificate_verification(!options.insecure_skip_tls_verify);
       if (!options.ca_file.empty()) cli->set_ca_cert_path(options.ca_file);

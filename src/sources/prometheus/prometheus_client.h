@@ -35,6 +35,12 @@ struct ClientOptions {
   bool insecure_skip_tls_verify = false;
   // Sent as `Authorization: Bearer <token>` when not empty.
   std::string bearer_token;
+  // HTTPS: a client certificate (PEM) and its key presented to the server, when not empty.
+  std::string client_cert_file;
+  std::string client_key_file;
+  // Sent as `Authorization: Basic ...` when the username is not empty (not with a bearer token).
+  std::string basic_auth_username;
+  std::string basic_auth_password;
   // Queries longer than this many bytes (URL-encoded) are POSTed as a form instead of a GET URL.
   size_t post_above_bytes = 1500;
   // Idle keep-alive connections kept for reuse.
