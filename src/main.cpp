@@ -11,7 +11,7 @@
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
 #include "model/clock.h"
-#include "sources/prometheus/linkerd_profile.h"
+#include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_source.h"
 
 namespace {

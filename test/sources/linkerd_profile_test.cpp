@@ -1,4 +1,4 @@
-#include "sources/prometheus/linkerd_profile.h"
+#include "sources/prometheus/mesh_profile.h"
 
 #include <cmath>
 #include <fstream>
@@ -90,7 +90,7 @@ TEST(LinkerdProfileQueries, OnePod) {
 }
 
 TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
-  const LinkerdProfile p;
+  const MeshProfile p = LinkerdProfile();
   EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kPod, "emojivoto", "")).buckets,
             "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
             "direction=\"inbound\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
@@ -102,7 +102,7 @@ TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
 }
 
 TEST(LinkerdProfileQueries, StatefulSetAndDaemonSetLabels) {
-  const LinkerdProfile p;
+  const MeshProfile p = LinkerdProfile();
   EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
             "sum by (namespace, statefulset, le) (increase(response_latency_ms_bucket{"
             "direction=\"inbound\", namespace=\"db\", statefulset=\"pg\"}[30s]))");
@@ -220,7 +220,7 @@ TEST(LinkerdProfileQueries, ProxyJobIsAParameter) {
 // --- Names never reach a query unchecked --------------------------------------------------------
 
 TEST(LinkerdProfileQueries, RejectsInvalidNames) {
-  const LinkerdProfile p;
+  const MeshProfile p = LinkerdProfile();
   for (const char* bad : {"we\"b", "web\"} or vector(1) or up{x=\"", ".*", "Web", "web\n", "a_b",
                           "web|emoji", "-web"}) {
     SCOPED_TRACE(bad);
@@ -240,7 +240,7 @@ TEST(LinkerdProfileQueries, RejectsInvalidNames) {
 }
 
 TEST(LinkerdProfileQueries, EdgesNeedTheObject) {
-  const LinkerdProfile p;
+  const MeshProfile p = LinkerdProfile();
   EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "", true)),
                std::invalid_argument);
   EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "", "web", true)),

@@ -7,12 +7,12 @@
 
 namespace smi::sources::prometheus {
 
-PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, LinkerdProfile profile)
+PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile)
     : client_(std::move(client)), profile_(std::move(profile)) {
   if (!client_) throw std::invalid_argument("PrometheusSource needs a client");
 }
 
-PrometheusSource::PrometheusSource(ClientOptions options, LinkerdProfile profile)
+PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile)
     : PrometheusSource(std::make_unique<PrometheusClient>(std::move(options)), std::move(profile)) {
 }
 

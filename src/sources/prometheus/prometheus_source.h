@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "sources/prometheus/linkerd_profile.h"
+#include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/traffic_source.h"
 
@@ -15,8 +15,8 @@ namespace smi::sources::prometheus {
 
 class PrometheusSource : public TrafficSource {
  public:
-  PrometheusSource(std::unique_ptr<PrometheusClient> client, LinkerdProfile profile);
-  explicit PrometheusSource(ClientOptions options, LinkerdProfile profile = LinkerdProfile());
+  PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile);
+  explicit PrometheusSource(ClientOptions options, MeshProfile profile = LinkerdProfile());
 
   // Issues the profile's two queries concurrently, both evaluated at query.at (whole seconds).
   // Throws SourceUnavailable (backend failures) and std::invalid_argument (invalid names).
@@ -26,11 +26,11 @@ class PrometheusSource : public TrafficSource {
   std::optional<std::chrono::milliseconds> Retention() const override;
 
   const PrometheusClient& client() const { return *client_; }
-  const LinkerdProfile& profile() const { return profile_; }
+  const MeshProfile& profile() const { return profile_; }
 
  private:
   std::unique_ptr<PrometheusClient> client_;
-  LinkerdProfile profile_;
+  MeshProfile profile_;
   mutable std::mutex retention_mu_;
   mutable bool retention_known_ = false;
   mutable std::optional<std::chrono::milliseconds> retention_;

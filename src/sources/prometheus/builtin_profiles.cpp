@@ -1,0 +1,172 @@
+// The built-in mesh profiles, written in the same YAML a user can supply (README.md, "Mesh
+// profiles"); `--mesh` picks one by name.
+#include <stdexcept>
+
+#include "sources/prometheus/mesh_profile.h"
+
+namespace smi::sources::prometheus {
+namespace {
+
+// Linkerd 2 (linkerd2-proxy) as linkerd-viz' Prometheus scrapes it: the proxy's own labels
+// (direction, classification, dst_*) plus the target labels namespace, pod and the owner
+// (deployment, statefulset, daemonset). Linkerd records peers only on the client side, so both
+// edge directions come from outbound series.
+constexpr const char* kLinkerd = R"yaml(
+name: linkerd
+parameters:
+  job: linkerd-proxy
+metrics:
+  requests: response_total
+  latency_buckets: response_latency_ms_bucket
+  latency_unit: milliseconds
+classification:
+  labels: [classification]
+  failure: [{label: classification, regex: failure}]
+  success: [{label: classification, regex: success}]
+resource:
+  selector: [{label: direction, value: inbound}]
+  objects: &self
+    pod: {namespace: namespace, name: pod}
+    deployment: {namespace: namespace, name: deployment}
+    statefulset: {namespace: namespace, name: statefulset}
+    daemonset: {namespace: namespace, name: daemonset}
+    namespace: {name: namespace}
+  workloads: &self_workloads
+    - {kind: deployment, namespace: namespace, name: deployment}
+    - {kind: statefulset, namespace: namespace, name: statefulset}
+    - {kind: daemonset, namespace: namespace, name: daemonset}
+edges:
+  to:
+    side: client
+    selector: [{label: direction, value: outbound}]
+    objects: *self
+    peers: &dst
+      pod: {namespace: dst_namespace, name: dst_pod}
+      deployment: {namespace: dst_namespace, name: dst_deployment}
+      statefulset: {namespace: dst_namespace, name: dst_statefulset}
+      daemonset: {namespace: dst_namespace, name: dst_daemonset}
+      namespace: {name: dst_namespace}
+  from:
+    side: client
+    selector: [{label: direction, value: outbound}]
+    objects: *dst
+    peers: *self
+existence:
+  - metric: up
+    selector: [{label: job, param: job}]
+    objects: *self
+    workloads: *self_workloads
+)yaml";
+
+// Istio telemetry v2 (istio_requests_total and istio_request_duration_milliseconds from the
+// sidecars' stats filter), scraped with the `namespace` and `pod` target labels Prometheus' pod
+// discovery adds (Istio's own Prometheus config does). Both sidecars of a call report it: the
+// resource scope and `from` edges use reporter="destination" (the server's sidecar, which records
+// the caller: side server), `to` edges reporter="source" (side client); so each request is
+// counted once per item.
+//
+// Istio's workload labels do not say the kind, so a workload is answered as whatever workload
+// kind was asked about (deployments, statefulsets and daemonsets each see every Istio workload),
+// and as a Deployment where the kind is not asked (every workload kind at once; the peers of pod
+// edges, which Istio names by workload, not pod). Workloads exist while their sidecars have
+// request series (as server or as client); pods and namespaces while `up` has their proxies.
+constexpr const char* kIstio = R"yaml(
+name: istio
+parameters:
+  job: kubernetes-pods
+metrics:
+  requests: istio_requests_total
+  latency_buckets: istio_request_duration_milliseconds_bucket
+  latency_unit: milliseconds
+classification:
+  labels: [response_code, grpc_response_status]
+  # HTTP 5xx; gRPC Unknown, DeadlineExceeded, PermissionDenied, Internal, Unavailable, DataLoss.
+  failure:
+    - {label: response_code, regex: "5.."}
+    - {label: grpc_response_status, regex: "2|4|7|13|14|15"}
+resource:
+  selector: [{label: reporter, value: destination}]
+  objects: &destination
+    pod: {namespace: namespace, name: pod}
+    deployment: &dst_workload {namespace: destination_workload_namespace, name: destination_workload}
+    statefulset: *dst_workload
+    daemonset: *dst_workload
+    namespace: {name: destination_workload_namespace}
+  workloads:
+    - {kind: deployment, namespace: destination_workload_namespace, name: destination_workload}
+edges:
+  to:
+    side: client
+    selector: [{label: reporter, value: source}]
+    objects:
+      pod: {namespace: namespace, name: pod}
+      deployment: &src_workload {namespace: source_workload_namespace, name: source_workload}
+      statefulset: *src_workload
+      daemonset: *src_workload
+      namespace: {name: source_workload_namespace}
+    peers:
+      pod: {kind: deployment, namespace: destination_workload_namespace, name: destination_workload}
+      deployment: *dst_workload
+      statefulset: *dst_workload
+      daemonset: *dst_workload
+      namespace: {name: destination_workload_namespace}
+  from:
+    side: server
+    selector: [{label: reporter, value: destination}]
+    objects: *destination
+    peers:
+      pod: {kind: deployment, namespace: source_workload_namespace, name: source_workload}
+      deployment: *src_workload
+      statefulset: *src_workload
+      daemonset: *src_workload
+      namespace: {name: source_workload_namespace}
+existence:
+  - metric: up
+    selector: [{label: job, param: job}]
+    objects:
+      pod: {namespace: namespace, name: pod}
+      namespace: {name: namespace}
+  - metric: istio_requests_total
+    selector: [{label: reporter, value: destination}]
+    objects: {deployment: *dst_workload, statefulset: *dst_workload, daemonset: *dst_workload}
+    workloads:
+      - {kind: deployment, namespace: destination_workload_namespace, name: destination_workload}
+  - metric: istio_requests_total
+    selector: [{label: reporter, value: source}]
+    objects: {deployment: *src_workload, statefulset: *src_workload, daemonset: *src_workload}
+    workloads:
+      - {kind: deployment, namespace: source_workload_namespace, name: source_workload}
+)yaml";
+
+}  // namespace
+
+std::vector<std::string> BuiltinProfileNames() { return {"linkerd", "istio"}; }
+
+std::optional<std::string> BuiltinProfileYaml(const std::string& name) {
+  if (name == "linkerd") return std::string(kLinkerd);
+  if (name == "istio") return std::string(kIstio);
+  return std::nullopt;
+}
+
+MeshProfileSpec BuiltinProfileSpec(const std::string& name,
+                                   const std::map<std::string, std::string>& parameters) {
+  const auto text = BuiltinProfileYaml(name);
+  if (!text) {
+    std::string names;
+    for (const auto& n : BuiltinProfileNames()) names += (names.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("\"" + name + "\" is not a built-in mesh profile (" + names + ")");
+  }
+  MeshProfileSpec spec = ParseProfileYaml(*text, "built-in profile " + name);
+  for (const auto& [k, v] : parameters) spec.parameters[k] = v;
+  return spec;
+}
+
+MeshProfile LinkerdProfile(const std::string& proxy_job) {
+  return MeshProfile(BuiltinProfileSpec("linkerd", {{"job", proxy_job}}));
+}
+
+MeshProfile IstioProfile(const std::string& proxy_job) {
+  return MeshProfile(BuiltinProfileSpec("istio", {{"job", proxy_job}}));
+}
+
+}  // namespace smi::sources::prometheus
