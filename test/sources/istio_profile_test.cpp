@@ -1,0 +1,402 @@
+// The built-in Istio (telemetry v2) profile: the exact PromQL per request shape, and the mapping
+// of answers (reporter, workload and pod labels, response_code/grpc_response_status) to samples.
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "sources/prometheus/mesh_profile.h"
+
+namespace smi::sources::prometheus {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+  SampleQuery q;
+  q.kind = kind;
+  q.ns = std::move(ns);
+  q.name = std::move(name);
+  q.edges = edges;
+  q.window = seconds(30);
+  q.at = TimePoint(seconds(1700000000));
+  return q;
+}
+
+SampleQuery All(SampleQuery q) {
+  q.all_workload_kinds = true;
+  return q;
+}
+
+ObjectReference Ref(std::string kind, std::string ns, std::string name) {
+  ObjectReference r;
+  r.kind = std::move(kind);
+  r.ns = std::move(ns);
+  r.name = std::move(name);
+  return r;
+}
+
+VectorSample Row(std::map<std::string, std::string> labels, double value) {
+  return VectorSample{std::move(labels), value};
+}
+
+// --- PromQL text, per request shape -------------------------------------------------------------
+
+TEST(IstioProfileQueries, OneDeployment) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web"));
+  EXPECT_EQ(q.counts,
+            "sum by (destination_workload_namespace, destination_workload, response_code, "
+            "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "destination_workload=\"web\"}[30s])) or label_replace(group by "
+            "(destination_workload_namespace, destination_workload) "
+            "(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\"}), "
+            "\"smi_exists\", \"true1\", \"\", \"\") or label_replace(group by "
+            "(source_workload_namespace, source_workload) "
+            "(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload=\"web\"}), "
+            "\"smi_exists\", \"true2\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (destination_workload_namespace, destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "destination_workload=\"web\"}[30s]))");
+}
+
+TEST(IstioProfileQueries, DeploymentsInANamespace) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", ""));
+  EXPECT_EQ(q.counts,
+            "sum by (destination_workload_namespace, destination_workload, response_code, "
+            "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "destination_workload!=\"\"}[30s])) or label_replace(group by "
+            "(destination_workload_namespace, destination_workload) "
+            "(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}), "
+            "\"smi_exists\", \"true1\", \"\", \"\") or label_replace(group by "
+            "(source_workload_namespace, source_workload) "
+            "(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload!=\"\"}), "
+            "\"smi_exists\", \"true2\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (destination_workload_namespace, destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}[30s]))");
+}
+
+TEST(IstioProfileQueries, PodsInANamespace) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", ""));
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, pod, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", "
+            "namespace=\"emojivoto\", pod!=\"\"}[30s])) or label_replace(group by "
+            "(namespace, pod) (up{job=\"kubernetes-pods\", namespace=\"emojivoto\", "
+            "pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, pod, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "namespace=\"emojivoto\", pod!=\"\"}[30s]))");
+}
+
+TEST(IstioProfileQueries, OneNamespace) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto"));
+  EXPECT_EQ(q.counts,
+            "sum by (destination_workload_namespace, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\"}[30s])) or label_replace(group by "
+            "(namespace) (up{job=\"kubernetes-pods\", namespace=\"emojivoto\"}), "
+            "\"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (destination_workload_namespace, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\"}[30s]))");
+}
+
+TEST(IstioProfileQueries, DeploymentEdges) {
+  const auto q =
+      IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web", true));
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (source_workload_namespace, source_workload, "
+            "destination_workload_namespace, destination_workload, response_code, "
+            "grpc_response_status) (increase(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload=\"web\", "
+            "destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
+            "label_replace(sum by (source_workload_namespace, source_workload, "
+            "destination_workload_namespace, destination_workload, response_code, "
+            "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\", "
+            "source_workload!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
+            "label_replace(group by (destination_workload_namespace, destination_workload) "
+            "(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\"}), "
+            "\"smi_exists\", \"true1\", \"\", \"\") or label_replace(group by "
+            "(source_workload_namespace, source_workload) "
+            "(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload=\"web\"}), "
+            "\"smi_exists\", \"true2\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (source_workload_namespace, source_workload, "
+            "destination_workload_namespace, destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload=\"web\", "
+            "destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
+            "label_replace(sum by (source_workload_namespace, source_workload, "
+            "destination_workload_namespace, destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\", "
+            "source_workload!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+}
+
+TEST(IstioProfileQueries, PodEdges) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-1", true));
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (namespace, pod, destination_workload_namespace, "
+            "destination_workload, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"source\", namespace=\"emojivoto\", "
+            "pod=\"web-1\", destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", "
+            "\"\") or label_replace(sum by (source_workload_namespace, source_workload, "
+            "namespace, pod, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", "
+            "namespace=\"emojivoto\", pod=\"web-1\", source_workload!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(group by (namespace, pod) "
+            "(up{job=\"kubernetes-pods\", namespace=\"emojivoto\", pod=\"web-1\"}), "
+            "\"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, pod, destination_workload_namespace, "
+            "destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
+            "namespace=\"emojivoto\", pod=\"web-1\", destination_workload!=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by "
+            "(source_workload_namespace, source_workload, namespace, pod, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "namespace=\"emojivoto\", pod=\"web-1\", source_workload!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\")");
+}
+
+TEST(IstioProfileQueries, NamespaceEdges) {
+  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto", true));
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (source_workload_namespace, "
+            "destination_workload_namespace, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", "
+            "destination_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (source_workload_namespace, "
+            "destination_workload_namespace, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "source_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
+            "label_replace(group by (namespace) (up{job=\"kubernetes-pods\", "
+            "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (source_workload_namespace, "
+            "destination_workload_namespace, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", "
+            "destination_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (source_workload_namespace, "
+            "destination_workload_namespace, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "source_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+}
+
+TEST(IstioProfileQueries, AllWorkloadKinds) {
+  const auto q = IstioProfile().BuildQueries(All(Q(ResourceKind::kDeployment, "emojivoto", "")));
+  EXPECT_EQ(q.counts,
+            "sum by (destination_workload_namespace, destination_workload, response_code, "
+            "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "destination_workload!=\"\"}[30s])) or label_replace(group by "
+            "(destination_workload_namespace, destination_workload) "
+            "(istio_requests_total{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}), "
+            "\"smi_exists\", \"true1\", \"\", \"\") or label_replace(group by "
+            "(source_workload_namespace, source_workload) "
+            "(istio_requests_total{reporter=\"source\", "
+            "source_workload_namespace=\"emojivoto\", source_workload!=\"\"}), "
+            "\"smi_exists\", \"true2\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "sum by (destination_workload_namespace, destination_workload, le) "
+            "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}[30s]))");
+}
+
+TEST(IstioProfileQueries, JobIsAParameterAndNamesAreChecked) {
+  const auto q = IstioProfile("istio-proxies").BuildQueries(Q(ResourceKind::kPod, "a", "b"));
+  EXPECT_NE(q.counts.find("up{job=\"istio-proxies\", namespace=\"a\", pod=\"b\"}"),
+            std::string::npos);
+  const MeshProfile p = IstioProfile();
+  for (const char* bad : {"we\"b", "web\"} or vector(1) or up{x=\"", ".*", "Web", "web|emoji"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", bad)),
+                 std::invalid_argument);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, bad, "web", true)), std::invalid_argument);
+    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", bad, true)), std::invalid_argument);
+  }
+  EXPECT_THROW(p.BuildQueries(All(Q(ResourceKind::kDeployment, "emojivoto", "web", true))),
+               std::invalid_argument);
+}
+
+TEST(IstioProfileQueries, StatefulSetsAndDaemonSetsAreWorkloadsToo) {
+  const MeshProfile p = IstioProfile();
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
+            p.BuildQueries(Q(ResourceKind::kDeployment, "db", "pg")).buckets);
+  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kDaemonSet, "db", "pg", true)).counts,
+            p.BuildQueries(Q(ResourceKind::kDeployment, "db", "pg", true)).counts);
+}
+
+// --- Mapping answers to samples -----------------------------------------------------------------
+
+std::map<std::string, std::string> Dst(std::string ns, std::string wl, std::string code,
+                                       std::string grpc = "") {
+  return {{"destination_workload_namespace", std::move(ns)},
+          {"destination_workload", std::move(wl)},
+          {"response_code", std::move(code)},
+          {"grpc_response_status", std::move(grpc)}};
+}
+
+TEST(IstioProfileSamples, FailuresAre5xxAndFailingGrpcStatuses) {
+  const auto s = IstioProfile().ToSamples(
+      Q(ResourceKind::kDeployment, "emojivoto", ""),
+      {Row(Dst("emojivoto", "web", "200"), 100), Row(Dst("emojivoto", "web", "404"), 3),
+       Row(Dst("emojivoto", "web", "503"), 2), Row(Dst("emojivoto", "web", "500"), 1),
+       Row(Dst("emojivoto", "web", "0"), 1),  // reset before any response: not a 5xx
+       Row(Dst("emojivoto", "emoji", "200", "0"), 50),
+       Row(Dst("emojivoto", "emoji", "200", "5"), 4),   // NotFound: success
+       Row(Dst("emojivoto", "emoji", "200", "14"), 3),  // Unavailable
+       Row(Dst("emojivoto", "emoji", "200", "2"), 1),   // Unknown
+       Row(Dst("emojivoto", "emoji", "200", "4"), 1),   // DeadlineExceeded
+       Row(Dst("emojivoto", "emoji", "200", "7"), 1),   // PermissionDenied
+       Row(Dst("emojivoto", "emoji", "200", "13"), 1),  // Internal
+       Row(Dst("emojivoto", "emoji", "200", "15"), 1),  // DataLoss
+       Row(Dst("emojivoto", "emoji", "200", "1"), 2),   // Cancelled: success
+       Row(Dst("emojivoto", "emoji", "200", "16"), 2),  // Unauthenticated: success
+       Row(Dst("emojivoto", "", "200"), 7)},            // no workload: skipped
+      {});
+  ASSERT_EQ(s.resources.size(), 2u);
+  EXPECT_EQ(s.resources[0].resource, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_DOUBLE_EQ(s.resources[0].counts.success, 58);
+  EXPECT_DOUBLE_EQ(s.resources[0].counts.failure, 8);
+  EXPECT_EQ(s.resources[1].resource, Ref("Deployment", "emojivoto", "web"));
+  EXPECT_DOUBLE_EQ(s.resources[1].counts.success, 104);
+  EXPECT_DOUBLE_EQ(s.resources[1].counts.failure, 3);
+}
+
+TEST(IstioProfileSamples, BucketsAreMillisecondsAndExistenceComesFromEitherReporter) {
+  auto bucket = [](std::string wl, std::string le) {
+    return std::map<std::string, std::string>{{"destination_workload_namespace", "emojivoto"},
+                                              {"destination_workload", std::move(wl)},
+                                              {"le", std::move(le)}};
+  };
+  const auto s = IstioProfile().ToSamples(
+      Q(ResourceKind::kStatefulSet, "emojivoto", ""),
+      {Row(Dst("emojivoto", "web", "200"), 10),
+       Row({{"destination_workload_namespace", "emojivoto"},
+            {"destination_workload", "web"},
+            {"smi_exists", "true1"}},
+           1),
+       // A pure client (no inbound traffic) exists through its source-reported series.
+       Row({{"source_workload_namespace", "emojivoto"},
+            {"source_workload", "vote-bot"},
+            {"smi_exists", "true2"}},
+           1),
+       // A row of another existence source than its labels say: not understood, skipped.
+       Row({{"namespace", "emojivoto"}, {"pod", "p"}, {"smi_exists", "true1"}}, 1)},
+      {Row(bucket("web", "0.5"), 2), Row(bucket("web", "5"), 8), Row(bucket("web", "+Inf"), 10)});
+  EXPECT_EQ(s.known_objects,
+            (std::vector<ObjectReference>{Ref("StatefulSet", "emojivoto", "vote-bot"),
+                                          Ref("StatefulSet", "emojivoto", "web")}));
+  ASSERT_EQ(s.resources.size(), 1u);
+  EXPECT_EQ(s.resources[0].counts.latency_buckets,
+            (std::map<double, double>{{0.0005, 2}, {0.005, 8}, {kInf, 10}}));
+}
+
+TEST(IstioProfileSamples, ToEdgesAreClientSideFromEdgesServerSide) {
+  auto edge = [](std::string tag, std::string sns, std::string swl, std::string dns,
+                 std::string dwl, std::string code) {
+    return std::map<std::string, std::string>{{"smi_edge", std::move(tag)},
+                                              {"source_workload_namespace", std::move(sns)},
+                                              {"source_workload", std::move(swl)},
+                                              {"destination_workload_namespace", std::move(dns)},
+                                              {"destination_workload", std::move(dwl)},
+                                              {"response_code", std::move(code)},
+                                              {"grpc_response_status", ""}};
+  };
+  const auto s = IstioProfile().ToSamples(
+      Q(ResourceKind::kDeployment, "emojivoto", "web", true),
+      {Row(edge("to", "emojivoto", "web", "emojivoto", "emoji", "200"), 30),
+       Row(edge("to", "emojivoto", "web", "emojivoto", "voting", "500"), 3),
+       Row(edge("from", "load", "loadgen", "emojivoto", "web", "200"), 45),
+       Row(edge("from", "unknown", "unknown", "emojivoto", "web", "503"), 2)},
+      {});
+  ASSERT_EQ(s.edges.size(), 4u);
+  const auto web = Ref("Deployment", "emojivoto", "web");
+  EXPECT_EQ(s.edges[0].resource, web);
+  EXPECT_EQ(s.edges[0].direction, Direction::kTo);
+  EXPECT_EQ(s.edges[0].side, Side::kClient);
+  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.success, 30);
+  EXPECT_EQ(s.edges[1].peer, Ref("Deployment", "emojivoto", "voting"));
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.failure, 3);
+  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
+  EXPECT_EQ(s.edges[2].side, Side::kServer);
+  EXPECT_EQ(s.edges[2].peer, Ref("Deployment", "load", "loadgen"));
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 45);
+  // A caller Istio does not know keeps the identity Istio gives it (never dropped).
+  EXPECT_EQ(s.edges[3].peer, Ref("Deployment", "unknown", "unknown"));
+  EXPECT_DOUBLE_EQ(s.edges[3].counts.failure, 2);
+}
+
+TEST(IstioProfileSamples, PodEdgesNameThePeerWorkload) {
+  const auto s = IstioProfile().ToSamples(
+      Q(ResourceKind::kPod, "emojivoto", "web-1", true),
+      {Row({{"smi_edge", "to"},
+            {"namespace", "emojivoto"},
+            {"pod", "web-1"},
+            {"destination_workload_namespace", "emojivoto"},
+            {"destination_workload", "emoji"},
+            {"response_code", "200"}},
+           5),
+       Row({{"smi_edge", "from"},
+            {"namespace", "emojivoto"},
+            {"pod", "web-1"},
+            {"source_workload_namespace", "emojivoto"},
+            {"source_workload", "vote-bot"},
+            {"response_code", "200"}},
+           7),
+       Row({{"namespace", "emojivoto"}, {"pod", "web-1"}, {"smi_exists", "true"}}, 1)},
+      {});
+  EXPECT_EQ(s.known_objects, std::vector<ObjectReference>{Ref("Pod", "emojivoto", "web-1")});
+  ASSERT_EQ(s.edges.size(), 2u);
+  EXPECT_EQ(s.edges[0].resource, Ref("Pod", "emojivoto", "web-1"));
+  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_EQ(s.edges[0].side, Side::kClient);
+  EXPECT_EQ(s.edges[1].peer, Ref("Deployment", "emojivoto", "vote-bot"));
+  EXPECT_EQ(s.edges[1].side, Side::kServer);
+}
+
+TEST(IstioProfileSamples, NamespacesAndAllWorkloadKinds) {
+  const auto ns = IstioProfile().ToSamples(
+      Q(ResourceKind::kNamespace, "", ""),
+      {Row({{"destination_workload_namespace", "emojivoto"}, {"response_code", "200"}}, 9),
+       Row({{"namespace", "emojivoto"}, {"smi_exists", "true"}}, 1),
+       Row({{"namespace", "idle"}, {"smi_exists", "true"}}, 1)},
+      {});
+  EXPECT_EQ(ns.known_objects, (std::vector<ObjectReference>{Ref("Namespace", "", "emojivoto"),
+                                                            Ref("Namespace", "", "idle")}));
+  ASSERT_EQ(ns.resources.size(), 1u);
+  EXPECT_DOUBLE_EQ(ns.resources[0].counts.success, 9);
+
+  const auto all = IstioProfile().ToSamples(All(Q(ResourceKind::kPod, "emojivoto", "")),
+                                            {Row(Dst("emojivoto", "web", "200"), 4)}, {});
+  ASSERT_EQ(all.resources.size(), 1u);
+  EXPECT_EQ(all.resources[0].resource, Ref("Deployment", "emojivoto", "web"));
+}
+
+}  // namespace
+}  // namespace smi::sources::prometheus

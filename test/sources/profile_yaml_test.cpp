@@ -1,0 +1,200 @@
+// Mesh profiles from YAML: a user's own profile, and every kind of mistake named by its key.
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "sources/prometheus/mesh_profile.h"
+
+namespace smi::sources::prometheus {
+namespace {
+
+using std::chrono::seconds;
+
+// A small profile for a made-up mesh: seconds-valued latency, failure by a `status` label, a
+// selector using a parameter and a regex, no existence source.
+constexpr const char* kCustom = R"(
+name: mymesh
+parameters: {cluster: east}
+metrics:
+  requests: mesh_requests_total
+  latency_buckets: mesh_latency_seconds_bucket
+  latency_unit: seconds
+classification:
+  labels: [status]
+  failure: [{label: status, regex: "5..|timeout"}]
+resource:
+  selector:
+    - {label: side, value: server}
+    - {label: cluster, param: cluster}
+    - {label: path, op: "!~", value: "/health.*"}
+  objects:
+    deployment: {namespace: ns, name: app}
+edges:
+  to:
+    side: client
+    selector: [{label: side, value: client}]
+    objects: {deployment: {namespace: ns, name: app}}
+    peers: {deployment: {namespace: peer_ns, name: peer_app}}
+  from:
+    side: server
+    selector: [{label: side, value: server}]
+    objects: {deployment: {namespace: ns, name: app}}
+    peers: {deployment: {namespace: peer_ns, name: peer_app}}
+)";
+
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+  SampleQuery q;
+  q.kind = kind;
+  q.ns = std::move(ns);
+  q.name = std::move(name);
+  q.edges = edges;
+  q.window = seconds(60);
+  return q;
+}
+
+std::string Error(const std::string& yaml) {
+  try {
+    ParseProfileYaml(yaml, "my.yaml");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// kCustom with `from` replaced by `to`.
+std::string Custom(const std::string& from, const std::string& to) {
+  std::string s = kCustom;
+  const auto at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+TEST(ProfileYaml, AUserProfileDrivesTheQueries) {
+  const MeshProfile p(ParseProfileYaml(kCustom, "my.yaml"));
+  EXPECT_EQ(p.name(), "mymesh");
+  const auto q = p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart"));
+  EXPECT_EQ(q.counts,
+            "sum by (ns, app, status) (increase(mesh_requests_total{side=\"server\", "
+            "cluster=\"east\", path!~\"/health.*\", ns=\"shop\", app=\"cart\"}[60s]))");
+  EXPECT_EQ(q.buckets,
+            "sum by (ns, app, le) (increase(mesh_latency_seconds_bucket{side=\"server\", "
+            "cluster=\"east\", path!~\"/health.*\", ns=\"shop\", app=\"cart\"}[60s]))");
+  // Kinds the profile does not describe are refused, not guessed.
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "shop", "")), std::invalid_argument);
+
+  const auto s =
+      p.ToSamples(Q(ResourceKind::kDeployment, "shop", ""),
+                  {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "200"}}, 8},
+                   VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "timeout"}}, 1},
+                   VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "502"}}, 1}},
+                  {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"le", "0.25"}}, 10}});
+  ASSERT_EQ(s.resources.size(), 1u);
+  EXPECT_EQ(s.resources[0].counts.success, 8);
+  EXPECT_EQ(s.resources[0].counts.failure, 2);
+  EXPECT_EQ(s.resources[0].counts.latency_buckets, (std::map<double, double>{{0.25, 10}}));
+  EXPECT_TRUE(s.known_objects.empty());  // no existence source: nothing known without traffic
+}
+
+TEST(ProfileYaml, BuiltinProfilesAreTheSameYaml) {
+  for (const auto& name : BuiltinProfileNames()) {
+    SCOPED_TRACE(name);
+    const auto text = BuiltinProfileYaml(name);
+    ASSERT_TRUE(text);
+    EXPECT_EQ(ParseProfileYaml(*text, name).name, name);
+  }
+  EXPECT_FALSE(BuiltinProfileYaml("consul"));
+  EXPECT_THROW(BuiltinProfileSpec("consul"), std::invalid_argument);
+  EXPECT_EQ(BuiltinProfileSpec("istio", {{"job", "x"}}).parameters.at("job"), "x");
+}
+
+TEST(ProfileYaml, LoadsAFile) {
+  const std::string path = ::testing::TempDir() + "/profile_yaml_test.yaml";
+  std::ofstream(path) << kCustom;
+  EXPECT_EQ(LoadProfileFile(path).requests_metric, "mesh_requests_total");
+  std::remove(path.c_str());
+  try {
+    LoadProfileFile(path);
+    ADD_FAILURE() << "a missing file loaded";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+  }
+}
+
+TEST(ProfileYaml, ErrorsNameTheKey) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"name: [", "my.yaml: not valid YAML"},
+      {"", "my.yaml: expected a mapping"},
+      {Custom("name: mymesh\n", "nmae: mymesh\n"), "my.yaml: nmae: unknown key"},
+      {Custom("name: mymesh\n", ""), "my.yaml: name: is required"},
+      {Custom("latency_unit: seconds", "latency_unit: fortnights"),
+       "my.yaml: metrics.latency_unit: \"fortnights\" is not one of seconds, milliseconds, "
+       "microseconds"},
+      {Custom("requests: mesh_requests_total", "requests: mesh-requests"),
+       "my.yaml: metrics.requests: \"mesh-requests\" is not a PromQL metric name"},
+      {Custom("{label: side, value: server}\n", "{label: side, op: \"==\", value: server}\n"),
+       "my.yaml: resource.selector[0].op: \"==\" is not one of =, !=, =~, !~"},
+      {Custom("{label: cluster, param: cluster}", "{label: cluster, param: region}"),
+       "my.yaml: resource.selector[1].param: no parameter \"region\""},
+      {Custom("{label: cluster, param: cluster}", "{label: cluster}"),
+       "my.yaml: resource.selector[1]: give exactly one of value and param"},
+      {Custom("value: \"/health.*\"", "value: \"(\""),
+       "my.yaml: resource.selector[2].value: not a valid regular expression"},
+      {Custom("regex: \"5..|timeout\"", "regex: \"5..(\""),
+       "my.yaml: classification.failure[0].regex: \"5..(\" is not a valid regular expression"},
+      {Custom("failure: [{label: status,", "failure: [{label: code,"),
+       "my.yaml: classification.failure[0].label: \"code\" is not one of classification.labels"},
+      {Custom("side: client", "side: both"),
+       "my.yaml: edges.to.side: \"both\" is not one of client, server"},
+      {Custom("deployment: {namespace: ns, name: app}\nedges",
+              "deploymnet: {namespace: ns, name: app}\nedges"),
+       "my.yaml: resource.objects.deploymnet: unknown key"},
+      {Custom("    peers: {deployment: {namespace: peer_ns, name: peer_app}}\n  from",
+              "    peers: {}\n  from"),
+       "my.yaml: edges.to.peers: no entry for deployment"},
+      {Custom("parameters: {cluster: east}", "parameters: {cluster: [east]}"),
+       "my.yaml: parameters.cluster: expected a string"},
+      {Custom("labels: [status]", "labels: [le]"),
+       "my.yaml: classification.labels[0]: \"le\" is reserved for the engine"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    const std::string e = Error(c.yaml);
+    EXPECT_EQ(e.rfind(c.message, 0), 0u) << e;
+  }
+}
+
+TEST(ProfileYaml, NoPromQLCanBeSmuggledIn) {
+  // Label names are identifiers: a profile cannot close a selector through them.
+  EXPECT_NE(Error(Custom("{label: side, value: server}",
+                         "{label: 'side=\"x\"} or up{a', value: "
+                         "server}"))
+                .find("resource.selector[0].label: "),
+            std::string::npos);
+  EXPECT_NE(Error(Custom("name: app}\nedges", "name: \"app) or vector(1\"}\nedges"))
+                .find("is not a PromQL label name"),
+            std::string::npos);
+  EXPECT_NE(Error(Custom("{label: side, value: server}", "{label: __name__, value: server}"))
+                .find("is not a PromQL label name"),
+            std::string::npos);
+  // Values (literal or parameter) are escaped string bodies.
+  const MeshProfile p(ParseProfileYaml(
+      Custom("parameters: {cluster: east}", "parameters: {cluster: 'a\"} or vector(1) or x{y=\"'}"),
+      "my.yaml"));
+  const auto q = p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart"));
+  EXPECT_NE(q.counts.find("cluster=\"a\\\"} or vector(1) or x{y=\\\"\""), std::string::npos)
+      << q.counts;
+  // Request names are validated before any profile sees them.
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart\"}")),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace smi::sources::prometheus
