@@ -77,8 +77,15 @@ int Run(const apiserver::ServerFlags& flags) {
   if (!flags.prometheus_bearer_token_file.empty()) {
     prom.bearer_token = Trimmed(apiserver::ReadTextFile(flags.prometheus_bearer_token_file));
   }
-  sources::prometheus::PrometheusSource source(
-      prom, sources::prometheus::LinkerdProfile(flags.proxy_job));
+  prom.client_cert_file = flags.prometheus_client_cert_file;
+  prom.client_key_file = flags.prometheus_client_key_file;
+  if (!flags.prometheus_basic_auth_username.empty()) {
+    prom.basic_auth_username = flags.prometheus_basic_auth_username;
+    prom.basic_auth_password =
+        Trimmed(apiserver::ReadTextFile(flags.prometheus_basic_auth_password_file));
+  }
+  sources::prometheus::PrometheusSource source(prom,
+                                               sources::prometheus::MeshProfile(flags.profile));
 
   model::SystemClock clock;
   aggregation::TrafficMetricsService service(source, clock,
@@ -101,7 +108,7 @@ int Run(const apiserver::ServerFlags& flags) {
 
   std::cerr << "smi-metrics-server: serving metrics.smi-spec.io on https://" << flags.bind_address
             << ":" << flags.secure_port << " from Prometheus at " << flags.prometheus_url
-            << " (mesh " << flags.mesh << ")\n";
+            << " (mesh profile " << flags.profile.name << ")\n";
   server.Run();
   return 0;
 }

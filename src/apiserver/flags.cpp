@@ -1,10 +1,15 @@
 #include "apiserver/flags.h"
 
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
+
+#include <yaml-cpp/yaml.h>
 
 #include "model/duration.h"
 
@@ -28,8 +33,10 @@ int ParseInt(const std::string& name, const std::string& value, int min, int max
   return out;
 }
 
-std::chrono::milliseconds ParseDurationFlag(const std::string& name, const std::string& value) {
+std::chrono::milliseconds ParseDurationFlag(const std::string& name, const std::string& value,
+                                            bool allow_zero = false) {
   std::string error;
+  if (allow_zero && (value == "0" || value == "0s")) return std::chrono::milliseconds::zero();
   const auto d = model::ParseDuration(value, &error);
   if (!d) throw std::invalid_argument("--" + name + "=" + value + ": " + error);
   return *d;
@@ -67,9 +74,45 @@ const std::map<std::string, FlagSpec>& Specs() {
       {"write-kubeconfig",
        {"make a client CA and an admin client certificate, and write a kubeconfig for them here",
         [](ServerFlags& f, const std::string& v) { f.write_kubeconfig = v; }}},
+      {"config",
+       {"configuration file (YAML): Prometheus, its authentication, timeouts, mesh profile, "
+        "default window, cache; the other flags override its values",
+        [](ServerFlags& f, const std::string& v) { f.config_file = v; }}},
       {"mesh",
-       {"mesh whose proxy metrics Prometheus holds: linkerd (default)",
-        [](ServerFlags& f, const std::string& v) { f.mesh = v; }}},
+       {"built-in mesh profile for the proxy metrics Prometheus holds: linkerd (default), istio",
+        [](ServerFlags& f, const std::string& v) {
+          f.mesh = v;
+          f.mesh_profile_file.clear();
+          f.inline_profile.reset();
+        }}},
+      {"mesh-profile-file",
+       {"a mesh profile in YAML (see README.md, \"Mesh profiles\"), instead of --mesh",
+        [](ServerFlags& f, const std::string& v) {
+          f.mesh_profile_file = v;
+          f.inline_profile.reset();
+        }}},
+      {"prometheus-client-cert-file",
+       {"client certificate (PEM) presented to an https:// Prometheus",
+        [](ServerFlags& f, const std::string& v) { f.prometheus_client_cert_file = v; }}},
+      {"prometheus-client-key-file",
+       {"key of --prometheus-client-cert-file (PEM)",
+        [](ServerFlags& f, const std::string& v) { f.prometheus_client_key_file = v; }}},
+      {"prometheus-basic-auth-username",
+       {"user name for HTTP basic authentication to Prometheus",
+        [](ServerFlags& f, const std::string& v) { f.prometheus_basic_auth_username = v; }}},
+      {"prometheus-basic-auth-password-file",
+       {"file holding the basic authentication password",
+        [](ServerFlags& f, const std::string& v) { f.prometheus_basic_auth_password_file = v; }}},
+      {"cache-ttl",
+       {"how long an answer from Prometheus is reused for identical queries (0s: never)",
+        [](ServerFlags& f, const std::string& v) {
+          f.cache_ttl = ParseDurationFlag("cache-ttl", v, /*allow_zero=*/true);
+        }}},
+      {"default-window",
+       {"window of requests without ?window= (default 30s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.default_window = ParseDurationFlag("default-window", v);
+        }}},
       {"prometheus-url",
        {"base URL of the Prometheus HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics)",
         [](ServerFlags& f, const std::string& v) { f.prometheus_url = v; }}},
@@ -92,8 +135,8 @@ const std::map<std::string, FlagSpec>& Specs() {
         },
         true}},
       {"proxy-job",
-       {"Prometheus job that scrapes the mesh proxies (default linkerd-proxy, as linkerd-viz names "
-        "it)",
+       {"Prometheus job that scrapes the mesh proxies (default: the profile's; linkerd-proxy as "
+        "linkerd-viz names it, kubernetes-pods for istio)",
         [](ServerFlags& f, const std::string& v) { f.proxy_job = v; }}},
       {"evaluation-delay",
        {"answer at the whole second at least this far in the past, so in-flight scrapes cannot "
@@ -108,10 +151,204 @@ const std::map<std::string, FlagSpec>& Specs() {
   return specs;
 }
 
+// The profile in use: an inline one from the config file, a profile file, or a built-in one;
+// then --proxy-job. Errors name where the profile came from.
+void ResolveProfile(ServerFlags& flags) {
+  namespace prom = sources::prometheus;
+  if (flags.inline_profile) {
+    flags.profile = *flags.inline_profile;
+  } else if (!flags.mesh_profile_file.empty()) {
+    flags.profile = prom::LoadProfileFile(flags.mesh_profile_file);
+  } else if (prom::BuiltinProfileYaml(flags.mesh)) {
+    flags.profile = prom::BuiltinProfileSpec(flags.mesh);
+  } else {
+    std::string names;
+    for (const auto& n : prom::BuiltinProfileNames()) names += (names.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("--mesh=" + flags.mesh + ": supported meshes are: " + names +
+                                " (or a profile of your own: --mesh-profile-file)");
+  }
+  if (!flags.proxy_job.empty()) flags.profile.parameters["job"] = flags.proxy_job;
+  try {
+    prom::MeshProfile check(flags.profile);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("mesh profile " + flags.profile.name + ": " + e.what());
+  }
+}
+
+// Reads the configuration file's keys into ServerFlags; every error names the file and the key.
+class ConfigReader {
+ public:
+  ConfigReader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void Fail(const std::string& key, const std::string& what) const {
+    throw std::invalid_argument(path_ + ": " + (key.empty() ? "" : key + ": ") + what);
+  }
+
+  void Map(const YAML::Node& n, const std::string& key,
+           const std::set<std::string>& allowed) const {
+    if (!n.IsMap()) Fail(key, "expected a mapping");
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (!allowed.contains(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        Fail(key.empty() ? k : key + "." + k, "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  // Calls `set` with the scalar at n[k] when present.
+  void Scalar(const YAML::Node& n, const std::string& parent, const std::string& k,
+              const std::function<void(const std::string&)>& set) const {
+    const YAML::Node v = n[k];
+    if (!v || v.IsNull()) return;
+    const std::string key = parent.empty() ? k : parent + "." + k;
+    if (!v.IsScalar()) Fail(key, "expected a single value");
+    set(v.Scalar());
+  }
+
+  void String(const YAML::Node& n, const std::string& parent, const std::string& k,
+              std::string* out) const {
+    Scalar(n, parent, k, [&](const std::string& v) { *out = v; });
+  }
+
+  // A file path; relative ones are relative to the configuration file.
+  void Path(const YAML::Node& n, const std::string& parent, const std::string& k,
+            std::string* out) const {
+    Scalar(n, parent, k, [&](const std::string& v) {
+      const std::filesystem::path p(v);
+      *out = p.is_absolute() || v.empty()
+                 ? v
+                 : (std::filesystem::path(path_).parent_path() / p).lexically_normal().string();
+    });
+  }
+
+  void Duration(const YAML::Node& n, const std::string& parent, const std::string& k,
+                const std::function<void(std::chrono::milliseconds)>& set,
+                bool allow_zero = false) const {
+    Scalar(n, parent, k, [&](const std::string& v) {
+      if (allow_zero && (v == "0" || v == "0s")) return set(std::chrono::milliseconds::zero());
+      std::string error;
+      const auto d = model::ParseDuration(v, &error);
+      if (!d)
+        Fail(parent.empty() ? k : parent + "." + k, "\"" + v + "\" is not a duration: " + error);
+      set(*d);
+    });
+  }
+
+  void Bool(const YAML::Node& n, const std::string& parent, const std::string& k, bool* out) const {
+    Scalar(n, parent, k, [&](const std::string& v) {
+      if (v == "true") {
+        *out = true;
+      } else if (v == "false") {
+        *out = false;
+      } else {
+        Fail(parent.empty() ? k : parent + "." + k, "\"" + v + "\" is not true or false");
+      }
+    });
+  }
+
+  void Apply(const YAML::Node& root, ServerFlags& f) const {
+    if (!root || root.IsNull()) return;  // an empty file changes nothing
+    Map(root, "", {"prometheus", "mesh", "cache", "default_window", "evaluation_delay"});
+    if (const YAML::Node p = root["prometheus"]; p && !p.IsNull()) {
+      Map(p, "prometheus",
+          {"url", "timeout", "ca_file", "insecure_skip_tls_verify", "client_cert_file",
+           "client_key_file", "bearer_token_file", "basic_auth"});
+      String(p, "prometheus", "url", &f.prometheus_url);
+      Duration(p, "prometheus", "timeout",
+               [&](std::chrono::milliseconds d) { f.prometheus_timeout = d; });
+      Path(p, "prometheus", "ca_file", &f.prometheus_ca_file);
+      Bool(p, "prometheus", "insecure_skip_tls_verify", &f.prometheus_insecure_skip_tls_verify);
+      Path(p, "prometheus", "client_cert_file", &f.prometheus_client_cert_file);
+      Path(p, "prometheus", "client_key_file", &f.prometheus_client_key_file);
+      Path(p, "prometheus", "bearer_token_file", &f.prometheus_bearer_token_file);
+      if (const YAML::Node b = p["basic_auth"]; b && !b.IsNull()) {
+        Map(b, "prometheus.basic_auth", {"username", "password_file"});
+        String(b, "prometheus.basic_auth", "username", &f.prometheus_basic_auth_username);
+        Path(b, "prometheus.basic_auth", "password_file", &f.prometheus_basic_auth_password_file);
+      }
+    }
+    if (const YAML::Node m = root["mesh"]; m && !m.IsNull()) {
+      Map(m, "mesh", {"profile", "profile_file", "proxy_job"});
+      if (m["profile"] && m["profile_file"]) {
+        Fail("mesh", "give either profile or profile_file, not both");
+      }
+      if (const YAML::Node prof = m["profile"]; prof && prof.IsMap()) {
+        // An inline profile: the same YAML as a profile file, errors prefixed with its key.
+        YAML::Emitter out;
+        out << prof;
+        f.inline_profile =
+            sources::prometheus::ParseProfileYaml(out.c_str(), path_ + ": mesh.profile");
+      } else if (prof) {
+        Scalar(m, "mesh", "profile", [&](const std::string& v) {
+          if (!sources::prometheus::BuiltinProfileYaml(v)) {
+            std::string names;
+            for (const auto& n : sources::prometheus::BuiltinProfileNames()) {
+              names += (names.empty() ? "" : ", ") + n;
+            }
+            Fail("mesh.profile", "\"" + v + "\" is not a built-in profile (" + names +
+                                     "); give a profile inline or with mesh.profile_file");
+          }
+          f.mesh = v;
+        });
+      }
+      Path(m, "mesh", "profile_file", &f.mesh_profile_file);
+      if (!f.mesh_profile_file.empty()) {
+        try {
+          sources::prometheus::LoadProfileFile(f.mesh_profile_file);
+        } catch (const std::invalid_argument& e) {
+          Fail("mesh.profile_file", e.what());
+        }
+      }
+      String(m, "mesh", "proxy_job", &f.proxy_job);
+    }
+    if (const YAML::Node c = root["cache"]; c && !c.IsNull()) {
+      Map(c, "cache", {"ttl"});
+      Duration(
+          c, "cache", "ttl", [&](std::chrono::milliseconds d) { f.cache_ttl = d; }, true);
+    }
+    Duration(root, "", "default_window",
+             [&](std::chrono::milliseconds d) { f.default_window = d; });
+    Duration(root, "", "evaluation_delay",
+             [&](std::chrono::milliseconds d) { f.evaluation_delay = d; });
+  }
+
+ private:
+  std::string path_;
+};
 }  // namespace
+
+void ApplyConfigYaml(const std::string& yaml_text, const std::string& path, ServerFlags& flags) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(path + ": not valid YAML: " + e.what());
+  }
+  ConfigReader(path).Apply(root, flags);
+}
 
 ServerFlags ParseFlags(const std::vector<std::string>& args) {
   ServerFlags flags;
+  // The configuration file first, so that every other flag overrides it.
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    if (args[i].rfind("--config=", 0) == 0) {
+      path = args[i].substr(9);
+    } else if (args[i] == "--config") {
+      if (i + 1 >= args.size()) throw std::invalid_argument("flag --config needs a value");
+      path = args[i + 1];
+    } else {
+      continue;
+    }
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("--config=" + path + ": the file cannot be read");
+    std::ostringstream text;
+    text << in.rdbuf();
+    ApplyConfigYaml(text.str(), path, flags);
+    flags.config_file = path;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.rfind("--", 0) != 0) {
@@ -130,6 +367,7 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw std::invalid_argument("flag --" + name + " needs a value");
       value = args[++i];
     }
+    if (name == "config") continue;  // read above
     it->second.set(flags, value.value_or(""));
   }
   if (flags.help) return flags;
@@ -137,8 +375,21 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
     throw std::invalid_argument(
         "--prometheus-url is required, e.g. --prometheus-url=http://prometheus:9090");
   }
-  if (flags.mesh != "linkerd") {
-    throw std::invalid_argument("--mesh=" + flags.mesh + ": supported meshes are: linkerd");
+  ResolveProfile(flags);
+  if (flags.prometheus_client_cert_file.empty() != flags.prometheus_client_key_file.empty()) {
+    throw std::invalid_argument(
+        "--prometheus-client-cert-file and --prometheus-client-key-file go together");
+  }
+  if (!flags.prometheus_basic_auth_username.empty() &&
+      !flags.prometheus_bearer_token_file.empty()) {
+    throw std::invalid_argument(
+        "--prometheus-basic-auth-username and --prometheus-bearer-token-file exclude each other "
+        "(both are the Authorization header)");
+  }
+  if (flags.prometheus_basic_auth_username.empty() !=
+      flags.prometheus_basic_auth_password_file.empty()) {
+    throw std::invalid_argument(
+        "--prometheus-basic-auth-username and --prometheus-basic-auth-password-file go together");
   }
   if (flags.tls_cert_file.empty() != flags.tls_private_key_file.empty()) {
     throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");

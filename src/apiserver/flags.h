@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sources/prometheus/mesh_profile.h"
+
 namespace smi::apiserver {
 
 struct ServerFlags {
@@ -18,24 +20,44 @@ struct ServerFlags {
   int threads = 32;
   std::string write_kubeconfig;  // path; makes a client CA and an admin certificate for it
 
+  // The configuration file the values below were read from before the flags (empty: none).
+  std::string config_file;
+
   // Source
-  std::string mesh = "linkerd";
+  std::string mesh = "linkerd";   // a built-in profile (sources/prometheus/builtin_profiles.cpp)
+  std::string mesh_profile_file;  // a profile in YAML; replaces `mesh`
+  std::optional<sources::prometheus::MeshProfileSpec> inline_profile;  // config file mesh.profile
+  // The profile in use, resolved by ParseFlags from (in order) an inline profile in the config
+  // file, mesh_profile_file or mesh, with proxy_job applied; checked (MeshProfile's constructor).
+  sources::prometheus::MeshProfileSpec profile;
   std::string prometheus_url;
   std::chrono::milliseconds prometheus_timeout{10000};
   std::string prometheus_ca_file;
   std::string prometheus_bearer_token_file;
   bool prometheus_insecure_skip_tls_verify = false;
-  std::string proxy_job = "linkerd-proxy";
+  std::string prometheus_client_cert_file;
+  std::string prometheus_client_key_file;
+  std::string prometheus_basic_auth_username;
+  std::string prometheus_basic_auth_password_file;
+  std::string proxy_job;  // the profile's `job` parameter; empty: the profile's own default
+  // How long answers from Prometheus are reused (the source's cache); nullopt: its default.
+  std::optional<std::chrono::milliseconds> cache_ttl;
 
   // Answers
   std::chrono::milliseconds evaluation_delay{1000};
+  std::chrono::milliseconds default_window{30000};  // when a request has no ?window=
 
   bool help = false;
 };
 
-// Parses `--name=value` and `--name value`. Throws std::invalid_argument with a message naming
-// the flag and what is wrong.
+// Parses `--name=value` and `--name value`; with `--config FILE`, FILE's values first and the
+// other flags over them. Throws std::invalid_argument with a message naming the flag, or the file
+// and key ("config.yaml: prometheus.timeout: \"5x\" is not a duration: ..."), and what is wrong.
 ServerFlags ParseFlags(const std::vector<std::string>& args);
+
+// Applies a configuration file's YAML text to `flags` (the format is in README.md,
+// "Configuration file"). `path` names the file in messages and anchors its relative paths.
+void ApplyConfigYaml(const std::string& yaml_text, const std::string& path, ServerFlags& flags);
 
 std::string FlagsUsage();
 
