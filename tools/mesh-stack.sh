@@ -3,13 +3,15 @@
 # the integration tests.
 #
 #   tools/mesh-stack.sh start DIR [--meshsim PATH] [--scrape-interval 1s] [--prometheus-port N]
-#                                 [--topology FILE] [--address-base IP] [--port N] [--timeout SECONDS]
+#                                 [--topology FILE] [--mesh linkerd|istio] [--address-base IP]
+#                                 [--port N] [--timeout SECONDS]
 #   tools/mesh-stack.sh stop DIR
 #
 # start: runs meshsim (binary from --meshsim or $MESHSIM; nothing is built here), which writes
-# DIR/prometheus.yml and DIR/topology.json, then /usr/bin/prometheus on 127.0.0.1:PORT (a free port
-# unless given) with its TSDB in DIR/prom-data (wiped first). Returns once Prometheus is ready,
-# every target is up and every target has been scraped at least 3 times.
+# DIR/prometheus.yml, DIR/topology.json and DIR/kube-objects.json, then /usr/bin/prometheus on
+# 127.0.0.1:PORT (a free port unless given) with its TSDB in DIR/prom-data (wiped first). Returns
+# once Prometheus is ready, every target of the scrape job (linkerd-proxy, or kubernetes-pods
+# for istio) is up and every target has been scraped at least 3 times.
 # Writes DIR/meshsim.pid, DIR/prometheus.pid, DIR/prometheus.url; logs to DIR/meshsim.log and
 # DIR/prometheus.log. On failure it prints the tail of the logs, stops what it started, exits 1.
 # stop: SIGTERM to what start launched (SIGKILL after 10 s), removes the pid files.
@@ -23,7 +25,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -109,7 +111,7 @@ cmd_start() {
       --scrape-interval) interval=$2; shift 2 ;;
       --prometheus-port) prom_port=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
-      --topology | --address-base | --port) meshsim_args+=("$1" "$2"); shift 2 ;;
+      --topology | --mesh | --address-base | --port) meshsim_args+=("$1" "$2"); shift 2 ;;
       *) echo "mesh-stack: unknown option '$1'" >&2; usage ;;
     esac
   done
@@ -132,7 +134,7 @@ cmd_start() {
   if alive "$dir/meshsim.pid" || alive "$dir/prometheus.pid"; then
     die "a stack is already running in $dir; run: $0 stop $dir"
   fi
-  rm -rf "$dir/prom-data" "$dir/prometheus.url" "$dir/meshsim.pid" "$dir/prometheus.pid"
+  rm -rf "$dir/prom-data" "$dir/prometheus.url" "$dir/kube-objects.json" "$dir/meshsim.pid" "$dir/prometheus.pid"
   # Truncate the logs here, not in the background job's redirection: that one may run after we
   # first grep for "meshsim: ready" and would let a previous run's log answer.
   : >"$dir/meshsim.log"
@@ -141,7 +143,8 @@ cmd_start() {
   # Background jobs of a script get stdin from /dev/null and must not hold the caller's
   # stdout open (a caller reading our output would otherwise never see EOF).
   "$meshsim" --write-prometheus-config "$dir/prometheus.yml" --write-topology "$dir/topology.json" \
-    --scrape-interval "$interval" "${meshsim_args[@]}" </dev/null >>"$dir/meshsim.log" 2>&1 &
+    --write-kube-objects "$dir/kube-objects.json" --scrape-interval "$interval" \
+    "${meshsim_args[@]}" </dev/null >>"$dir/meshsim.log" 2>&1 &
   echo $! >"$dir/meshsim.pid"
 
   local deadline=$((SECONDS + timeout))
@@ -150,8 +153,10 @@ cmd_start() {
     ((SECONDS < deadline)) || fail_start "$dir" "meshsim not ready after ${timeout}s"
     sleep 0.1
   done
-  local targets
+  local targets job
   targets=$(grep -c "targets: \['" "$dir/prometheus.yml")
+  job=$(sed -n 's/^  - job_name: *//p' "$dir/prometheus.yml" | head -n1)
+  [[ -n $job ]] || fail_start "$dir" "no job_name in $dir/prometheus.yml"
 
   [[ -n $prom_port ]] || prom_port=$(free_port)
   port_in_use "$prom_port" && fail_start "$dir" "port $prom_port is already in use"
@@ -172,8 +177,8 @@ cmd_start() {
   while :; do
     alive "$dir/meshsim.pid" || fail_start "$dir" "meshsim exited"
     alive "$dir/prometheus.pid" || fail_start "$dir" "prometheus exited"
-    up=$(query_value "$url" 'count(up{job="linkerd-proxy"} == 1)')
-    scrapes=$(query_value "$url" 'min(count_over_time(up{job="linkerd-proxy"}[1h]))')
+    up=$(query_value "$url" "count(up{job=\"$job\"} == 1)")
+    scrapes=$(query_value "$url" "min(count_over_time(up{job=\"$job\"}[1h]))")
     if [[ ${up:-0} == "$targets" && ${scrapes:-0} -ge 3 ]]; then
       break
     fi
@@ -184,7 +189,7 @@ cmd_start() {
     fi
     sleep 0.5
   done
-  echo "mesh-stack: ready: $targets targets up at $url (dir $dir)"
+  echo "mesh-stack: ready: $targets targets of job $job up at $url (dir $dir)"
 }
 
 (($# >= 2)) || usage

@@ -1,9 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <fstream>
+#include <map>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "meshsim/exposition.h"
+#include "meshsim/istio.h"
+#include "meshsim/kube.h"
 #include "meshsim/outputs.h"
 #include "meshsim/topology.h"
 #include "meshsim/traffic.h"
@@ -42,17 +50,51 @@ std::string Sample(const std::string& payload, const std::string& prefix,
   return "";
 }
 
-TEST(MeshsimTopology, DefaultIsEmojivotoWithNinePodsOnConsecutiveAddresses) {
+TEST(MeshsimTopology, DefaultIsEmojivotoWithFourteenPodsOnConsecutiveAddresses) {
   const Topology topo = ParseTopology(DefaultTopologyYaml(), "127.0.10.1");
-  ASSERT_EQ(topo.pods.size(), 9u);
+  ASSERT_EQ(topo.pods.size(), 14u);
   EXPECT_EQ(topo.pods.front().ip, "127.0.10.1");
-  EXPECT_EQ(topo.pods.back().ip, "127.0.10.9");
-  EXPECT_EQ(topo.calls.size(), 4u);
+  EXPECT_EQ(topo.pods.back().ip, "127.0.10.14");
+  EXPECT_EQ(topo.calls.size(), 7u);  // the voting call is split over 2 backends
   const std::regex deployment_pod(
       "web-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}");
   EXPECT_TRUE(std::regex_match(topo.pods.front().name, deployment_pod)) << topo.pods.front().name;
   // Deterministic: the same file always gives the same names.
   EXPECT_EQ(ParseTopology(DefaultTopologyYaml(), "127.0.10.1").pods[3].name, topo.pods[3].name);
+}
+
+TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMesh) {
+  const Topology topo = ParseTopology(DefaultTopologyYaml(), "127.0.10.1");
+  std::vector<std::string> store_pods;
+  std::set<std::string> logger_nodes;
+  for (const Pod& pod : topo.pods) {
+    if (topo.workloads[pod.workload].name == "vote-store") store_pods.push_back(pod.name);
+    if (topo.workloads[pod.workload].name == "node-logger") logger_nodes.insert(pod.node);
+  }
+  EXPECT_EQ(store_pods, (std::vector<std::string>{"vote-store-0", "vote-store-1"}));
+  EXPECT_EQ(logger_nodes, (std::set<std::string>{"worker-1", "worker-2"}));  // one per node
+  const Call& read = topo.calls[topo.calls.size() - 2];
+  ASSERT_EQ(read.client, kUnmeshed);
+  EXPECT_EQ(topo.workloads[read.server].kind, WorkloadKind::kStatefulSet);
+  EXPECT_DOUBLE_EQ(topo.PairRate(read), 1.0);  // 2 rps over 2 pods
+  // vote-store-0 after 40 s: 40 requests, 2% of them (rounded down) fail; plaintext, no peer.
+  const std::string payload =
+      RenderPodMetrics(topo, topo.workloads[read.server].pods[0], 40.0, 1700000000);
+  const std::string peer = "tls=\"no_identity\",no_tls_reason=\"no_tls_from_remote\"";
+  EXPECT_EQ(Sample(payload, "response_total{", {peer, "classification=\"success\""}), "40");
+  EXPECT_EQ(Sample(payload, "response_total{", {"classification=\"failure\""}), "");
+  EXPECT_EQ(payload.find("client_id"), std::string::npos);
+  EXPECT_EQ(payload.find("direction=\"outbound\""), std::string::npos);
+  const std::string later =
+      RenderPodMetrics(topo, topo.workloads[read.server].pods[0], 50.0, 1700000000);
+  EXPECT_EQ(Sample(later, "response_total{", {peer, "classification=\"failure\""}), "1");
+
+  // The topology JSON keeps unmeshed traffic out of `calls` (every call there has a client).
+  const auto json = TopologyJson(topo, 4191);
+  EXPECT_EQ(json["calls"].size(), 5u);
+  ASSERT_EQ(json["unmeshed_calls"].size(), 2u);
+  EXPECT_EQ(json["unmeshed_calls"][0]["server"]["kind"], "statefulset");
+  EXPECT_FALSE(json["unmeshed_calls"][0].contains("client"));
 }
 
 TEST(MeshsimTopology, PodNamesPerKindAndPairRate) {
@@ -166,6 +208,209 @@ TEST(MeshsimOutputs, PrometheusConfigHasOneLabelledTargetPerPod) {
   EXPECT_EQ(json["pods"].size(), 6u);
   EXPECT_EQ(json["idle"][0]["name"], "agent");
   EXPECT_EQ(json["calls"][0]["pair_rps"], 2.0);
+}
+
+constexpr const char* kCanary = R"(
+mesh: istio
+workloads:
+  - {namespace: shop, name: front, replicas: 2}
+  - {namespace: shop, name: cart, replicas: 2, service: cart-v1, version: v1}
+  - {namespace: shop, name: cart-v2, replicas: 1, service: cart-v2, version: v2}
+trafficsplits:
+  - namespace: shop
+    name: cart-split
+    apex: cart
+    backends: [{workload: cart, weight: 3}, {service: cart-v2, workload: cart-v2, weight: 1}]
+calls:
+  - from: shop/front
+    to_apex: shop/cart
+    rps: 8
+    failure_ratio: 0.5
+    latency: [{le_ms: 2, fraction: 0.5}, {le_ms: 30, fraction: 0.5}]
+)";
+
+TEST(MeshsimSplit, ApexCallIsSplitByWeightAndKeepsTheApexAuthority) {
+  Topology topo = ParseTopology(kCanary, "127.0.30.1");
+  ASSERT_EQ(topo.calls.size(), 2u);
+  EXPECT_DOUBLE_EQ(topo.calls[0].rps, 6.0);             // 8 * 3/4
+  EXPECT_DOUBLE_EQ(topo.calls[1].rps, 2.0);             // 8 * 1/4
+  EXPECT_DOUBLE_EQ(topo.PairRate(topo.calls[1]), 1.0);  // 2 rps over 2 x 1 pods
+  EXPECT_EQ(topo.CalledAuthority(topo.calls[1]), "cart.shop.svc.cluster.local:8080");
+
+  topo.mesh = Mesh::kLinkerd;
+  const std::string front = RenderPodMetrics(topo, 0, 10.0, 1700000000);
+  EXPECT_EQ(Sample(front, "request_total{",
+                   {"authority=\"cart.shop.svc.cluster.local:8080\"", "dst_service=\"cart-v2\"",
+                    "dst_deployment=\"cart-v2\""}),
+            "10");
+  const std::string v2 = RenderPodMetrics(topo, 4, 10.0, 1700000000);
+  EXPECT_EQ(Sample(v2, "request_total{",
+                   {"direction=\"inbound\"", "authority=\"cart.shop.svc.cluster.local:8080\""}),
+            "20");  // both front pods
+
+  const auto json = TopologyJson(topo, 4191);
+  ASSERT_EQ(json["calls"].size(), 2u);
+  EXPECT_EQ(json["calls"][1]["server"]["name"], "cart-v2");
+  EXPECT_EQ(json["calls"][1]["via_apex"], "cart");
+  EXPECT_EQ(json["calls"][1]["apex_rps"], 8.0);
+  EXPECT_EQ(json["trafficsplits"][0]["backends"][0]["service"], "cart-v1");
+}
+
+TEST(MeshsimSplit, ErrorsNameTheProblem) {
+  auto message = [](const std::string& yaml) {
+    try {
+      ParseTopology(yaml, "127.0.10.1");
+    } catch (const TopologyError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string workloads =
+      "workloads: [{namespace: a, name: x, replicas: 1},"
+      " {namespace: a, name: y, replicas: 1}]\n";
+  EXPECT_NE(message(workloads + "calls: [{from: a/x, to_apex: a/z, rps: 1, latency: [{le_ms: 5, "
+                                "fraction: 1}]}]")
+                .find("no traffic split has apex 'a/z'"),
+            std::string::npos);
+  EXPECT_NE(message(workloads +
+                    "trafficsplits: [{namespace: a, name: s, apex: y, backends: [{workload: x, "
+                    "weight: 1}]}]")
+                .find("an apex must be a service of its own"),
+            std::string::npos);
+  EXPECT_NE(message(workloads +
+                    "trafficsplits: [{namespace: a, name: s, apex: z, backends: [{workload: x, "
+                    "weight: 0}]}]")
+                .find("weights sum to 0"),
+            std::string::npos);
+}
+
+TEST(MeshsimIstio, BucketsFollowTheRepresentativeLatencies) {
+  // 100 requests: 10 per Linkerd bucket (0,1] (1,2] (4,5] (5,10] (20,30] (40,50] (200,300]
+  // (2000,3000] (40000,50000] and 10 more in (5,10].
+  std::array<std::int64_t, kLatencyBoundsMs.size()> ppm{};
+  const std::array<int, 25> per_bucket = {10, 10, 0, 0, 10, 20, 0, 10, 0, 10, 0, 0, 10,
+                                          0,  0,  0, 0, 10, 0,  0, 0,  0, 0,  0, 10};
+  std::int64_t running = 0;
+  for (std::size_t b = 0; b < ppm.size(); ++b) {
+    running += per_bucket[b];
+    ppm[b] = running * kPpm / 100;
+  }
+  const LatencyHistogram linkerd = HistogramOf(100, ppm);
+  const IstioHistogram istio = ToIstioBuckets(linkerd);
+  const std::vector<std::int64_t> want = {0,  10, 30, 50, 60,  70,  70,  80,  80,  80,
+                                          90, 90, 90, 90, 100, 100, 100, 100, 100, 100};
+  EXPECT_EQ(std::vector<std::int64_t>(istio.cumulative.begin(), istio.cumulative.end()), want);
+  EXPECT_EQ(istio.count, 100);
+  EXPECT_EQ(istio.sum_ms, linkerd.sum_ms);
+  EXPECT_EQ(IstioLe(0), "0.5");
+  EXPECT_EQ(IstioLe(18), "3600000");
+  EXPECT_EQ(IstioLe(19), "+Inf");
+}
+
+TEST(MeshsimIstio, EachRequestIsReportedBySourceAndDestination) {
+  const Topology topo = ParseTopology(kCanary, "127.0.30.1");
+  ASSERT_EQ(topo.mesh, Mesh::kIstio);
+  // front pod 0 after 10 s: cart-v2 got 10 requests (1 rps x 10 s), half failed.
+  const std::string front = RenderIstioPodMetrics(topo, 0, 10.0, 1700000000);
+  EXPECT_EQ(
+      Sample(front, "istio_requests_total{",
+             {"response_code=\"500\"", "reporter=\"source\"", "destination_workload=\"cart-v2\""}),
+      "5");
+  EXPECT_EQ(
+      Sample(front, "istio_requests_total{",
+             {"reporter=\"source\"", "destination_workload=\"cart\"", "response_code=\"200\""}),
+      "16");  // 1.5 rps per pair: 15 requests, 7 fail, 8 succeed; summed over the 2 cart pods
+  const std::string cart_v2 = RenderIstioPodMetrics(topo, 4, 10.0, 1700000000);
+  const std::string line_prefix =
+      "istio_requests_total{response_code=\"200\",reporter=\"destination\",source_workload="
+      "\"front\",source_workload_namespace=\"shop\",source_principal=\"spiffe://cluster.local/"
+      "ns/shop/sa/front\",source_app=\"front\",source_version=\"unknown\",source_cluster="
+      "\"Kubernetes\",destination_workload=\"cart-v2\",destination_workload_namespace=\"shop\","
+      "destination_principal=\"spiffe://cluster.local/ns/shop/sa/cart-v2\",destination_app="
+      "\"cart-v2\",destination_version=\"v2\",destination_service=\"cart-v2.shop.svc.cluster."
+      "local\",destination_service_name=\"cart-v2\",destination_service_namespace=\"shop\","
+      "destination_cluster=\"Kubernetes\",request_protocol=\"http\",response_flags=\"-\","
+      "grpc_response_status=\"\",connection_security_policy=\"mutual_tls\","
+      "source_canonical_service=\"front\",destination_canonical_service=\"cart-v2\","
+      "source_canonical_revision=\"latest\",destination_canonical_revision=\"v2\"} ";
+  EXPECT_NE(cart_v2.find(line_prefix + "10\n"), std::string::npos) << cart_v2;
+  EXPECT_EQ(Sample(cart_v2, "istio_request_duration_milliseconds_bucket{",
+                   {"reporter=\"destination\"", "response_code=\"500\"", "le=\"25\""}),
+            "10");
+  EXPECT_NE(cart_v2.find("istio_build{component=\"proxy\",tag=\"1.11.4\"} 1"), std::string::npos);
+  EXPECT_NE(cart_v2.find("envoy_server_uptime{} 10"), std::string::npos);
+
+  const std::string config = PrometheusConfig(topo, 15020, "1s");
+  EXPECT_NE(config.find("job_name: kubernetes-pods"), std::string::npos);
+  EXPECT_NE(config.find("metrics_path: /stats/prometheus"), std::string::npos);
+  EXPECT_NE(config.find("security_istio_io_tlsMode: 'istio'"), std::string::npos);
+  EXPECT_EQ(config.find("deployment:"), std::string::npos);
+}
+
+TEST(MeshsimKube, ObjectsAreLinkedByOwnerReferencesAndDeterministic) {
+  const Topology topo = ParseTopology(kTwoWorkloads, "127.0.20.1");
+  const auto list = KubeObjects(topo, 4191);
+  EXPECT_EQ(list["kind"], "List");
+  EXPECT_EQ(list, KubeObjects(topo, 4191));
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& item : list["items"]) {
+    by_name[item["kind"].get<std::string>() + "/" + item["metadata"]["name"].get<std::string>()] =
+        item;
+  }
+  const auto& deploy = by_name.at("Deployment/front");
+  const auto& rs = by_name.at("ReplicaSet/front-" + topo.workloads[0].pod_template_hash);
+  EXPECT_EQ(rs["metadata"]["ownerReferences"][0]["uid"], deploy["metadata"]["uid"]);
+  EXPECT_EQ(rs["metadata"]["ownerReferences"][0]["controller"], true);
+  const auto& pod = by_name.at("Pod/" + topo.pods[0].name);
+  EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["uid"], rs["metadata"]["uid"]);
+  EXPECT_EQ(pod["status"]["podIP"], "127.0.20.1");
+  EXPECT_EQ(pod["metadata"]["labels"]["linkerd.io/proxy-deployment"], "front");
+  const auto& db0 = by_name.at("Pod/db-0");
+  EXPECT_EQ(db0["metadata"]["ownerReferences"][0]["kind"], "StatefulSet");
+  EXPECT_EQ(db0["metadata"]["ownerReferences"][0]["uid"],
+            by_name.at("StatefulSet/db")["metadata"]["uid"]);
+  EXPECT_EQ(by_name.at("Service/db")["spec"]["selector"]["app"], "db");
+  EXPECT_TRUE(std::regex_match(pod["metadata"]["uid"].get<std::string>(),
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                          "[0-9a-f]{12}")));
+
+  const auto canary = KubeObjects(ParseTopology(kCanary, "127.0.30.1"), 15020);
+  for (const auto& item : canary["items"]) {
+    if (item["kind"] != "TrafficSplit") continue;
+    EXPECT_EQ(item["apiVersion"], "split.smi-spec.io/v1alpha2");
+    EXPECT_EQ(item["spec"]["service"], "cart");
+    EXPECT_EQ(item["spec"]["backends"][1], (nlohmann::json{{"service", "cart-v2"}, {"weight", 1}}));
+  }
+}
+
+// Label names of the first line starting with `prefix`, in order.
+std::vector<std::string> LabelNames(const std::string& payload, const std::string& prefix) {
+  const std::size_t at = payload.find("\n" + prefix);
+  if (at == std::string::npos) return {};
+  const std::string line = payload.substr(at + 1, payload.find('\n', at + 1) - at - 1);
+  std::vector<std::string> names;
+  const std::regex label("[{,]([a-z_]+)=\"");
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), label);
+       it != std::sregex_iterator(); ++it) {
+    names.push_back((*it)[1]);
+  }
+  return names;
+}
+
+TEST(MeshsimIstio, LabelsAreThoseOfARealIstio111Scrape) {
+  // Beside this file (CMake compiles it by its absolute path).
+  const std::string here = __FILE__;
+  std::ifstream in(here.substr(0, here.rfind('/')) + "/fixtures/istio-1.11-merged-excerpt.txt");
+  ASSERT_TRUE(in) << "fixture missing";
+  std::stringstream real;
+  real << in.rdbuf();
+  const Topology topo = ParseTopology(kCanary, "127.0.30.1");
+  const std::string ours = "\n" + RenderIstioPodMetrics(topo, 4, 10.0, 1700000000);
+  const std::string theirs = "\n" + real.str();
+  EXPECT_EQ(LabelNames(ours, "istio_requests_total{"), LabelNames(theirs, "istio_requests_total{"));
+  EXPECT_EQ(LabelNames(ours, "istio_request_duration_milliseconds_bucket{"),
+            LabelNames(theirs, "istio_request_duration_milliseconds_bucket{"));
+  EXPECT_EQ(LabelNames(ours, "istio_requests_total{").size(), 25u);
 }
 
 }  // namespace

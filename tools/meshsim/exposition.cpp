@@ -37,6 +37,13 @@ std::string Authority(const Workload& w) {
   return w.service + "." + w.ns + ".svc.cluster.local:" + std::to_string(w.port);
 }
 
+// The inbound TLS labels: the peer's identity, or why there is none (linkerd2-proxy
+// app/core/src/transport/labels.rs: tls="no_identity",no_tls_reason="no_tls_from_remote").
+Labels PeerLabels(const std::string& client_id) {
+  if (client_id.empty()) return {{"tls", "no_identity"}, {"no_tls_reason", "no_tls_from_remote"}};
+  return {{"tls", "true"}, {"client_id", client_id}};
+}
+
 // Policy labels of the default "all-unauthenticated" policy (linkerd2-proxy 2.11+).
 void AddDefaultPolicy(Labels& labels, const Workload& server) {
   labels.insert(labels.end(), {{"srv_group", ""},
@@ -51,23 +58,26 @@ void AddDefaultPolicy(Labels& labels, const Workload& server) {
                                {"authz_name", "all-unauthenticated"}});
 }
 
-std::string InboundLabels(const Workload& server, const Pod& pod, const std::string& client_id) {
+// client_id empty: a client without identity (unmeshed).
+std::string InboundLabels(const Workload& server, const Pod& pod, const std::string& authority,
+                          const std::string& client_id) {
   const std::string port = std::to_string(server.port);
   Labels labels = {{"direction", "inbound"},
-                   {"authority", Authority(server)},
+                   {"authority", authority},
                    {"target_addr", pod.ip + ":" + port},
                    {"target_ip", pod.ip},
-                   {"target_port", port},
-                   {"tls", "true"},
-                   {"client_id", client_id}};
+                   {"target_port", port}};
+  const Labels peer = PeerLabels(client_id);
+  labels.insert(labels.end(), peer.begin(), peer.end());
   AddDefaultPolicy(labels, server);
   return Render(labels);
 }
 
-std::string OutboundLabels(const Workload& server, const Pod& server_pod) {
+std::string OutboundLabels(const Workload& server, const Pod& server_pod,
+                           const std::string& authority) {
   const std::string port = std::to_string(server.port);
   Labels labels = {{"direction", "outbound"},
-                   {"authority", Authority(server)},
+                   {"authority", authority},
                    {"target_addr", server_pod.ip + ":" + port},
                    {"target_ip", server_pod.ip},
                    {"target_port", port},
@@ -118,25 +128,32 @@ std::string RenderPodMetrics(const Topology& topo, std::size_t pod_index, double
   std::vector<Series> series;
   if (self.idle) {
     series.push_back(
-        {InboundLabels(self, pod,
+        {InboundLabels(self, pod, Authority(self),
                        "default." + self.ns + ".serviceaccount.identity.linkerd.cluster.local"),
          IdleCounts(self)});
   }
   for (const Call& call : topo.calls) {
     if (call.server != pod.workload) continue;
+    if (call.client == kUnmeshed) {
+      series.push_back({InboundLabels(self, pod, topo.CalledAuthority(call), ""),
+                        PairCountsAt(topo, call, seconds)});
+      continue;
+    }
     const Workload& client = topo.workloads[call.client];
     // The inbound side knows the peer only by its mTLS identity, so every client pod of the
-    // workload adds into one series.
+    // workload adds into one series. A split's traffic keeps the apex as its authority.
     PairCounts total;
     for (std::size_t i = 0; i < client.pods.size(); ++i) total += PairCountsAt(topo, call, seconds);
-    series.push_back({InboundLabels(self, pod, Identity(client)), total});
+    series.push_back(
+        {InboundLabels(self, pod, topo.CalledAuthority(call), Identity(client)), total});
   }
   for (const Call& call : topo.calls) {
     if (call.client != pod.workload) continue;
     const Workload& server = topo.workloads[call.server];
     for (std::size_t server_pod : server.pods) {
-      series.push_back(
-          {OutboundLabels(server, topo.pods[server_pod]), PairCountsAt(topo, call, seconds)});
+      // Through a split the proxy keeps the apex authority, dst_* name the backend.
+      series.push_back({OutboundLabels(server, topo.pods[server_pod], topo.CalledAuthority(call)),
+                        PairCountsAt(topo, call, seconds)});
     }
   }
 

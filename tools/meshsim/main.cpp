@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "meshsim/exposition.h"
+#include "meshsim/istio.h"
+#include "meshsim/kube.h"
 #include "meshsim/outputs.h"
 #include "meshsim/topology.h"
 
@@ -25,16 +27,24 @@ constexpr int kExitUsage = 2;  // bad flags or a bad topology file
 constexpr int kExitRuntime = 1;
 
 constexpr const char* kUsage = R"(usage: meshsim [flags]
-Simulates a Linkerd-meshed application: every pod serves linkerd2-proxy metrics at
-http://<pod address>:<port>/metrics; counters grow deterministically with the time since start.
+Simulates a meshed application: every pod serves its sidecar's metrics, counters growing
+deterministically with the time since start.
+  linkerd: linkerd2-proxy at http://<pod address>:<port>/metrics (port 4191)
+  istio:   the merged istio-agent endpoint http://<pod address>:<port>/stats/prometheus
+           (port 15020; Istio telemetry v2 istio_requests_total and
+           istio_request_duration_milliseconds, reported by both sidecars of a call)
 
   --topology FILE                 topology YAML (default: the embedded emojivoto topology,
                                   also shipped as tools/meshsim/emojivoto.yaml)
+  --mesh linkerd|istio            the mesh (default: the topology's `mesh:`, else linkerd)
   --address-base IP               first pod address, counting up in 127.0.0.0/8 (default 127.0.10.1)
-  --port N                        proxy admin port on every pod address (default 4191)
-  --write-prometheus-config PATH  write a prometheus.yml scraping every pod (job linkerd-proxy)
+  --port N                        sidecar metrics port on every pod address
+                                  (default 4191 for linkerd, 15020 for istio)
+  --write-prometheus-config PATH  write a prometheus.yml scraping every pod (job linkerd-proxy
+                                  for linkerd, kubernetes-pods for istio)
   --scrape-interval DURATION      scrape/evaluation interval for that file (default 1s)
   --write-topology PATH           write the resolved topology as JSON
+  --write-kube-objects PATH       write the topology's Kubernetes objects as a v1 List (JSON)
   --print-default-topology        print the embedded topology YAML and exit
   --check                         load the topology, write the requested files and exit
   -h, --help                      this text
@@ -46,8 +56,10 @@ Exit codes: 0 stopped by SIGINT/SIGTERM (or --check done), 1 runtime error (e.g.
 struct Flags {
   std::optional<std::string> topology_file;
   std::string address_base = "127.0.10.1";
-  int port = 4191;
+  std::optional<int> port;
+  std::optional<meshsim::Mesh> mesh;
   std::optional<std::string> prometheus_config;
+  std::optional<std::string> kube_objects;
   std::string scrape_interval = "1s";
   std::optional<std::string> topology_json;
   bool check_only = false;
@@ -80,9 +92,9 @@ Flags ParseFlags(int argc, char** argv) {
       const std::string text = value();
       try {
         std::size_t used = 0;
-        flags.port = std::stoi(text, &used);
-        if (used != text.size() || flags.port < 1 || flags.port > 65535)
-          throw std::out_of_range("");
+        const int port = std::stoi(text, &used);
+        if (used != text.size() || port < 1 || port > 65535) throw std::out_of_range("");
+        flags.port = port;
       } catch (const std::exception&) {
         UsageError("--port must be a number from 1 to 65535, not '" + text + "'");
       }
@@ -94,6 +106,14 @@ Flags ParseFlags(int argc, char** argv) {
         UsageError("--scrape-interval must be a duration like 500ms, 1s or 1m, not '" +
                    flags.scrape_interval + "'");
       }
+    } else if (arg == "--mesh") {
+      try {
+        flags.mesh = meshsim::ParseMesh(value());
+      } catch (const meshsim::TopologyError& e) {
+        UsageError(std::string("--mesh: ") + e.what());
+      }
+    } else if (arg == "--write-kube-objects") {
+      flags.kube_objects = value();
     } else if (arg == "--write-topology") {
       flags.topology_json = value();
     } else if (arg == "--check") {
@@ -123,7 +143,9 @@ meshsim::Topology LoadTopology(const Flags& flags) {
     UsageError(std::string("--address-base: ") + e.what());
   }
   try {
-    return meshsim::ParseTopology(text, flags.address_base);
+    meshsim::Topology topo = meshsim::ParseTopology(text, flags.address_base);
+    if (flags.mesh) topo.mesh = *flags.mesh;
+    return topo;
   } catch (const meshsim::TopologyError& e) {
     std::cerr << "meshsim: bad topology (" << source << "): " << e.what() << "\n";
     std::exit(kExitUsage);
@@ -144,13 +166,19 @@ void WriteFile(const std::string& path, const std::string& content) {
 int main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   const meshsim::Topology topo = LoadTopology(flags);
+  const bool istio = topo.mesh == meshsim::Mesh::kIstio;
+  const int port = flags.port.value_or(istio ? 15020 : 4191);
+  const std::string path = meshsim::MetricsPath(topo.mesh);
 
   if (flags.prometheus_config) {
     WriteFile(*flags.prometheus_config,
-              meshsim::PrometheusConfig(topo, flags.port, flags.scrape_interval));
+              meshsim::PrometheusConfig(topo, port, flags.scrape_interval));
   }
   if (flags.topology_json) {
-    WriteFile(*flags.topology_json, meshsim::TopologyJson(topo, flags.port).dump(2) + "\n");
+    WriteFile(*flags.topology_json, meshsim::TopologyJson(topo, port).dump(2) + "\n");
+  }
+  if (flags.kube_objects) {
+    WriteFile(*flags.kube_objects, meshsim::KubeObjects(topo, port).dump(2) + "\n");
   }
   if (flags.check_only) return 0;
 
@@ -183,23 +211,27 @@ int main(int argc, char** argv) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
-    server->Get("/metrics", [&topo, &start, i, process_start_unix](const httplib::Request&,
-                                                                   httplib::Response& res) {
+    // istio-agent serves the merged stats at /stats/prometheus and also at /metrics.
+    const auto handler = [&topo, &start, i, istio, process_start_unix](const httplib::Request&,
+                                                                       httplib::Response& res) {
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      res.set_content(meshsim::RenderPodMetrics(topo, i, seconds, process_start_unix),
+      res.set_content(istio ? meshsim::RenderIstioPodMetrics(topo, i, seconds, process_start_unix)
+                            : meshsim::RenderPodMetrics(topo, i, seconds, process_start_unix),
                       "text/plain; version=0.0.4");
-    });
+    };
+    server->Get("/metrics", handler);
+    if (istio) server->Get("/stats/prometheus", handler);
     server->Get("/ready", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ready\n", "text/plain");
     });
-    if (!server->bind_to_port(pod.ip.c_str(), flags.port)) {
-      std::cerr << "meshsim: cannot listen on " << pod.ip << ":" << flags.port << " for pod "
-                << pod.ns << "/" << pod.name << " (address in use?)\n";
+    if (!server->bind_to_port(pod.ip.c_str(), port)) {
+      std::cerr << "meshsim: cannot listen on " << pod.ip << ":" << port << " for pod " << pod.ns
+                << "/" << pod.name << " (address in use?)\n";
       return kExitRuntime;
     }
     std::cout << "meshsim: pod " << pod.ns << "/" << pod.name << " (" << meshsim::KindName(w.kind)
-              << " " << w.name << (w.idle ? ", idle" : "") << ") http://" << pod.ip << ":"
-              << flags.port << "/metrics" << std::endl;
+              << " " << w.name << (w.idle ? ", idle" : "") << ") http://" << pod.ip << ":" << port
+              << path << std::endl;
     servers.push_back(std::move(server));
   }
 
@@ -213,8 +245,9 @@ int main(int argc, char** argv) {
   for (auto& server : servers) {
     while (!server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  std::cout << "meshsim: ready (" << topo.pods.size() << " pods, " << topo.calls.size() << " calls)"
-            << std::endl;
+  std::cout << "meshsim: ready (" << meshsim::MeshName(topo.mesh) << ", " << topo.pods.size()
+            << " pods, " << topo.calls.size() << " calls, " << topo.splits.size()
+            << " traffic splits)" << std::endl;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

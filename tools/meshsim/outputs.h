@@ -15,8 +15,18 @@ namespace meshsim {
 // Milliseconds of a Prometheus duration such as "500ms", "1s", "2m"; nullopt when malformed.
 std::optional<std::int64_t> ParseDurationMs(const std::string& text);
 
-// prometheus.yml with one static target per pod in job "linkerd-proxy", carrying the labels
-// linkerd-viz's Kubernetes relabelling would add. scrape_interval must be a valid duration.
+// The path the mesh's sidecar serves its metrics at: /metrics or /stats/prometheus.
+std::string MetricsPath(Mesh mesh);
+
+// Prometheus' labelmap of a Kubernetes label name: every character outside [a-zA-Z0-9_] -> _.
+std::string PromLabelName(const std::string& kubernetes_label);
+
+// prometheus.yml with one static target per pod, carrying the target labels the mesh's usual
+// Kubernetes relabelling would add. Linkerd: job "linkerd-proxy" as linkerd-viz labels it
+// (namespace, pod, <owner kind>, pod_template_hash, control_plane_ns). Istio: job
+// "kubernetes-pods" as Istio's Prometheus add-on (samples/addons/prometheus.yaml) labels it
+// (labelmap of the pod's labels, namespace, pod, node; no owner label).
+// scrape_interval must be a valid duration.
 std::string PrometheusConfig(const Topology& topo, int port, const std::string& scrape_interval);
 
 // The resolved topology: pods, workloads, calls and idle workloads.

@@ -19,26 +19,6 @@ namespace {
 // pod-template-hash values and pod name suffixes.
 constexpr std::string_view kSafeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
-std::uint64_t Fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
-// Deterministic Kubernetes-looking random string: the same seed always gives the same name.
-std::string SafeString(std::string_view seed, std::size_t length) {
-  std::uint64_t hash = Fnv1a(seed);
-  std::string out;
-  while (out.size() < length) {
-    out += kSafeAlphabet[hash % kSafeAlphabet.size()];
-    hash /= kSafeAlphabet.size();
-  }
-  return out;
-}
-
 bool IsDnsLabel(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
@@ -150,6 +130,50 @@ void ParseLatency(const YAML::Node& node, const std::string& where, Call& call) 
 
 }  // namespace
 
+std::uint64_t Fnv1a(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+// Deterministic Kubernetes-looking random string: the same seed always gives the same name.
+std::string SafeString(std::string_view seed, std::size_t length) {
+  std::uint64_t hash = Fnv1a(seed);
+  std::string out;
+  while (out.size() < length) {
+    out += kSafeAlphabet[hash % kSafeAlphabet.size()];
+    hash /= kSafeAlphabet.size();
+  }
+  return out;
+}
+
+std::string MeshName(Mesh mesh) { return mesh == Mesh::kIstio ? "istio" : "linkerd"; }
+
+Mesh ParseMesh(const std::string& text) {
+  if (text == "linkerd") return Mesh::kLinkerd;
+  if (text == "istio") return Mesh::kIstio;
+  throw TopologyError("mesh must be linkerd or istio, not '" + text + "'");
+}
+
+int TrafficSplit::TotalWeight() const {
+  int total = 0;
+  for (const SplitBackend& b : backends) total += b.weight;
+  return total;
+}
+
+std::string Topology::CalledService(const Call& call) const {
+  return call.split == kNoSplit ? workloads[call.server].service : splits[call.split].apex;
+}
+
+std::string Topology::CalledAuthority(const Call& call) const {
+  const Workload& server = workloads[call.server];
+  return CalledService(call) + "." + server.ns +
+         ".svc.cluster.local:" + std::to_string(server.port);
+}
+
 std::string KindName(WorkloadKind kind) {
   switch (kind) {
     case WorkloadKind::kDeployment:
@@ -163,7 +187,8 @@ std::string KindName(WorkloadKind kind) {
 }
 
 double Topology::PairRate(const Call& call) const {
-  const auto pairs = workloads[call.client].pods.size() * workloads[call.server].pods.size();
+  const std::size_t client_pods = call.client == kUnmeshed ? 1 : workloads[call.client].pods.size();
+  const auto pairs = client_pods * workloads[call.server].pods.size();
   return call.rps / static_cast<double>(pairs);
 }
 
@@ -205,9 +230,17 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
     throw TopologyError("not valid YAML: " + std::string(e.what()));
   }
   if (!root.IsMap()) throw TopologyError("the topology must be a YAML mapping");
-  RejectUnknownKeys(root, "topology", {"namespaces", "workloads", "calls"});
+  RejectUnknownKeys(root, "topology",
+                    {"mesh", "namespaces", "nodes", "workloads", "trafficsplits", "calls"});
 
   Topology topo;
+  if (root["mesh"]) {
+    try {
+      topo.mesh = ParseMesh(Required<std::string>(root, "topology", "mesh"));
+    } catch (const TopologyError& e) {
+      Fail("mesh", e.what());
+    }
+  }
   std::set<std::string> declared_namespaces;
   if (root["namespaces"]) {
     for (const auto& ns : Required<std::vector<std::string>>(root, "topology", "namespaces")) {
@@ -227,7 +260,7 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
     if (!node.IsMap()) Fail(at, "must be a mapping");
     RejectUnknownKeys(node, at,
                       {"namespace", "kind", "name", "replicas", "service", "serviceaccount", "port",
-                       "idle", "idle_requests"});
+                       "idle", "idle_requests", "version"});
     Workload w;
     w.ns = Required<std::string>(node, at, "namespace");
     w.name = Required<std::string>(node, at, "name");
@@ -239,6 +272,7 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
     w.port = Optional<int>(node, at, "port", 8080);
     w.idle = Optional<bool>(node, at, "idle", false);
     w.idle_requests = Optional<std::int64_t>(node, at, "idle_requests", 100);
+    w.version = Optional<std::string>(node, at, "version", "");
     if (!IsDnsLabel(w.ns)) Fail(where, "namespace is not a valid DNS label");
     if (!IsDnsLabel(w.name)) Fail(where, "name is not a valid DNS label");
     if (!IsDnsLabel(w.service)) Fail(where, "service is not a valid DNS label");
@@ -253,13 +287,41 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
       if (root["namespaces"]) Fail(where, "namespace '" + w.ns + "' is not in 'namespaces'");
       topo.namespaces.push_back(w.ns);
     }
+    if (!w.version.empty() && !IsDnsLabel(w.version)) Fail(where, "version is not a valid label");
     if (w.kind == WorkloadKind::kDeployment) {
       w.pod_template_hash = SafeString(w.ns + "/" + w.name + "/template", 10);
+    } else {
+      w.controller_revision_hash = SafeString(w.ns + "/" + w.name + "/revision", 10);
     }
     topo.workloads.push_back(std::move(w));
   }
 
+  // Nodes: as listed, or worker-1 .. worker-N with N = max(2, largest daemonset).
+  int daemonset_pods = 0;
+  for (const Workload& w : topo.workloads) {
+    if (w.kind == WorkloadKind::kDaemonSet) daemonset_pods = std::max(daemonset_pods, w.replicas);
+  }
+  if (root["nodes"]) {
+    for (const auto& node : Required<std::vector<std::string>>(root, "topology", "nodes")) {
+      if (!IsDnsLabel(node)) Fail("nodes", "'" + node + "' is not a valid node name");
+      if (std::find(topo.nodes.begin(), topo.nodes.end(), node) != topo.nodes.end()) {
+        Fail("nodes", "'" + node + "' is listed twice");
+      }
+      topo.nodes.push_back(node);
+    }
+    if (topo.nodes.empty()) Fail("nodes", "must not be empty");
+    if (static_cast<int>(topo.nodes.size()) < daemonset_pods) {
+      Fail("nodes", "a daemonset runs one pod per node: " + std::to_string(daemonset_pods) +
+                        " daemonset pods need as many nodes");
+    }
+  } else {
+    for (int n = 1; n <= std::max(2, daemonset_pods); ++n) {
+      topo.nodes.push_back("worker-" + std::to_string(n));
+    }
+  }
+
   const std::uint32_t base = ParseIPv4(address_base);
+  std::size_t next_node = 0;  // round robin for deployment and statefulset pods
   std::uint32_t next_address = base;
   for (std::size_t wi = 0; wi < topo.workloads.size(); ++wi) {
     Workload& w = topo.workloads[wi];
@@ -267,6 +329,9 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
       Pod pod;
       pod.ns = w.ns;
       pod.workload = wi;
+      pod.ordinal = r;
+      pod.node = w.kind == WorkloadKind::kDaemonSet ? topo.nodes[static_cast<std::size_t>(r)]
+                                                    : topo.nodes[next_node++ % topo.nodes.size()];
       const std::string seed = w.ns + "/" + w.name + "/" + std::to_string(r);
       switch (w.kind) {
         case WorkloadKind::kDeployment:
@@ -292,38 +357,151 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
     }
   }
 
+  const YAML::Node splits = root["trafficsplits"];
+  if (splits && !splits.IsSequence()) {
+    throw TopologyError("topology: 'trafficsplits' must be a list");
+  }
+  for (std::size_t i = 0; splits && i < splits.size(); ++i) {
+    const YAML::Node node = splits[i];
+    const std::string at = "trafficsplits[" + std::to_string(i) + "]";
+    if (!node.IsMap()) Fail(at, "must be a mapping");
+    RejectUnknownKeys(node, at, {"namespace", "name", "apex", "backends"});
+    TrafficSplit split;
+    split.ns = Required<std::string>(node, at, "namespace");
+    split.name = Required<std::string>(node, at, "name");
+    split.apex = Required<std::string>(node, at, "apex");
+    const std::string where = at + " (" + split.ns + "/" + split.name + ")";
+    if (!IsDnsLabel(split.ns)) Fail(where, "namespace is not a valid DNS label");
+    if (!IsDnsLabel(split.name)) Fail(where, "name is not a valid DNS label");
+    if (!IsDnsLabel(split.apex)) Fail(where, "apex is not a valid DNS label");
+    if (std::find(topo.namespaces.begin(), topo.namespaces.end(), split.ns) ==
+        topo.namespaces.end()) {
+      Fail(where, "namespace '" + split.ns + "' has no workloads and is not in 'namespaces'");
+    }
+    for (const TrafficSplit& other : topo.splits) {
+      if (other.ns == split.ns && other.name == split.name) Fail(where, "declared twice");
+      if (other.ns == split.ns && other.apex == split.apex) {
+        Fail(where, "apex '" + split.apex + "' is already split by " + other.name);
+      }
+    }
+    for (const Workload& w : topo.workloads) {
+      if (w.ns == split.ns && w.service == split.apex) {
+        Fail(where, "apex '" + split.apex + "' is the service of workload " + w.name +
+                        "; an apex must be a service of its own");
+      }
+    }
+    const YAML::Node backends = node["backends"];
+    if (!backends || !backends.IsSequence() || backends.size() == 0) {
+      Fail(where, "'backends' must be a non-empty list of {workload, weight}");
+    }
+    for (std::size_t b = 0; b < backends.size(); ++b) {
+      const std::string bat = where + ".backends[" + std::to_string(b) + "]";
+      RejectUnknownKeys(backends[b], bat, {"service", "workload", "weight"});
+      const auto workload = Required<std::string>(backends[b], bat, "workload");
+      SplitBackend backend;
+      backend.workload = FindWorkload(
+          topo.workloads,
+          workload.find('/') == std::string::npos ? split.ns + "/" + workload : workload,
+          bat + ".workload");
+      backend.weight = Required<int>(backends[b], bat, "weight");
+      const Workload& w = topo.workloads[backend.workload];
+      if (w.ns != split.ns) Fail(bat, "a backend must be in the split's namespace");
+      if (w.idle) Fail(bat, "an idle workload cannot be a backend");
+      const auto service = Optional<std::string>(backends[b], bat, "service", w.service);
+      if (service != w.service) {
+        Fail(bat, "service '" + service + "' is not the service of workload " + w.name + " ('" +
+                      w.service + "')");
+      }
+      if (backend.weight < 0 || backend.weight > 1'000'000) {
+        Fail(bat, "weight must be between 0 and 1000000");
+      }
+      for (const SplitBackend& other : split.backends) {
+        if (other.workload == backend.workload) Fail(bat, "backend listed twice");
+      }
+      if (b == 0) split.port = w.port;
+      if (w.port != split.port) Fail(bat, "all backends of a split must use the same port");
+      split.backends.push_back(backend);
+    }
+    if (split.TotalWeight() == 0) Fail(where, "the backends' weights sum to 0");
+    topo.splits.push_back(std::move(split));
+  }
+
   const YAML::Node calls = root["calls"];
   if (calls && !calls.IsSequence()) throw TopologyError("topology: 'calls' must be a list");
-  std::set<std::pair<std::size_t, std::size_t>> seen_calls;
+  // A client reaches a server workload through one call only (directly or through one apex):
+  // Istio's series could not tell two such calls apart.
+  std::map<std::pair<std::size_t, std::size_t>, std::string> seen_calls;
   for (std::size_t i = 0; calls && i < calls.size(); ++i) {
     const YAML::Node node = calls[i];
     const std::string at = "calls[" + std::to_string(i) + "]";
     if (!node.IsMap()) Fail(at, "must be a mapping");
-    RejectUnknownKeys(node, at, {"from", "to", "rps", "failure_ratio", "latency"});
+    RejectUnknownKeys(node, at, {"from", "to", "to_apex", "rps", "failure_ratio", "latency"});
     Call call;
     const auto from = Required<std::string>(node, at, "from");
-    const auto to = Required<std::string>(node, at, "to");
+    if (node["to"] && node["to_apex"]) Fail(at, "give either 'to' or 'to_apex', not both");
+    const bool via_apex = static_cast<bool>(node["to_apex"]);
+    const auto to = Required<std::string>(node, at, via_apex ? "to_apex" : "to");
     const std::string where = at + " (" + from + " -> " + to + ")";
-    call.client = FindWorkload(topo.workloads, from, where + ".from");
-    call.server = FindWorkload(topo.workloads, to, where + ".to");
+    call.client =
+        from == "unmeshed" ? kUnmeshed : FindWorkload(topo.workloads, from, where + ".from");
+    if (call.client == kUnmeshed && via_apex) {
+      Fail(where, "unmeshed clients do not see traffic splits (the proxy applies them)");
+    }
     call.rps = Required<double>(node, at, "rps");
     call.failure_ratio = Optional<double>(node, at, "failure_ratio", 0.0);
     if (!(call.rps > 0 && call.rps <= 1e6)) Fail(where, "rps must be > 0 and <= 1e6");
     if (!(call.failure_ratio >= 0 && call.failure_ratio <= 1)) {
       Fail(where, "failure_ratio must be in [0, 1]");
     }
-    if (call.client == call.server) Fail(where, "a workload cannot call itself");
-    if (topo.workloads[call.client].idle || topo.workloads[call.server].idle) {
+    if (call.client != kUnmeshed && topo.workloads[call.client].idle) {
       Fail(where, "idle workloads take part in no calls");
     }
-    if (!seen_calls.insert({call.client, call.server}).second) Fail(where, "declared twice");
     ParseLatency(node["latency"], where, call);
-    topo.calls.push_back(std::move(call));
+
+    std::vector<Call> expanded;
+    if (!via_apex) {
+      call.server = FindWorkload(topo.workloads, to, where + ".to");
+      expanded.push_back(call);
+    } else {
+      const auto slash = to.find('/');
+      if (slash == std::string::npos || to.find('/', slash + 1) != std::string::npos) {
+        Fail(where, "to_apex '" + to + "' is not namespace/apex-service");
+      }
+      const std::string ns = to.substr(0, slash);
+      const std::string apex = to.substr(slash + 1);
+      std::size_t found = kNoSplit;
+      for (std::size_t s = 0; s < topo.splits.size(); ++s) {
+        if (topo.splits[s].ns == ns && topo.splits[s].apex == apex) found = s;
+      }
+      if (found == kNoSplit) Fail(where, "no traffic split has apex '" + to + "'");
+      const TrafficSplit& split = topo.splits[found];
+      for (const SplitBackend& backend : split.backends) {
+        if (backend.weight == 0) continue;  // a zero-weight backend gets nothing
+        Call share = call;
+        share.server = backend.workload;
+        share.split = found;
+        share.apex_rps = call.rps;
+        share.rps = call.rps * backend.weight / split.TotalWeight();
+        expanded.push_back(std::move(share));
+      }
+    }
+    for (Call& c : expanded) {
+      const Workload& server = topo.workloads[c.server];
+      if (c.client == c.server) Fail(where, "a workload cannot call itself");
+      if (server.idle) Fail(where, "idle workloads take part in no calls");
+      const auto [it, inserted] = seen_calls.emplace(std::make_pair(c.client, c.server), where);
+      if (!inserted) {
+        Fail(where,
+             "reaches " + server.ns + "/" + server.name + " again (already by " + it->second + ")");
+      }
+      topo.calls.push_back(std::move(c));
+    }
   }
   // Two client workloads sharing a service account would merge into one inbound series per
   // server pod; keep the oracle simple by refusing it.
   std::map<std::pair<std::size_t, std::string>, std::size_t> inbound_identity;
   for (const Call& call : topo.calls) {
+    if (call.client == kUnmeshed) continue;
     const Workload& client = topo.workloads[call.client];
     const auto key = std::make_pair(call.server, client.serviceaccount + "." + client.ns);
     const auto [it, inserted] = inbound_identity.emplace(key, call.client);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace meshsim {
@@ -27,6 +28,15 @@ class TopologyError : public std::runtime_error {
 
 enum class WorkloadKind { kDeployment, kStatefulSet, kDaemonSet };
 
+// Which proxy the pods run: linkerd2-proxy (:4191/metrics) or Envoy + istio-agent
+// (:15020/stats/prometheus, Istio telemetry v2).
+enum class Mesh { kLinkerd, kIstio };
+
+// "linkerd", "istio".
+std::string MeshName(Mesh mesh);
+// Throws TopologyError for anything but "linkerd" and "istio".
+Mesh ParseMesh(const std::string& text);
+
 // "deployment", "statefulset", "daemonset": the word used in Linkerd's label names.
 std::string KindName(WorkloadKind kind);
 
@@ -46,8 +56,10 @@ struct Workload {
   int port = 8080;             // application port behind the proxy
   bool idle = false;           // served traffic before the simulator started, none since
   std::int64_t idle_requests = 0;
-  std::string pod_template_hash;  // deployments only
-  std::vector<std::size_t> pods;  // indexes into Topology::pods
+  std::string version;                   // pod label `version` (Istio's *_version), empty = none
+  std::string pod_template_hash;         // deployments only
+  std::string controller_revision_hash;  // statefulsets and daemonsets only
+  std::vector<std::size_t> pods;         // indexes into Topology::pods
 
   WorkloadRef Ref() const { return {ns, kind, name}; }
 };
@@ -57,6 +69,8 @@ struct Pod {
   std::string name;
   std::string ip;  // dotted quad from 127.0.0.0/8; the pod's proxy admin port listens here
   std::size_t workload = 0;  // index into Topology::workloads
+  int ordinal = 0;           // replica number within the workload
+  std::string node;          // spec.nodeName
 };
 
 struct LatencyBucket {
@@ -64,9 +78,33 @@ struct LatencyBucket {
   double fraction = 0;  // share of requests whose latency falls in (previous bound, le_ms]
 };
 
+// An SMI TrafficSplit: requests for the apex service go to the backends' services by weight.
+struct SplitBackend {
+  std::size_t workload = 0;  // index into Topology::workloads; its service is the backend
+  int weight = 0;
+};
+
+struct TrafficSplit {
+  std::string ns;
+  std::string name;
+  std::string apex;  // Service name; authority <apex>.<ns>.svc.cluster.local:<port>
+  int port = 8080;   // the backends' port (all backends share it)
+  std::vector<SplitBackend> backends;
+  int TotalWeight() const;
+};
+
+inline constexpr std::size_t kNoSplit = static_cast<std::size_t>(-1);
+// Call::client of traffic from outside the mesh (`from: unmeshed`): no client proxy reports it,
+// the server's proxy sees plaintext without a peer identity.
+inline constexpr std::size_t kUnmeshed = static_cast<std::size_t>(-1);
+
+// One client workload calling one server workload. A call to a split's apex is expanded into
+// one Call per backend (split = index into Topology::splits, rps = that backend's share).
 struct Call {
-  std::size_t client = 0;  // index into Topology::workloads
+  std::size_t client = 0;  // index into Topology::workloads, or kUnmeshed
   std::size_t server = 0;
+  std::size_t split = kNoSplit;
+  double apex_rps = 0;  // the rps written in the file for the whole apex (split calls only)
   double rps = 0;
   double failure_ratio = 0;
   std::vector<LatencyBucket> latency;  // as written in the file
@@ -75,14 +113,27 @@ struct Call {
 };
 
 struct Topology {
+  Mesh mesh = Mesh::kLinkerd;
   std::vector<std::string> namespaces;
+  std::vector<std::string> nodes;  // node names; pods are spread over them in order
   std::vector<Workload> workloads;
   std::vector<Pod> pods;
+  std::vector<TrafficSplit> splits;
   std::vector<Call> calls;
 
-  // Requests per second between one client pod and one server pod of a call.
+  // Requests per second between one client pod and one server pod of a call (an unmeshed
+  // client counts as one pod).
   double PairRate(const Call& call) const;
+  // The Service the client addresses: the split's apex, or the server's own service.
+  std::string CalledService(const Call& call) const;
+  // <called service>.<ns>.svc.cluster.local:<port>, Linkerd's `authority` label.
+  std::string CalledAuthority(const Call& call) const;
 };
+
+// Deterministic Kubernetes-looking random string over the rand.SafeEncodeString alphabet.
+std::string SafeString(std::string_view seed, std::size_t length);
+// 64-bit FNV-1a of the text (the simulator's only source of "randomness").
+std::uint64_t Fnv1a(std::string_view text);
 
 // Parses and validates a topology document and assigns pod names and addresses, starting at
 // address_base and counting up in file order. Throws TopologyError.
