@@ -7,6 +7,9 @@ set -euo pipefail
 server_bin=$1 meshsim_bin=$2 test_bin=$3
 shift 3
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# SMI_E2E_MESH=istio: the simulator and the server in Istio mode (default: their default, linkerd).
+mesh_args=()
+[[ -n ${SMI_E2E_MESH:-} ]] && mesh_args=(--mesh "$SMI_E2E_MESH")
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
 server_pid=""
 
@@ -35,11 +38,12 @@ free_port() {
   return 1
 }
 
-MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s
+MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}"
 prometheus_url=$(cat "$work/prometheus.url")
 
 port=$(free_port)
 "$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" \
+  "${mesh_args[@]}" \
   --write-kubeconfig "$work/kubeconfig" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -1,0 +1,350 @@
+// End to end with Istio (telemetry v2): meshsim --mesh istio (istio-agent's merged
+// /stats/prometheus), a real Prometheus, the server with --mesh istio, real kubectl. Every number
+// is compared with PromQL written here over the istio_* series at the response's timestamp and
+// window; every edge's direction, side and peer with the simulator's topology.
+//
+// What the built-in istio profile promises (src/sources/prometheus/builtin_profiles.cpp):
+// resource scope and `from` edges from reporter="destination" (from: side server), `to` edges
+// from reporter="source" (side client); HTTP 5xx and the failing gRPC statuses are failures;
+// Istio does not label the workload's kind, so a workload answers as the kind asked about and
+// the peers of pod edges are workloads (kind Deployment); unmeshed callers are the workload
+// "unknown" in namespace "unknown", as Istio names them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ctime>
+#include <set>
+#include <tuple>
+
+#include "e2e_env.h"
+
+namespace smi::e2e {
+namespace {
+
+using nlohmann::json;
+const std::string kBase = "/apis/metrics.smi-spec.io/v1alpha1";
+const std::string kFailingGrpc = "2|4|7|13|14|15";
+
+struct Workload {
+  std::string ns, name;
+  auto operator<=>(const Workload&) const = default;
+};
+
+Workload Ref(const json& w) { return {w.at("namespace"), w.at("name")}; }
+const Workload kUnknown{"unknown", "unknown"};
+
+std::vector<json> Pods() { return GetEnv().topology.at("pods").get<std::vector<json>>(); }
+Workload OwnerOf(const json& pod) { return {pod.at("namespace"), pod.at("owner").at("name")}; }
+
+std::vector<Workload> Workloads() {
+  std::vector<Workload> out;
+  for (const auto& w : GetEnv().topology.at("workloads")) out.push_back(Ref(w));
+  if (out.size() < 4) throw std::runtime_error("the topology should have several workloads");
+  return out;
+}
+
+bool IsIdle(const Workload& w) {
+  for (const auto& idle : GetEnv().topology.at("idle")) {
+    if (Ref(idle) == w) return true;
+  }
+  return false;
+}
+
+struct Call {
+  Workload client, server;
+};
+
+// Meshed calls, plus unmeshed ones (client "unknown") and an idle workload's counters from
+// before the simulator started (also from an unknown caller): what the server's sidecar records.
+std::vector<Call> InboundCalls() {
+  std::vector<Call> out;
+  for (const auto& c : GetEnv().topology.at("calls")) {
+    out.push_back({Ref(c.at("client")), Ref(c.at("server"))});
+  }
+  for (const auto& c : GetEnv().topology.value("unmeshed_calls", json::array())) {
+    out.push_back({kUnknown, Ref(c.at("server"))});
+  }
+  for (const auto& w : Workloads()) {
+    if (IsIdle(w)) out.push_back({kUnknown, w});
+  }
+  return out;
+}
+
+std::vector<Call> MeshedCalls() {
+  std::vector<Call> out;
+  for (const auto& c : GetEnv().topology.at("calls")) {
+    out.push_back({Ref(c.at("client")), Ref(c.at("server"))});
+  }
+  return out;
+}
+
+std::set<std::string> Namespaces() {
+  std::set<std::string> out;
+  for (const auto& w : Workloads()) out.insert(w.ns);
+  return out;
+}
+
+// ---- The oracle: PromQL over istio_* series, evaluated by Prometheus --------------------------
+
+std::string Q(const std::string& label, const std::string& value) {
+  return label + "=\"" + value + "\"";
+}
+
+// Matchers naming `ref` (a TrafficMetrics resource or edge peer) on side `side` ("source" or
+// "destination") of series reported by `reporter`.
+std::string Matchers(const json& ref, const std::string& side, const std::string& reporter) {
+  const std::string kind = ref.at("kind");
+  const std::string name = ref.at("name");
+  if (kind == "Namespace") return Q(side + "_workload_namespace", name);
+  const std::string ns = ref.at("namespace");
+  if (kind == "Pod") {
+    // Pods are the reporting proxy's: only on the reporter's own side.
+    if (side != reporter) throw std::runtime_error("a pod on the far side of a series");
+    return Q("namespace", ns) + "," + Q("pod", name);
+  }
+  return Q(side + "_workload_namespace", ns) + "," + Q(side + "_workload", name);
+}
+
+double Scalar(const std::string& promql, long long at, bool* present) {
+  const auto rows = PromQuery(promql, at);
+  if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
+  *present = !rows.empty() && !std::isnan(rows[0].second);
+  return *present ? rows[0].second : 0;
+}
+
+void VerifyItem(const json& item) {
+  SCOPED_TRACE(item.dump());
+  const long long at = ParseTimestamp(item.at("timestamp"));
+  const std::string window =
+      std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+  const json& edge = item.at("edge");
+  std::string selector;
+  if (edge.at("resource").is_null()) {
+    ASSERT_EQ(edge.at("direction"), "from");
+    ASSERT_EQ(edge.at("side"), "server");
+    selector =
+        "reporter=\"destination\"," + Matchers(item.at("resource"), "destination", "destination");
+  } else if (edge.at("direction") == "to") {
+    ASSERT_EQ(edge.at("side"), "client");
+    selector = "reporter=\"source\"," + Matchers(item.at("resource"), "source", "source") + "," +
+               Matchers(edge.at("resource"), "destination", "source");
+  } else {
+    ASSERT_EQ(edge.at("side"), "server");
+    selector = "reporter=\"destination\"," +
+               Matchers(item.at("resource"), "destination", "destination") + "," +
+               Matchers(edge.at("resource"), "source", "destination");
+  }
+  auto count = [&](const std::string& extra) {
+    bool present = false;
+    return Scalar(
+        "sum(increase(istio_requests_total{" + selector + "," + extra + "}[" + window + "]))", at,
+        &present);
+  };
+  std::map<std::string, double> expected;
+  expected["success_count"] =
+      count("response_code!~\"5..\",grpc_response_status!~\"" + kFailingGrpc + "\"");
+  expected["failure_count"] =
+      count("response_code=~\"5..\"") +
+      count("response_code!~\"5..\",grpc_response_status=~\"" + kFailingGrpc + "\"");
+  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
+    bool present = false;
+    const double ms =
+        Scalar("histogram_quantile(" + std::to_string(q) +
+                   ", sum by (le) (increase(istio_request_duration_milliseconds_bucket{" +
+                   selector + "}[" + window + "])))",
+               at, &present);
+    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
+  }
+  std::map<std::string, double> got;
+  for (const auto& m : item.at("metrics")) {
+    const std::string name = m.at("name");
+    got[name] = ParseQuantity(m.at("value"));
+    if (name.find("latency") != std::string::npos) EXPECT_EQ(m.at("unit"), "seconds") << name;
+  }
+  ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
+  for (const auto& [name, e] : expected) {
+    ASSERT_TRUE(got.count(name)) << name;
+    const double precision = name.find("latency") != std::string::npos ? 0.5e-9 : 0.5e-3;
+    EXPECT_NEAR(got[name], e, precision + 1e-9 * std::abs(e)) << name;
+  }
+}
+
+json GetJson(const std::string& path, int want_status = 200) {
+  const auto r = ServerGet(path);
+  EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
+  return json::parse(r.body);
+}
+
+std::set<std::string> ItemNames(const json& list) {
+  std::set<std::string> out;
+  for (const auto& item : list.at("items")) {
+    const auto& r = item.at("resource");
+    out.insert(r.value("namespace", "") + "/" + r.at("name").get<std::string>());
+  }
+  return out;
+}
+
+using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+
+std::set<EdgeKey> EdgeKeys(const json& list) {
+  std::set<EdgeKey> out;
+  for (const auto& item : list.at("items")) {
+    const auto& e = item.at("edge");
+    const auto& p = e.at("resource");
+    out.insert(
+        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
+  }
+  return out;
+}
+
+double Count(const json& item, const std::string& metric) {
+  for (const auto& m : item.at("metrics")) {
+    if (m.at("name") == metric) return ParseQuantity(m.at("value"));
+  }
+  return 0;
+}
+
+// ---- Tests ------------------------------------------------------------------------------------
+
+TEST(IstioEndToEnd, TheStackIsIstio) {
+  EXPECT_EQ(GetEnv().topology.value("mesh", ""), "istio");
+  bool present = false;
+  Scalar("count(istio_requests_total)", std::time(nullptr) - 2, &present);
+  EXPECT_TRUE(present) << "Prometheus has no istio_requests_total series";
+}
+
+TEST(IstioEndToEnd, GetEveryWorkloadMatchesPromQL) {
+  for (const auto& w : Workloads()) {
+    const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name);
+    EXPECT_EQ(tm.at("resource"),
+              (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    VerifyItem(tm);
+    if (IsIdle(w)) {
+      EXPECT_EQ(tm.at("metrics"), (json{{{"name", "success_count"}, {"value", "0"}},
+                                        {{"name", "failure_count"}, {"value", "0"}}}));
+    }
+  }
+}
+
+TEST(IstioEndToEnd, ListWorkloadsPerNamespaceAndEverywhere) {
+  std::set<std::string> all;
+  for (const auto& ns : Namespaces()) {
+    const json list = GetJson(kBase + "/namespaces/" + ns + "/deployments");
+    std::set<std::string> want;
+    for (const auto& w : Workloads()) {
+      if (w.ns == ns) want.insert(w.ns + "/" + w.name);
+    }
+    EXPECT_EQ(ItemNames(list), want);  // pure clients included: they exist as sources
+    for (const auto& item : list.at("items")) VerifyItem(item);
+    all.insert(want.begin(), want.end());
+  }
+  const json everywhere = GetJson(kBase + "/deployments");
+  EXPECT_EQ(ItemNames(everywhere), all);
+  for (const auto& item : everywhere.at("items")) VerifyItem(item);
+}
+
+TEST(IstioEndToEnd, PodsAndNamespaces) {
+  std::set<std::string> want;
+  for (const auto& pod : Pods()) {
+    want.insert(pod.at("namespace").get<std::string>() + "/" + pod.at("name").get<std::string>());
+  }
+  const json pods = GetJson(kBase + "/pods");
+  EXPECT_EQ(ItemNames(pods), want);
+  for (const auto& item : pods.at("items")) VerifyItem(item);
+
+  const json namespaces = GetJson(kBase + "/namespaces");
+  std::set<std::string> want_ns;
+  for (const auto& ns : Namespaces()) want_ns.insert("/" + ns);
+  EXPECT_EQ(ItemNames(namespaces), want_ns);
+  for (const auto& item : namespaces.at("items")) VerifyItem(item);
+}
+
+TEST(IstioEndToEnd, WorkloadEdgesFollowTheTopologyAndCountEachRequestOnce) {
+  size_t edges_seen = 0;
+  for (const auto& w : Workloads()) {
+    std::set<EdgeKey> want;
+    for (const auto& c : MeshedCalls()) {
+      if (c.client == w) want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
+    }
+    for (const auto& c : InboundCalls()) {
+      if (c.server == w) want.insert({"from", "server", "Deployment", c.client.ns, c.client.name});
+    }
+    const json list = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges");
+    EXPECT_EQ(EdgeKeys(list), want) << w.ns << "/" << w.name;
+    for (const auto& item : list.at("items")) VerifyItem(item);
+    edges_seen += want.size();
+
+    // The resource scope and the `from` edges are the same requests (reporter="destination"),
+    // split by caller: they add up when answered at the same second.
+    const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name);
+    double from_total = 0;
+    bool same_second = true;
+    for (const auto& item : list.at("items")) {
+      if (item.at("edge").at("direction") != "from") continue;
+      same_second = same_second && item.at("timestamp") == tm.at("timestamp");
+      from_total += Count(item, "success_count") + Count(item, "failure_count");
+    }
+    if (same_second) {
+      EXPECT_NEAR(from_total, Count(tm, "success_count") + Count(tm, "failure_count"), 2e-3);
+    }
+  }
+  EXPECT_GE(edges_seen, 2 * MeshedCalls().size());
+}
+
+TEST(IstioEndToEnd, PodEdgesNameThePeerWorkload) {
+  for (const auto& pod : Pods()) {
+    const Workload owner = OwnerOf(pod);
+    std::set<EdgeKey> want;
+    for (const auto& c : MeshedCalls()) {
+      if (c.client == owner)
+        want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
+    }
+    for (const auto& c : InboundCalls()) {
+      if (c.server == owner) {
+        want.insert({"from", "server", "Deployment", c.client.ns, c.client.name});
+      }
+    }
+    const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() +
+                              "/pods/" + pod.at("name").get<std::string>() + "/edges");
+    EXPECT_EQ(EdgeKeys(list), want) << pod.dump();
+    for (const auto& item : list.at("items")) VerifyItem(item);
+  }
+}
+
+TEST(IstioEndToEnd, NamespaceEdges) {
+  for (const auto& ns : Namespaces()) {
+    std::set<EdgeKey> want;
+    for (const auto& c : MeshedCalls()) {
+      if (c.client.ns == ns) want.insert({"to", "client", "Namespace", "", c.server.ns});
+    }
+    for (const auto& c : InboundCalls()) {
+      if (c.server.ns == ns) want.insert({"from", "server", "Namespace", "", c.client.ns});
+    }
+    const json list = GetJson(kBase + "/namespaces/" + ns + "/edges");
+    EXPECT_EQ(EdgeKeys(list), want) << ns;
+    for (const auto& item : list.at("items")) VerifyItem(item);
+  }
+}
+
+TEST(IstioEndToEnd, KubectlGetRaw) {
+  const Workload w = MeshedCalls().front().server;
+  const Env& env = GetEnv();
+  for (const std::string p : {"/namespaces/" + w.ns + "/deployments/" + w.name,
+                              "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges"}) {
+    std::string out;
+    const int code = RunCommand(
+        env.kubectl + " --kubeconfig " + env.kubeconfig + " get --raw '" + kBase + p + "'", &out);
+    ASSERT_EQ(code, 0) << out;
+    const json body = json::parse(out);
+    if (body.at("kind") == "TrafficMetricsList") {
+      for (const auto& item : body.at("items")) VerifyItem(item);
+    } else {
+      VerifyItem(body);
+    }
+  }
+  const json missing = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/no-such-thing", 404);
+  EXPECT_EQ(missing.at("reason"), "NotFound");
+}
+
+}  // namespace
+}  // namespace smi::e2e
