@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "aggregation/histogram_quantile.h"
 #include "model/duration.h"
@@ -68,9 +69,18 @@ void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const 
   }
 }
 
-sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, bool edges) {
+std::optional<int> WorkloadKindRank(std::string_view kind_name) {
+  if (kind_name == model::KindName(ResourceKind::kDeployment)) return 0;
+  if (kind_name == model::KindName(ResourceKind::kStatefulSet)) return 1;
+  if (kind_name == model::KindName(ResourceKind::kDaemonSet)) return 2;
+  return std::nullopt;
+}
+
+sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, bool edges,
+                                                     bool all_workload_kinds) {
   CheckWindow(query.window);
   sources::SampleQuery sq;
+  sq.all_workload_kinds = all_workload_kinds;
   sq.kind = query.kind;
   sq.ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
   sq.name = query.name;
@@ -140,6 +150,68 @@ model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query
   }
   if (!known && list.items.empty()) throw ObjectNotFound(query.kind, query.name);
   return list;
+}
+
+namespace {
+
+// Workload rows of a multi-kind answer: every known workload (idle ones with zero counts) and
+// every workload with traffic, keyed by (namespace, name, kind rank). The source is asked for the
+// namespace and name already; the filter here only keeps what the resource is defined to hold.
+using WorkloadRows = std::map<std::tuple<std::string, std::string, int>,
+                              std::pair<ObjectReference, sources::TrafficCounts>>;
+
+WorkloadRows CollectWorkloads(const sources::TrafficSamples& samples, const MetricsQuery& query) {
+  WorkloadRows rows;
+  const auto wanted = [&](const ObjectReference& ref) -> std::optional<int> {
+    if (!query.ns.empty() && ref.ns != query.ns) return std::nullopt;
+    if (!query.name.empty() && ref.name != query.name) return std::nullopt;
+    return WorkloadKindRank(ref.kind);
+  };
+  for (const auto& ref : samples.known_objects) {
+    if (const auto rank = wanted(ref)) rows[{ref.ns, ref.name, *rank}] = {ref, {}};
+  }
+  for (const auto& sample : samples.resources) {
+    const auto& ref = sample.resource;
+    if (const auto rank = wanted(ref)) rows[{ref.ns, ref.name, *rank}] = {ref, sample.counts};
+  }
+  return rows;
+}
+
+}  // namespace
+
+model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuery& query) {
+  MetricsQuery q = query;
+  q.name.clear();
+  const auto samples = Fetch(q, /*edges=*/false, /*all_workload_kinds=*/true);
+  model::TrafficMetricsList list;
+  list.resource.ns = q.ns;
+  for (const auto& [key, row] : CollectWorkloads(samples, q)) {
+    auto tm = NewItem(row.first, samples, q.window);
+    tm.metrics = MetricsFromCounts(row.second);
+    list.items.push_back(std::move(tm));
+  }
+  return list;
+}
+
+model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& query) {
+  const auto samples = Fetch(query, /*edges=*/false, /*all_workload_kinds=*/true);
+  const auto rows = CollectWorkloads(samples, query);
+  // Keys sort by rank within one (namespace, name): the first row is the resolved kind.
+  if (rows.empty()) throw ObjectNotFound(ResourceKind::kDeployment, query.name);
+  const auto& [ref, counts] = rows.begin()->second;
+  auto tm = NewItem(ref, samples, query.window);
+  tm.metrics = MetricsFromCounts(counts);
+  return tm;
+}
+
+model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuery& query) {
+  const auto resolved = GetWorkload(query);
+  MetricsQuery q = query;
+  for (auto kind :
+       {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
+    if (model::KindName(kind) == resolved.resource.kind) q.kind = kind;
+  }
+  return Edges(q);
 }
 
 }  // namespace smi::aggregation

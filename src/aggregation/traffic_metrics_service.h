@@ -57,11 +57,22 @@ class TrafficMetricsService {
   // The edges of one object: one item per (direction, side, peer).
   model::TrafficMetricsList Edges(const MetricsQuery& query);
 
+  // The `trafficmetrics` resource (DESIGN.md decision 10): workload-level TrafficMetrics of every
+  // workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one kind;
+  // `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
+  model::TrafficMetricsList ListWorkloads(const MetricsQuery& query);
+  // One workload by name. A name shared by workloads of several kinds resolves to the first of
+  // Deployment, StatefulSet, DaemonSet. Throws ObjectNotFound when no workload has the name.
+  model::TrafficMetrics GetWorkload(const MetricsQuery& query);
+  // The edges of the workload GetWorkload resolves (one resource-scope fetch, then the edges).
+  model::TrafficMetricsList WorkloadEdges(const MetricsQuery& query);
+
   // Rejects windows the source cannot answer; the message is what the user reads.
   void CheckWindow(std::chrono::milliseconds window) const;
 
  private:
-  sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges);
+  sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,
+                                bool all_workload_kinds = false);
 
   sources::TrafficSource& source_;
   const model::Clock& clock_;
@@ -71,5 +82,9 @@ class TrafficMetricsService {
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no
 // observations (decision 7: never NaN, never a made-up 0 latency).
 std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& counts);
+
+// The workload kinds the `trafficmetrics` resource covers, in name-resolution order:
+// 0 Deployment, 1 StatefulSet, 2 DaemonSet; nullopt for any other kind name.
+std::optional<int> WorkloadKindRank(std::string_view kind_name);
 
 }  // namespace smi::aggregation
