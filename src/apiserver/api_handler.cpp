@@ -1,14 +1,19 @@
 #include "apiserver/api_handler.h"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "apiserver/discovery.h"
+#include "apiserver/negotiation.h"
+#include "apiserver/openapi.h"
 #include "apiserver/router.h"
 #include "apiserver/status.h"
+#include "apiserver/table.h"
 #include "model/duration.h"
 
 namespace smi::apiserver {
@@ -45,6 +50,100 @@ HttpResponse PlainText(int status, std::string body) {
   r.content_type = "text/plain; charset=utf-8";
   r.body = std::move(body);
   return r;
+}
+
+// Whether `If-None-Match` names `etag` (a single tag or a comma-separated list, or *).
+bool EtagMatches(const HttpRequest& request, const std::string& etag) {
+  const std::string header = request.Header("if-none-match");
+  if (header.empty()) return false;
+  std::stringstream in(header);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::string tag = Trim(item);
+    if (tag == "*") return true;
+    if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
+// A cacheable document: ETag, and 304 Not Modified when the client already has it.
+HttpResponse WithEtag(const HttpRequest& request, HttpResponse r, const std::string& etag) {
+  r.headers.emplace_back("ETag", etag);
+  if (EtagMatches(request, etag)) {
+    r.status = 304;
+    r.body.clear();
+  }
+  return r;
+}
+
+// /apis, as the generic apiserver answers it (aggregated/wrapper.go, aggregated/etag.go).
+HttpResponse Apis(const HttpRequest& request) {
+  const auto format = NegotiateDiscovery(request.Header("accept"));
+  if (!format) return NotAcceptable();
+  if (*format == DiscoveryFormat::kLegacy) return Json(ApiGroupListJson());
+  HttpResponse r = Json(AggregatedDiscoveryJson(*format == DiscoveryFormat::kAggregatedV2
+                                                    ? "apidiscovery.k8s.io/v2"
+                                                    : "apidiscovery.k8s.io/v2beta1"));
+  r.content_type = DiscoveryContentType(*format);
+  r.headers.emplace_back("Vary", "Accept");
+  r.headers.emplace_back("Cache-Control", "public");
+  const std::string etag = "\"" + Sha512Hex(r.body) + "\"";
+  return WithEtag(request, std::move(r), etag);
+}
+
+std::string HttpDate(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// Whether the Accept header admits the JSON form of an OpenAPI document (kube-openapi offers
+// application/json and protobuf; this server only JSON).
+bool AcceptsOpenApiJson(const std::string& accept) {
+  if (Trim(accept).empty()) return true;
+  for (const auto& m : ParseAccept(accept)) {
+    if ((m.type == "application" || m.type == "*") && (m.subtype == "json" || m.subtype == "*")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// /openapi/v3/apis/<group>/<version>, as kube-openapi's handler3 serves it.
+HttpResponse OpenApiV3Version(const HttpRequest& request, const std::string& version) {
+  if (!AcceptsOpenApiJson(request.Header("accept"))) {
+    return NotAcceptable();
+  }
+  const std::string hash = OpenApiV3Hash(version);
+  HttpResponse r = Json(OpenApiV3VersionJson(version));
+  if (const auto asked = request.Param("hash"); asked && !asked->empty()) {
+    if (*asked != hash) {
+      // A stale link: send the client to the current document.
+      HttpResponse moved;
+      moved.status = 301;
+      moved.content_type = "text/html; charset=utf-8";
+      const std::string location =
+          "/openapi/v3/apis/" + std::string(kGroup) + "/" + version + "?hash=" + hash;
+      moved.headers.emplace_back("Location", location);
+      moved.body = "<a href=\"" + location + "\">Moved Permanently</a>.\n";
+      return moved;
+    }
+    r.headers.emplace_back("Vary", "Accept");
+    r.headers.emplace_back("Cache-Control", "public, immutable");
+    r.headers.emplace_back(
+        "Expires", HttpDate(std::chrono::system_clock::now() + std::chrono::hours(24 * 365)));
+  }
+  return WithEtag(request, std::move(r), "\"" + hash + "\"");
+}
+
+// The resource name an error about this route names (`trafficmetrics`, `deployments`, ...).
+std::string ResourceOf(const Route& route) {
+  return route.workloads ? std::string(kTrafficMetricsResource)
+                         : std::string(model::ResourcePlural(route.kind));
 }
 
 }  // namespace
@@ -107,11 +206,26 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
 
   if (route.endpoint == Endpoint::kNotFound) return NotFoundPath();
   if (!read) return MethodNotAllowed();
-  if (!AcceptsJson(request.Header("accept"))) return NotAcceptable();
 
   switch (route.endpoint) {
     case Endpoint::kApis:
-      return Json(ApiGroupListJson());
+      return Apis(request);
+    case Endpoint::kOpenApiV2:
+      if (!AcceptsOpenApiJson(request.Header("accept"))) return NotAcceptable();
+      return WithEtag(request, Json(OpenApiV2Json()), "\"" + Sha512Hex(OpenApiV2Json()) + "\"");
+    case Endpoint::kOpenApiV3:
+      return Json(OpenApiV3RootJson());
+    case Endpoint::kOpenApiV3Version:
+      return OpenApiV3Version(request, route.version);
+    case Endpoint::kCoreNamespace:
+      return CoreNamespace(route);
+    default:
+      break;
+  }
+  const auto representation = NegotiateObject(request.Header("accept"));
+  if (!representation) return NotAcceptable();
+
+  switch (route.endpoint) {
     case Endpoint::kApiGroup:
       return Json(ApiGroupJson());
     case Endpoint::kResourceList:
@@ -120,11 +234,40 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
       break;
   }
   if (!IsApiEndpoint(route.endpoint)) return NotFoundPath();
-  return HandleTraffic(request, route);
+  return HandleTraffic(request, route, *representation);
 }
 
-HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& route) const {
-  const std::string resource(model::ResourcePlural(route.kind));
+HttpResponse ApiHandler::CoreNamespace(const Route& route) const {
+  // The core API's wording: `namespaces "x" not found`, no group.
+  const auto not_found = [&] {
+    return StatusResponse(404, "NotFound",
+                          "namespaces " + nlohmann::json(route.name).dump() + " not found",
+                          {route.name, "", "namespaces"});
+  };
+  if (route.invalid_name) return not_found();
+  aggregation::MetricsQuery query;
+  query.kind = model::ResourceKind::kNamespace;
+  query.name = route.name;
+  try {
+    const auto tm = service_.Get(query);
+    nlohmann::json ns = {{"kind", "Namespace"},
+                         {"apiVersion", "v1"},
+                         {"metadata", {{"name", route.name}}},
+                         {"spec", nlohmann::json::object()},
+                         {"status", {{"phase", "Active"}}}};
+    return Json(ns.dump());
+  } catch (const aggregation::ObjectNotFound&) {
+    return not_found();
+  } catch (const sources::SourceUnavailable& e) {
+    return ServiceUnavailable(e.what());
+  }
+}
+
+HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& route,
+                                       Representation representation) const {
+  // `limit`, `continue`, `resourceVersion`, `resourceVersionMatch`, `timeout` are accepted and
+  // ignored: every list is answered whole (no `continue`), as metrics-server does.
+  const std::string resource = ResourceOf(route);
   if (const auto watch = request.Param("watch"); watch && (*watch == "true" || *watch == "1")) {
     return WatchNotSupported(resource);
   }
@@ -153,14 +296,35 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
   }
 
   const std::string api_version = std::string(kGroup) + "/" + route.version;
+  TableOptions table;
+  const bool as_table = representation != Representation::kJson;
+  if (as_table) {
+    try {
+      table.include = ParseIncludeObject(request.Param("includeObject"));
+    } catch (const std::invalid_argument& e) {
+      return BadRequest(e.what());
+    }
+    table.version = representation;
+    table.object_api_version = api_version;
+    table.kind_column = route.workloads;
+  }
   try {
     switch (route.endpoint) {
-      case Endpoint::kGet:
-        return Json(model::ToJson(service_.Get(query), api_version).dump());
-      case Endpoint::kList:
-        return Json(model::ToJson(service_.List(query), api_version).dump());
-      case Endpoint::kEdges:
-        return Json(model::ToJson(service_.Edges(query), api_version).dump());
+      case Endpoint::kGet: {
+        const auto tm = route.workloads ? service_.GetWorkload(query) : service_.Get(query);
+        if (as_table) return Json(ResourceTable({tm}, table).dump());
+        return Json(model::ToJson(tm, api_version).dump());
+      }
+      case Endpoint::kList: {
+        const auto list = route.workloads ? service_.ListWorkloads(query) : service_.List(query);
+        if (as_table) return Json(ResourceTable(list.items, table).dump());
+        return Json(model::ToJson(list, api_version).dump());
+      }
+      case Endpoint::kEdges: {
+        const auto list = route.workloads ? service_.WorkloadEdges(query) : service_.Edges(query);
+        if (as_table) return Json(EdgeTable(list.items, table).dump());
+        return Json(model::ToJson(list, api_version).dump());
+      }
       default:
         return NotFoundPath();
     }

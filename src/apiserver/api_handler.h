@@ -3,6 +3,7 @@
 
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/http_types.h"
+#include "apiserver/negotiation.h"
 #include "sources/traffic_source.h"
 
 namespace smi::apiserver {
@@ -14,7 +15,10 @@ class ApiHandler {
   HttpResponse Handle(const HttpRequest& request) const;
 
  private:
-  HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route) const;
+  HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
+                             Representation representation) const;
+
+  HttpResponse CoreNamespace(const struct Route& route) const;
 
   aggregation::TrafficMetricsService& service_;
   sources::TrafficSource& source_;
@@ -27,6 +31,7 @@ std::chrono::milliseconds WindowParam(const HttpRequest& request,
                                       std::chrono::milliseconds default_window);
 
 // Whether the Accept header admits plain JSON (absent, application/json, application/*, */*).
+// (API objects negotiate with NegotiateObject, which also offers Tables.)
 bool AcceptsJson(const std::string& accept);
 
 }  // namespace smi::apiserver

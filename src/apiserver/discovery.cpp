@@ -9,62 +9,118 @@ namespace smi::apiserver {
 
 namespace {
 
-nlohmann::json GroupVersion(std::string_view version) {
+using nlohmann::json;
+
+json GroupVersion(std::string_view version) {
   return {{"groupVersion", std::string(kGroup) + "/" + std::string(version)}, {"version", version}};
 }
 
-nlohmann::json Group() {
+json Group() {
   return {{"name", kGroup},
           {"versions", {GroupVersion("v1alpha1"), GroupVersion("v1alpha2")}},
           {"preferredVersion", GroupVersion("v1alpha1")}};
 }
 
+// One served resource and whether it has the `edges` subresource.
+struct Resource {
+  std::string name;
+  std::string singular;  // empty: kubectl guesses it from the kind
+  bool namespaced;
+  std::vector<std::string> short_names;
+};
+
+// Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
+// maps every resource of one kind to the last one listed (decision 10, research §1.6).
+std::vector<Resource> Resources() {
+  using model::ResourceKind;
+  std::vector<Resource> out;
+  for (auto kind : {ResourceKind::kDaemonSet, ResourceKind::kDeployment, ResourceKind::kNamespace,
+                    ResourceKind::kPod, ResourceKind::kStatefulSet}) {
+    out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
+  }
+  out.push_back(
+      {std::string(kTrafficMetricsResource), std::string(kTrafficMetricsResource), true, {"tm"}});
+  return out;
+}
+
+json ResponseKind(std::string_view version, std::string_view kind) {
+  return {{"group", kGroup}, {"version", version}, {"kind", kind}};
+}
+
+json AggregatedGroup() {
+  json versions = json::array();
+  for (std::string_view version : {"v1alpha1", "v1alpha2"}) {
+    json resources = json::array();
+    for (const auto& r : Resources()) {
+      json entry = {{"resource", r.name},
+                    {"responseKind", ResponseKind(version, "TrafficMetrics")},
+                    {"scope", r.namespaced ? "Namespaced" : "Cluster"},
+                    {"singularResource", r.singular},
+                    {"verbs", {"get", "list"}},
+                    {"subresources",
+                     {{{"subresource", "edges"},
+                       {"responseKind", ResponseKind(version, "TrafficMetricsList")},
+                       {"verbs", {"get"}}}}}};
+      if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
+      resources.push_back(std::move(entry));
+    }
+    versions.push_back({{"version", version}, {"resources", resources}, {"freshness", "Current"}});
+  }
+  return {{"metadata", {{"name", kGroup}}}, {"versions", versions}};
+}
+
 }  // namespace
 
 std::string ApiGroupListJson() {
-  nlohmann::json doc = {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", {Group()}}};
+  json doc = {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", {Group()}}};
+  return doc.dump();
+}
+
+std::string AggregatedDiscoveryJson(std::string_view api_version) {
+  json doc = {{"kind", "APIGroupDiscoveryList"},
+              {"apiVersion", api_version},
+              {"metadata", json::object()},
+              {"items", {AggregatedGroup()}}};
   return doc.dump();
 }
 
 std::string ApiGroupJson() {
-  nlohmann::json doc = Group();
+  json doc = Group();
   doc["kind"] = "APIGroup";
   doc["apiVersion"] = "v1";
   return doc.dump();
 }
 
 std::string ApiResourceListJson(std::string_view version) {
-  using model::ResourceKind;
-  // Sorted by path, as the generic apiserver registers them; verbs sorted.
-  nlohmann::json resources = nlohmann::json::array();
-  for (auto kind : {ResourceKind::kDaemonSet, ResourceKind::kDeployment, ResourceKind::kNamespace,
-                    ResourceKind::kPod, ResourceKind::kStatefulSet}) {
-    const std::string plural(model::ResourcePlural(kind));
-    resources.push_back({{"name", plural},
+  json resources = json::array();
+  for (const auto& r : Resources()) {
+    json entry = {{"name", r.name},
+                  {"singularName", r.singular},
+                  {"namespaced", r.namespaced},
+                  {"kind", "TrafficMetrics"},
+                  {"verbs", {"get", "list"}}};
+    if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
+    resources.push_back(std::move(entry));
+    resources.push_back({{"name", r.name + "/edges"},
                          {"singularName", ""},
-                         {"namespaced", model::IsNamespaced(kind)},
-                         {"kind", "TrafficMetrics"},
-                         {"verbs", {"get", "list"}}});
-    resources.push_back({{"name", plural + "/edges"},
-                         {"singularName", ""},
-                         {"namespaced", model::IsNamespaced(kind)},
+                         {"namespaced", r.namespaced},
                          {"kind", "TrafficMetricsList"},
                          {"verbs", {"get"}}});
   }
-  nlohmann::json doc = {{"kind", "APIResourceList"},
-                        {"apiVersion", "v1"},
-                        {"groupVersion", std::string(kGroup) + "/" + std::string(version)},
-                        {"resources", resources}};
+  json doc = {{"kind", "APIResourceList"},
+              {"apiVersion", "v1"},
+              {"groupVersion", std::string(kGroup) + "/" + std::string(version)},
+              {"resources", resources}};
   return doc.dump();
 }
 
 std::string VersionJson() {
-  nlohmann::json doc = {{"major", "1"},
-                        {"minor", kReportedKubernetesMinor},
-                        {"gitVersion", "v1." + std::string(kReportedKubernetesMinor) + ".0"},
-                        {"platform", "linux/amd64"},
-                        {"compiler", "gcc"},
-                        {"smiMetricsServerVersion", SMI_METRICS_SERVER_VERSION}};
+  json doc = {{"major", "1"},
+              {"minor", kReportedKubernetesMinor},
+              {"gitVersion", "v1." + std::string(kReportedKubernetesMinor) + ".0"},
+              {"platform", "linux/amd64"},
+              {"compiler", "gcc"},
+              {"smiMetricsServerVersion", SMI_METRICS_SERVER_VERSION}};
   return doc.dump();
 }
 

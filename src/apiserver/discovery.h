@@ -11,6 +11,9 @@ namespace smi::apiserver {
 inline constexpr std::string_view kReportedKubernetesMinor = "32";
 
 std::string ApiGroupListJson();
+// apidiscovery.k8s.io APIGroupDiscoveryList; `api_version` is apidiscovery.k8s.io/v2 or /v2beta1
+// (the same JSON otherwise).
+std::string AggregatedDiscoveryJson(std::string_view api_version);
 std::string ApiGroupJson();
 std::string ApiResourceListJson(std::string_view version);
 std::string VersionJson();

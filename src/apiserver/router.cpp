@@ -45,6 +45,22 @@ Route MatchRoute(std::string_view path) {
     if (seg[0] == "readyz") return Api(Endpoint::kReadyz, "");
     return none;
   }
+  if (seg.size() == 4 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces") {
+    Route r = Api(Endpoint::kCoreNamespace, "");
+    r.kind = model::ResourceKind::kNamespace;
+    r.name = std::string(seg[3]);
+    r.invalid_name = !model::IsDns1123Label(seg[3]);
+    return r;
+  }
+  if (seg[0] == "openapi") {
+    if (seg.size() == 2 && seg[1] == "v2") return Api(Endpoint::kOpenApiV2, "");
+    if (seg.size() == 2 && seg[1] == "v3") return Api(Endpoint::kOpenApiV3, "");
+    if (seg.size() == 5 && seg[1] == "v3" && seg[2] == "apis" && seg[3] == kGroup &&
+        IsServedVersion(seg[4])) {
+      return Api(Endpoint::kOpenApiV3Version, seg[4]);
+    }
+    return none;
+  }
   if (seg[0] != "apis" || seg[1] != kGroup) return none;
   if (seg.size() == 2) return Api(Endpoint::kApiGroup, "");
   const auto version = seg[2];
@@ -68,6 +84,26 @@ Route MatchRoute(std::string_view path) {
     return r;
   };
   using model::ResourceKind;
+  auto workloads = [&](std::string_view ns, std::string_view name, Endpoint e) {
+    object(ResourceKind::kDeployment, ns, name, e);
+    r.workloads = true;
+    return r;
+  };
+  if (rest[0] == "namespaces" && rest.size() >= 3 && rest[2] == kTrafficMetricsResource) {
+    switch (rest.size()) {
+      case 3:
+        return workloads(rest[1], "", Endpoint::kList);
+      case 4:
+        return workloads(rest[1], rest[3], Endpoint::kGet);
+      case 5:
+        return rest[4] == "edges" ? workloads(rest[1], rest[3], Endpoint::kEdges) : none;
+      default:
+        return none;
+    }
+  }
+  if (rest.size() == 1 && rest[0] == kTrafficMetricsResource) {
+    return workloads("", "", Endpoint::kList);
+  }
   if (rest[0] == "namespaces") {
     switch (rest.size()) {
       case 1:  // /namespaces

@@ -19,10 +19,19 @@ enum class Endpoint {
   kHealthz,
   kLivez,
   kReadyz,
-  kGet,    // one object's resource scope
-  kList,   // a kind's objects, in a namespace or across all
-  kEdges,  // one object's edges
+  kGet,               // one object's resource scope
+  kList,              // a kind's objects, in a namespace or across all
+  kEdges,             // one object's edges
+  kOpenApiV2,         // /openapi/v2
+  kOpenApiV3,         // /openapi/v3 (the root: one path per group version)
+  kOpenApiV3Version,  // /openapi/v3/apis/metrics.smi-spec.io/<version>
+  // /api/v1/namespaces/<name>: kubectl (talking to this server directly) asks whether a namespace
+  // exists after a NotFound, and prints that answer instead of ours when it is a 404 too.
+  kCoreNamespace,
 };
+
+// The resource that lists workload-level TrafficMetrics of every workload kind (decision 10).
+inline constexpr std::string_view kTrafficMetricsResource = "trafficmetrics";
 
 struct Route {
   Endpoint endpoint = Endpoint::kNotFound;
@@ -32,6 +41,8 @@ struct Route {
   std::string name;  // empty for lists
   // Set when the path names an object whose name cannot exist in Kubernetes (not DNS-1123).
   bool invalid_name = false;
+  // The `trafficmetrics` resource: `kind` is unused, the name resolves across workload kinds.
+  bool workloads = false;
 };
 
 Route MatchRoute(std::string_view path);

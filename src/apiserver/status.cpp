@@ -52,7 +52,9 @@ HttpResponse WatchNotSupported(std::string_view resource) {
 
 HttpResponse NotAcceptable() {
   return StatusResponse(406, "NotAcceptable",
-                        "only the following media types are accepted: application/json");
+                        "only the following media types are accepted: application/json, "
+                        "application/json;as=Table;v=v1;g=meta.k8s.io, "
+                        "application/json;as=Table;v=v1beta1;g=meta.k8s.io");
 }
 
 HttpResponse Unauthorized() { return StatusResponse(401, "Unauthorized", "Unauthorized"); }
