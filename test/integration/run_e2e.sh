@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Starts the mesh simulator, a real Prometheus scraping it and the server, then runs the
-# end-to-end test binary against them with real kubectl. Stops everything it started.
-# Usage: run_e2e.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [gtest args...]
+# Starts the mesh simulator, a real Prometheus scraping it and the server, then runs each test
+# binary against them (one stack start for all: it takes most of the time). Stops everything it
+# started. Fails if kubectl is missing: these tests must run in CI, never skip.
+# Usage: run_e2e.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [TEST_BINARY...] [-- gtest args...]
+# Every binary runs even when an earlier one failed; the exit code is non-zero if any failed.
 set -euo pipefail
 
-server_bin=$1 meshsim_bin=$2 test_bin=$3
-shift 3
+server_bin=$1 meshsim_bin=$2
+shift 2
+test_bins=()
+while [[ $# -gt 0 && $1 != "--" ]]; do test_bins+=("$1"); shift; done
+[[ $# -gt 0 ]] && shift
+[[ ${#test_bins[@]} -gt 0 ]] || { echo "run_e2e: no test binary given" >&2; exit 2; }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # SMI_E2E_MESH=istio: the simulator and the server in Istio mode (default: their default, linkerd).
 mesh_args=()
@@ -67,12 +73,21 @@ view '{.users[0].user.client-key-data}' >"$work/client.key"
 # Let every simulated call produce series and fill a 10s window before asserting on edges.
 sleep 12
 
-SMI_E2E_SERVER_PORT=$port \
-SMI_E2E_CA_FILE="$work/ca.crt" \
-SMI_E2E_CLIENT_CERT="$work/client.crt" \
-SMI_E2E_CLIENT_KEY="$work/client.key" \
-SMI_E2E_KUBECONFIG="$work/kubeconfig" \
-SMI_E2E_KUBECTL="$kubectl_bin --cache-dir $work/kube-cache" \
-SMI_E2E_PROMETHEUS_URL="$prometheus_url" \
-SMI_E2E_TOPOLOGY="$work/topology.json" \
-  "$test_bin" "$@"
+export SMI_E2E_SERVER_PORT=$port
+export SMI_E2E_CA_FILE="$work/ca.crt"
+export SMI_E2E_CLIENT_CERT="$work/client.crt"
+export SMI_E2E_CLIENT_KEY="$work/client.key"
+export SMI_E2E_KUBECONFIG="$work/kubeconfig"
+export SMI_E2E_KUBECTL="$kubectl_bin --cache-dir $work/kube-cache"
+export SMI_E2E_KUBECTL_BIN="$kubectl_bin"
+export SMI_E2E_PROMETHEUS_URL="$prometheus_url"
+export SMI_E2E_TOPOLOGY="$work/topology.json"
+failed=()
+for test_bin in "${test_bins[@]}"; do
+  echo "run_e2e: running $(basename "$test_bin")"
+  "$test_bin" "$@" || failed+=("$(basename "$test_bin")")
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "run_e2e: failed: ${failed[*]}" >&2
+  exit 1
+fi
