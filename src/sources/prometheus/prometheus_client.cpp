@@ -12,9 +12,12 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -164,7 +167,104 @@ const char* HintForErrorType(const std::string& type) {
   return nullptr;
 }
 
+// Aborts HTTP exchanges that outlive their deadline. httplib's timeouts bound each connect, read
+// and write, not the whole exchange: a server that sends a byte every few seconds would hold a
+// request forever. At the deadline this thread calls httplib's stop(), which shuts the socket down
+// under the request (the documented way to cancel from another thread), and repeats that every
+// 20ms in case the request was between connecting and using its socket.
+class Watchdog {
+ public:
+  Watchdog() : thread_([this] { Loop(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  uint64_t Arm(httplib::Client* cli, Clock::time_point deadline) {
+    std::lock_guard lock(mu_);
+    const uint64_t id = ++next_id_;
+    armed_.emplace(id, Armed{cli, deadline, false});
+    cv_.notify_all();
+    return id;
+  }
+
+  // After this returns the watchdog no longer touches the client. True if it fired.
+  bool Disarm(uint64_t id) {
+    std::lock_guard lock(mu_);
+    auto it = armed_.find(id);
+    const bool fired = it->second.fired;
+    armed_.erase(it);
+    return fired;
+  }
+
+ private:
+  struct Armed {
+    httplib::Client* cli;
+    Clock::time_point next;  // the deadline, then the next repeat
+    bool fired;
+  };
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      Clock::time_point wake = Clock::time_point::max();
+      const auto now = Clock::now();
+      for (auto& [id, a] : armed_) {
+        if (a.next <= now) {
+          a.cli->stop();
+          a.fired = true;
+          a.next = now + std::chrono::milliseconds(20);
+        }
+        wake = std::min(wake, a.next);
+      }
+      if (wake == Clock::time_point::max()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, wake);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Armed> armed_;
+  uint64_t next_id_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+std::chrono::milliseconds Remaining(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
 }  // namespace
+
+std::string_view ReasonLabel(ErrorReason reason) {
+  switch (reason) {
+    case ErrorReason::kUnreachable:
+      return "unreachable";
+    case ErrorReason::kTls:
+      return "tls";
+    case ErrorReason::kTimeout:
+      return "timeout";
+    case ErrorReason::kConnection:
+      return "connection";
+    case ErrorReason::kHttp4xx:
+      return "http_4xx";
+    case ErrorReason::kHttp5xx:
+      return "http_5xx";
+    case ErrorReason::kApiError:
+      return "api_error";
+    case ErrorReason::kMalformed:
+      return "malformed";
+  }
+  return "unknown";
+}
 
 std::string FormEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -218,6 +318,7 @@ struct PrometheusClient::Impl {
 
   mutable std::mutex mu;
   mutable std::vector<std::unique_ptr<httplib::Client>> idle;
+  mutable Watchdog watchdog;
 
   struct Answer {
     int status = 0;
@@ -225,8 +326,13 @@ struct PrometheusClient::Impl {
     std::string body;
   };
 
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw SourceUnavailable("Prometheus at " + display + " " + what);
+  [[noreturn]] void Fail(ErrorReason reason, const std::string& what) const {
+    throw QueryError(reason, "Prometheus at " + display + " " + what);
+  }
+
+  std::string TimeoutMessage() const {
+    return "did not answer within " + model::FormatGoDuration(options.timeout) +
+           "; it may be overloaded: try a shorter window or raise the timeout";
   }
 
   std::unique_ptr<httplib::Client> NewClient() const {
@@ -267,48 +373,64 @@ struct PrometheusClient::Impl {
     if (idle.size() < options.max_idle_connections) idle.push_back(std::move(cli));
   }
 
-  std::string DescribeFailure(httplib::Error err, Clock::duration elapsed,
-                              const httplib::Client& cli) const {
+  [[noreturn]] void FailExchange(httplib::Error err, Clock::time_point deadline,
+                                 const httplib::Client& cli) const {
     const std::string within = model::FormatGoDuration(options.timeout);
     switch (err) {
       case httplib::Error::Connection:
-        return "is unreachable: " + DiagnoseConnect(url.host, url.port, options.timeout) +
-               "; check the Prometheus URL and that the server is running";
+        Fail(ErrorReason::kUnreachable,
+             "is unreachable: " +
+                 DiagnoseConnect(url.host, url.port,
+                                 std::min(Remaining(deadline), std::chrono::milliseconds(1000))) +
+                 "; check the Prometheus URL and that the server is running");
       case httplib::Error::ConnectionTimeout:
-        return "is unreachable: no connection within " + within +
-               "; check the Prometheus URL and the network path to it";
+        Fail(ErrorReason::kUnreachable,
+             "is unreachable: no connection within " + within +
+                 "; check the Prometheus URL and the network path to it");
       case httplib::Error::Read:
         // httplib reports a read timeout and a closed connection alike; the clock tells them apart.
-        if (elapsed + std::chrono::milliseconds(50) >= options.timeout) {
-          return "did not answer within " + within +
-                 "; it may be overloaded: try a shorter window or raise the timeout";
+        if (Clock::now() + std::chrono::milliseconds(50) >= deadline) {
+          Fail(ErrorReason::kTimeout, TimeoutMessage());
         }
-        return "closed the connection without a complete answer";
+        Fail(ErrorReason::kConnection, "closed the connection without a complete answer");
       case httplib::Error::Write:
-        return "closed the connection while the request was being sent";
+        Fail(ErrorReason::kConnection, "closed the connection while the request was being sent");
       case httplib::Error::SSLConnection:
-        return "is unreachable: the TLS handshake failed; check that the URL's scheme matches the "
-               "server";
+        Fail(ErrorReason::kTls,
+             "is unreachable: the TLS handshake failed; check that the URL's scheme matches the "
+             "server");
       case httplib::Error::SSLServerVerification:
-        return std::string("presented a TLS certificate that could not be verified (") +
-               X509_verify_cert_error_string(cli.get_openssl_verify_result()) +
-               "); give the CA that signed it";
+        Fail(ErrorReason::kTls,
+             std::string("presented a TLS certificate that could not be verified (") +
+                 X509_verify_cert_error_string(cli.get_openssl_verify_result()) +
+                 "); give the CA that signed it");
       case httplib::Error::SSLLoadingCerts:
-        return "cannot be verified: the CA file \"" + options.ca_file + "\" could not be loaded";
+        Fail(ErrorReason::kTls,
+             "cannot be verified: the CA file \"" + options.ca_file + "\" could not be loaded");
       default:
-        return "could not be asked: " + httplib::to_string(err);
+        Fail(ErrorReason::kConnection, "could not be asked: " + httplib::to_string(err));
     }
   }
 
-  // One HTTP exchange. Throws SourceUnavailable when there is no HTTP answer at all.
+  // One HTTP exchange, over by `options.timeout` after the call at the latest. Throws QueryError
+  // when there is no HTTP answer at all.
   Answer Send(bool post, const std::string& path, const std::string& form) const {
+    const auto deadline = Clock::now() + options.timeout;
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
       auto cli = Acquire(&reused);
+      const auto left = Remaining(deadline);
+      cli->set_connection_timeout(left);
+      cli->set_read_timeout(left);
+      cli->set_write_timeout(left);
       const auto start = Clock::now();
+      const uint64_t armed = watchdog.Arm(cli.get(), deadline);
       httplib::Result res = post ? cli->Post(path, form, "application/x-www-form-urlencoded")
                                  : cli->Get(form.empty() ? path : path + "?" + form);
+      const bool fired = watchdog.Disarm(armed);
       const auto elapsed = Clock::now() - start;
+      // A stopped client has lost its connection: it is dropped, not kept for reuse.
+      if (fired && !res) Fail(ErrorReason::kTimeout, TimeoutMessage());
       if (!res) {
         const httplib::Error err = res.error();
         // A kept-alive connection the server has closed meanwhile fails at once: retry on a new
@@ -317,10 +439,10 @@ struct PrometheusClient::Impl {
             (err == httplib::Error::Read || err == httplib::Error::Write)) {
           continue;
         }
-        Fail(DescribeFailure(err, elapsed, *cli));
+        FailExchange(err, deadline, *cli);
       }
       Answer answer{res->status, res->get_header_value("Content-Type"), std::move(res->body)};
-      Release(std::move(cli));
+      if (!fired) Release(std::move(cli));
       return answer;
     }
   }
@@ -339,10 +461,14 @@ struct PrometheusClient::Impl {
         : answer.status >= 500 ? "; a proxy in front of Prometheus may be failing"
         : ok_status            ? "; check that the URL points at a Prometheus API"
                                : "";
+    const ErrorReason http_reason = answer.status >= 500   ? ErrorReason::kHttp5xx
+                                    : answer.status >= 400 ? ErrorReason::kHttp4xx
+                                                           : ErrorReason::kMalformed;
     if (!json_type && !looks_json) {
-      Fail("answered " + status_text + " with a non-JSON body (" +
-           (answer.content_type.empty() ? std::string("no content type") : answer.content_type) +
-           ")" + where_hint);
+      Fail(http_reason, "answered " + status_text + " with a non-JSON body (" +
+                            (answer.content_type.empty() ? std::string("no content type")
+                                                         : answer.content_type) +
+                            ")" + where_hint);
     }
     json doc;
     try {
@@ -353,13 +479,13 @@ struct PrometheusClient::Impl {
           what.starts_with("[json.") && bracket != what.npos) {
         what = what.substr(bracket + 2);
       }
-      Fail((ok_status ? "answered malformed JSON: "
-                      : "answered " + status_text + " with malformed JSON: ") +
-           what);
+      Fail(http_reason, (ok_status ? "answered malformed JSON: "
+                                   : "answered " + status_text + " with malformed JSON: ") +
+                            what);
     }
     if (!doc.is_object() || !doc.contains("status") || !doc["status"].is_string()) {
-      Fail("answered " + status_text + " with JSON that is not a Prometheus API response" +
-           where_hint);
+      Fail(http_reason, "answered " + status_text +
+                            " with JSON that is not a Prometheus API response" + where_hint);
     }
     for (const char* key : {"warnings", "infos"}) {
       if (auto it = doc.find(key); it != doc.end() && it->is_array()) {
@@ -380,9 +506,13 @@ struct PrometheusClient::Impl {
       std::string what =
           (rejected ? "rejected the query (" : "failed to answer (") + type + "): " + error;
       if (const char* hint = HintForErrorType(type)) what += std::string("; ") + hint;
-      Fail(what);
+      const ErrorReason reason = type == "timeout" || type == "canceled" ? ErrorReason::kTimeout
+                                 : ok_status                             ? ErrorReason::kApiError
+                                                                         : http_reason;
+      Fail(reason, what);
     }
-    if (!doc.contains("data")) Fail("answered malformed JSON: a success without \"data\"");
+    if (!doc.contains("data"))
+      Fail(ErrorReason::kMalformed, "answered malformed JSON: a success without \"data\"");
     return std::move(doc["data"]);
   }
 };
@@ -401,6 +531,13 @@ PrometheusClient::~PrometheusClient() = default;
 
 const std::string& PrometheusClient::base_url() const { return impl_->display; }
 
+std::chrono::milliseconds PrometheusClient::timeout() const { return impl_->options.timeout; }
+
+QueryError PrometheusClient::TimeoutError() const {
+  return QueryError(ErrorReason::kTimeout,
+                    "Prometheus at " + impl_->display + " " + impl_->TimeoutMessage());
+}
+
 QueryResult PrometheusClient::Query(std::string_view promql,
                                     std::chrono::system_clock::time_point at) const {
   const auto secs = std::chrono::floor<std::chrono::seconds>(at.time_since_epoch());
@@ -412,15 +549,17 @@ QueryResult PrometheusClient::Query(std::string_view promql,
   QueryResult out;
   json data = impl_->Envelope(answer, &out.warnings);
   auto malformed = [&](const std::string& what) {
-    impl_->Fail("answered malformed JSON: " + what);
+    impl_->Fail(ErrorReason::kMalformed, "answered malformed JSON: " + what);
   };
   if (!data.is_object() || !data.contains("resultType") || !data["resultType"].is_string()) {
     malformed("query data without a resultType");
   }
   const std::string type = data["resultType"].get<std::string>();
   if (type != "vector") {
-    impl_->Fail("answered a " + type +
-                " result where an instant vector was expected; is it a Prometheus-compatible API?");
+    impl_->Fail(
+        ErrorReason::kMalformed,
+        "answered a " + type +
+            " result where an instant vector was expected; is it a Prometheus-compatible API?");
   }
   const auto& result = data["result"];
   if (!result.is_array()) malformed("\"result\" is not an array");

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sources/traffic_source.h"
+
 namespace smi::sources::prometheus {
 
 // One element of an instant vector. Native-histogram samples are not returned.
@@ -24,11 +26,37 @@ struct QueryResult {
   std::vector<std::string> warnings;  // the API's `warnings` and `infos`, in that order
 };
 
+// Why a query failed, for the server's own metrics (`smi_prometheus_query_errors_total{reason}`).
+enum class ErrorReason {
+  kUnreachable,  // no connection: refused, unresolvable, no route, connect timeout
+  kTls,          // TLS handshake or certificate verification failed
+  kTimeout,      // no complete answer within the timeout (ours or the server's `timeout` error)
+  kConnection,   // the connection broke mid-exchange
+  kHttp4xx,      // an HTTP 4xx answer (including the API's own 400/422 error envelopes)
+  kHttp5xx,      // an HTTP 5xx answer
+  kApiError,     // `"status": "error"` with a 2xx status
+  kMalformed,    // not JSON, not an API envelope, or not an instant vector
+};
+// "unreachable", "tls", "timeout", "connection", "http_4xx", "http_5xx", "api_error", "malformed".
+std::string_view ReasonLabel(ErrorReason reason);
+
+// A SourceUnavailable that also says why, in a form metrics can count.
+class QueryError : public SourceUnavailable {
+ public:
+  QueryError(ErrorReason reason, const std::string& message)
+      : SourceUnavailable(message), reason_(reason) {}
+  ErrorReason reason() const { return reason_; }
+
+ private:
+  ErrorReason reason_;
+};
+
 struct ClientOptions {
   // http:// or https://, optionally with a port and a path prefix ("http://prom:9090/prom").
   std::string base_url = "http://127.0.0.1:9090";
-  // Per request, for connecting and for each wait for the answer; also sent to Prometheus as the
-  // query's `timeout` so that it gives up as well.
+  // Total time one call may take, from connecting to the last byte of the answer (a watchdog
+  // aborts the exchange when it is reached, however slowly the server trickles bytes); also sent
+  // to Prometheus as the query's `timeout` so that it gives up as well.
   std::chrono::milliseconds timeout{5000};
   // HTTPS: a PEM bundle to verify the server with instead of the system store.
   std::string ca_file;
@@ -56,7 +84,10 @@ class PrometheusClient {
   PrometheusClient& operator=(const PrometheusClient&) = delete;
 
   // Evaluates `promql` at `at` (whole seconds) via /api/v1/query. The result must be an instant
-  // vector. Throws SourceUnavailable naming the backend, the cause and what to do.
+  // vector. Throws QueryError (a SourceUnavailable) naming the backend, the cause and what to do,
+  // never later than the timeout after the call (plus a few milliseconds).
+  // An answer with `warnings` (a Thanos/Mimir partial response, a PromQL annotation) is a
+  // success: the warnings are returned for the caller to pass on.
   QueryResult Query(std::string_view promql, std::chrono::system_clock::time_point at) const;
 
   // GET /-/ready; servers without it (404 and other 4xx) are asked a trivial query instead.
@@ -70,6 +101,9 @@ class PrometheusClient {
 
   // The base URL as given, without a trailing slash; used in messages.
   const std::string& base_url() const;
+  std::chrono::milliseconds timeout() const;
+  // The error Query throws when the server does not answer within the timeout.
+  QueryError TimeoutError() const;
 
  private:
   struct Impl;
