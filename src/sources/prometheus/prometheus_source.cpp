@@ -6,36 +6,68 @@
 #include <utility>
 
 namespace smi::sources::prometheus {
+namespace {
 
-PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile)
-    : client_(std::move(client)), profile_(std::move(profile)) {
-  if (!client_) throw std::invalid_argument("PrometheusSource needs a client");
+QueryCoalescer<QueryResult>::Hooks Hooks(const PrometheusClient& client) {
+  QueryCoalescer<QueryResult>::Hooks hooks;
+  // A partial answer (Thanos, Mimir) says so in warnings: pass it on, but ask again next time.
+  hooks.cacheable = [](const QueryResult& r) { return r.warnings.empty(); };
+  hooks.has_warnings = [](const QueryResult& r) { return !r.warnings.empty(); };
+  hooks.error_reason = [](std::exception_ptr error) -> std::string {
+    try {
+      std::rethrow_exception(error);
+    } catch (const QueryError& e) {
+      return std::string(ReasonLabel(e.reason()));
+    } catch (...) {
+      return "internal";
+    }
+  };
+  hooks.wait_timeout = [&client] { return std::make_exception_ptr(client.TimeoutError()); };
+  return hooks;
 }
 
-PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile)
-    : PrometheusSource(std::make_unique<PrometheusClient>(std::move(options)), std::move(profile)) {
-}
+}  // namespace
+
+PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile,
+                                   SourceOptions options)
+    : client_(client ? std::move(client)
+                     : throw std::invalid_argument("PrometheusSource needs a client")),
+      profile_(std::move(profile)),
+      metrics_(std::make_shared<SourceMetrics>(std::move(options.registry))),
+      coalescer_(options.cache, metrics_, Hooks(*client_), std::move(options.clock)) {}
+
+PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile,
+                                   SourceOptions source_options)
+    : PrometheusSource(std::make_unique<PrometheusClient>(std::move(options)), std::move(profile),
+                       std::move(source_options)) {}
 
 TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   const ProfileQueries queries = profile_.BuildQueries(query);
   const TimePoint at = std::chrono::floor<std::chrono::seconds>(query.at);
+  // Joining an identical query in flight waits no longer than asking would have.
+  const auto deadline = std::chrono::steady_clock::now() + client_->timeout();
+  const auto upstream = [this](const std::string& promql, TimePoint when) {
+    return client_->Query(promql, when);
+  };
+  auto ask = [&](const std::string& promql) {
+    return coalescer_.Get(promql, at, deadline, upstream);
+  };
   // The latency query runs on its own thread while this one asks for the counts: a request waits
   // for the slower of the two, not their sum.
-  auto buckets =
-      std::async(std::launch::async, [&] { return client_->Query(queries.buckets, at); });
-  QueryResult counts;
+  auto buckets = std::async(std::launch::async, [&] { return ask(queries.buckets); });
+  std::shared_ptr<const QueryResult> counts;
   try {
-    counts = client_->Query(queries.counts, at);
+    counts = ask(queries.counts);
   } catch (...) {
     buckets.wait();  // never leave the other query running against references that go away
     throw;
   }
-  const QueryResult bucket_result = buckets.get();
+  const std::shared_ptr<const QueryResult> bucket_result = buckets.get();
 
-  TrafficSamples out = profile_.ToSamples(query, counts.samples, bucket_result.samples);
+  TrafficSamples out = profile_.ToSamples(query, counts->samples, bucket_result->samples);
   out.evaluated_at = at;
-  std::vector<std::string> warnings = counts.warnings;
-  for (const auto& w : bucket_result.warnings) {
+  std::vector<std::string> warnings = counts->warnings;
+  for (const auto& w : bucket_result->warnings) {
     if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
   }
   warnings.insert(warnings.end(), out.warnings.begin(), out.warnings.end());

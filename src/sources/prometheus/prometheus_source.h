@@ -2,24 +2,47 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include <prometheus/registry.h>
+
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_client.h"
+#include "sources/query_coalescer.h"
+#include "sources/source_metrics.h"
 #include "sources/traffic_source.h"
 
 namespace smi::sources::prometheus {
 
+// How the source shares work between requests and where it counts it. Defaults suit a server.
+struct SourceOptions {
+  // Identical queries (same PromQL, same evaluation second) in flight are always coalesced;
+  // successful answers without warnings are reused for `cache.ttl` (0: never). See
+  // query_coalescer.h for why 5s is the default.
+  CacheOptions cache;
+  // Where the smi_prometheus_* metrics go (source_metrics.h); null: a registry of the source's
+  // own (see metrics_registry()).
+  std::shared_ptr<::prometheus::Registry> registry;
+  // Drives cache expiry; null: std::chrono::steady_clock. For tests.
+  std::function<std::chrono::steady_clock::time_point()> clock;
+};
+
 class PrometheusSource : public TrafficSource {
  public:
-  PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile);
-  explicit PrometheusSource(ClientOptions options, MeshProfile profile = LinkerdProfile());
+  PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile,
+                   SourceOptions options = {});
+  explicit PrometheusSource(ClientOptions options, MeshProfile profile = LinkerdProfile(),
+                            SourceOptions source_options = {});
 
-  // Issues the profile's two queries concurrently, both evaluated at query.at (whole seconds).
-  // Throws SourceUnavailable (backend failures) and std::invalid_argument (invalid names).
+  // Issues the profile's two queries concurrently, both evaluated at query.at (whole seconds),
+  // each through the coalescer and cache. Throws SourceUnavailable (a QueryError: backend
+  // failures, no later than the client's timeout after the call) and std::invalid_argument
+  // (invalid names). Backend warnings (partial responses included) are passed on in
+  // TrafficSamples::warnings; such answers are not cached.
   TrafficSamples Fetch(const SampleQuery& query) override;
   bool Ready(std::string* why) override;
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
@@ -27,10 +50,15 @@ class PrometheusSource : public TrafficSource {
 
   const PrometheusClient& client() const { return *client_; }
   const MeshProfile& profile() const { return profile_; }
+  const std::shared_ptr<::prometheus::Registry>& metrics_registry() const {
+    return metrics_->registry();
+  }
 
  private:
   std::unique_ptr<PrometheusClient> client_;
   MeshProfile profile_;
+  std::shared_ptr<SourceMetrics> metrics_;
+  QueryCoalescer<QueryResult> coalescer_;
   mutable std::mutex retention_mu_;
   mutable bool retention_known_ = false;
   mutable std::optional<std::chrono::milliseconds> retention_;

@@ -1,0 +1,276 @@
+// Coalescing, caching and waiters' deadlines of QueryCoalescer, with a fake fetch and an injected
+// clock for cache expiry. No assertion depends on timing; waits are bounded polls.
+#include "sources/query_coalescer.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sources/source_metrics.h"
+
+namespace smi::sources {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using SteadyClock = std::chrono::steady_clock;
+
+const TimePoint kAt = TimePoint(seconds(1700000000));
+
+struct Answer {
+  std::string text;
+  bool partial = false;
+};
+
+// A fetch that counts its calls and can be held until released.
+class FakeBackend {
+ public:
+  Answer Fetch(const std::string& query, TimePoint at) {
+    {
+      std::unique_lock lock(mu_);
+      ++calls_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !hold_; });
+    }
+    if (fail_) throw SourceUnavailable("backend down for " + query);
+    return {query + "@" + std::to_string(at.time_since_epoch().count()), partial_};
+  }
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    cv_.notify_all();
+  }
+  // Waits until `n` fetches started (bounded).
+  bool WaitForCalls(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, seconds(10), [&] { return calls_ >= n; });
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  std::atomic<bool> fail_{false};
+  std::atomic<bool> partial_{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  bool hold_ = false;
+};
+
+struct Fixture {
+  explicit Fixture(milliseconds ttl = seconds(5), size_t max_entries = 1024)
+      : registry(std::make_shared<::prometheus::Registry>()),
+        metrics(std::make_shared<SourceMetrics>(registry)),
+        coalescer(CacheOptions{ttl, max_entries}, metrics, MakeHooks(), [this] { return now; }) {}
+
+  static QueryCoalescer<Answer>::Hooks MakeHooks() {
+    QueryCoalescer<Answer>::Hooks hooks;
+    hooks.cacheable = [](const Answer& a) { return !a.partial; };
+    hooks.has_warnings = [](const Answer& a) { return a.partial; };
+    hooks.error_reason = [](std::exception_ptr) { return std::string("unreachable"); };
+    hooks.wait_timeout = [] {
+      return std::make_exception_ptr(SourceUnavailable("the backend did not answer within 1s"));
+    };
+    return hooks;
+  }
+
+  std::shared_ptr<const Answer> Get(const std::string& query, TimePoint at = kAt,
+                                    milliseconds wait = seconds(30)) {
+    return coalescer.Get(query, at, SteadyClock::now() + wait,
+                         [this](const std::string& q, TimePoint t) { return backend.Fetch(q, t); });
+  }
+
+  double Metric(const std::string& series) {
+    return ScrapeValue(SerializeMetrics(*registry), series);
+  }
+  // Waits (bounded) until `n` callers joined a query in flight.
+  bool WaitForCoalesced(int n) {
+    for (int i = 0; i < 2000; ++i) {
+      if (Metric(R"(smi_prometheus_queries_total{outcome="coalesced"})") >= n) return true;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return false;
+  }
+
+  std::shared_ptr<::prometheus::Registry> registry;
+  std::shared_ptr<SourceMetrics> metrics;
+  SteadyClock::time_point now{seconds(1000)};
+  FakeBackend backend;
+  QueryCoalescer<Answer> coalescer;
+};
+
+TEST(QueryCoalescer, ConcurrentIdenticalQueriesAskOnce) {
+  Fixture f;
+  constexpr int kThreads = 16;
+  f.backend.Hold();
+  std::vector<std::shared_ptr<const Answer>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { got[i] = f.Get("sum(up)"); });
+  }
+  ASSERT_TRUE(f.backend.WaitForCalls(1));
+  ASSERT_TRUE(f.WaitForCoalesced(kThreads - 1)) << "not every caller joined the query in flight";
+  f.backend.Release();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(f.backend.calls(), 1);
+  for (const auto& a : got) {
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->text, "sum(up)@1700000000000000000");
+    EXPECT_EQ(a, got[0]) << "everyone shares the one answer";
+  }
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="success"})"), 1);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="coalesced"})"), kThreads - 1);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="error"})"), 0);
+  EXPECT_EQ(f.Metric("smi_prometheus_query_duration_seconds_count"), 1);
+  EXPECT_EQ(f.Metric("smi_prometheus_queries_in_flight"), 0);
+}
+
+TEST(QueryCoalescer, AnErrorIsSharedByEveryWaiterAndNotCached) {
+  Fixture f;
+  constexpr int kThreads = 8;
+  f.backend.fail_ = true;
+  f.backend.Hold();
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        f.Get("sum(up)");
+      } catch (const SourceUnavailable& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  ASSERT_TRUE(f.backend.WaitForCalls(1));
+  ASSERT_TRUE(f.WaitForCoalesced(kThreads - 1));
+  f.backend.Release();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(f.backend.calls(), 1);
+  for (const auto& e : errors) EXPECT_EQ(e, "backend down for sum(up)");
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="error"})"), 1);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_query_errors_total{reason="unreachable"})"), 1);
+
+  // The next caller asks again: errors are not remembered.
+  f.backend.fail_ = false;
+  EXPECT_EQ(f.Get("sum(up)")->text, "sum(up)@1700000000000000000");
+  EXPECT_EQ(f.backend.calls(), 2);
+}
+
+TEST(QueryCoalescer, CachedUntilTheTtlPasses) {
+  Fixture f(seconds(5));
+  const auto first = f.Get("sum(up)");
+  f.now += milliseconds(4999);
+  EXPECT_EQ(f.Get("sum(up)"), first);
+  EXPECT_EQ(f.backend.calls(), 1);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 1);
+
+  f.now += milliseconds(1);  // exactly the TTL after the answer arrived
+  EXPECT_NE(f.Get("sum(up)"), first);
+  EXPECT_EQ(f.backend.calls(), 2);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="success"})"), 2);
+}
+
+TEST(QueryCoalescer, KeyIsQueryTextAndEvaluationTime) {
+  Fixture f;
+  f.Get("sum(up)", kAt);
+  f.Get("sum(up)", kAt + seconds(1));  // another second: another answer
+  f.Get("count(up)", kAt);             // another query
+  EXPECT_EQ(f.backend.calls(), 3);
+  EXPECT_EQ(f.Get("sum(up)", kAt + seconds(1))->text, "sum(up)@1700000001000000000");
+  EXPECT_EQ(f.backend.calls(), 3);
+  EXPECT_EQ(f.coalescer.cached_entries(), 3u);
+}
+
+TEST(QueryCoalescer, ZeroTtlDisablesTheCacheButNotCoalescing) {
+  Fixture f(milliseconds(0));
+  f.Get("sum(up)");
+  f.Get("sum(up)");
+  EXPECT_EQ(f.backend.calls(), 2);
+  EXPECT_EQ(f.coalescer.cached_entries(), 0u);
+
+  f.backend.Hold();
+  std::thread a([&] { f.Get("sum(up)"); });
+  ASSERT_TRUE(f.backend.WaitForCalls(3));
+  std::thread b([&] { f.Get("sum(up)"); });
+  ASSERT_TRUE(f.WaitForCoalesced(1));
+  f.backend.Release();
+  a.join();
+  b.join();
+  EXPECT_EQ(f.backend.calls(), 3);
+}
+
+TEST(QueryCoalescer, PartialAnswersAreSharedButNotCached) {
+  Fixture f;
+  f.backend.partial_ = true;
+  f.Get("sum(up)");
+  f.Get("sum(up)");
+  EXPECT_EQ(f.backend.calls(), 2);
+  EXPECT_EQ(f.Metric("smi_prometheus_query_warnings_total"), 2);
+}
+
+TEST(QueryCoalescer, OldestAnswersGoFirstBeyondTheLimit) {
+  Fixture f(seconds(5), /*max_entries=*/2);
+  f.Get("a");
+  f.Get("b");
+  f.Get("c");  // evicts "a"
+  EXPECT_EQ(f.coalescer.cached_entries(), 2u);
+  f.Get("c");
+  f.Get("b");
+  EXPECT_EQ(f.backend.calls(), 3);
+  f.Get("a");
+  EXPECT_EQ(f.backend.calls(), 4);
+}
+
+TEST(QueryCoalescer, AWaiterGivesUpAtItsOwnDeadline) {
+  Fixture f;
+  f.backend.Hold();
+  std::thread leader([&] { f.Get("sum(up)"); });
+  ASSERT_TRUE(f.backend.WaitForCalls(1));
+  try {
+    f.Get("sum(up)", kAt, milliseconds(50));
+    ADD_FAILURE() << "the waiter did not give up";
+  } catch (const SourceUnavailable& e) {
+    EXPECT_THAT(e.what(), HasSubstr("did not answer within"));
+  }
+  EXPECT_EQ(f.Metric("smi_prometheus_wait_timeouts_total"), 1);
+  f.backend.Release();
+  leader.join();
+  // The leader's answer still arrived and is cached for the next caller.
+  EXPECT_EQ(f.Get("sum(up)")->text, "sum(up)@1700000000000000000");
+  EXPECT_EQ(f.backend.calls(), 1);
+}
+
+TEST(SourceMetrics, SerializesInTheTextFormat) {
+  auto registry = std::make_shared<::prometheus::Registry>();
+  SourceMetrics a(registry);
+  SourceMetrics b(registry);  // a second source shares the families
+  a.Count(QueryOutcome::kCached);
+  b.Count(QueryOutcome::kCached);
+  a.CountError("timeout");
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_THAT(text, HasSubstr("# TYPE smi_prometheus_queries_total counter"));
+  EXPECT_THAT(text, HasSubstr("# TYPE smi_prometheus_query_duration_seconds histogram"));
+  EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_queries_total{outcome="cached"})"), 2);
+  EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_query_errors_total{reason="timeout"})"), 1);
+  EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_queries_total{outcome="success"})"), 0);
+  EXPECT_EQ(ScrapeValue(text, "no_such_metric"), 0);
+}
+
+}  // namespace
+}  // namespace smi::sources
