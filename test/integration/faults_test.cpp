@@ -1,0 +1,339 @@
+// Concurrency and backend faults against the real stack started by run_faults.sh: 50 identical
+// concurrent HTTPS requests cost at most two upstream queries; a slow, a garbage-answering and a
+// stopped backend each give a 503 Status naming the backend and the cause, in time.
+//
+// Upstream queries are counted by Prometheus itself (prometheus_http_requests_total of
+// /api/v1/query on its own /metrics) and, when the server serves /metrics, by the server's
+// smi_prometheus_queries_total as well. The slow and garbage backends are local HTTP servers in
+// this test: a real Prometheus cannot be made to answer garbage or to stall on demand.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using SteadyClock = std::chrono::steady_clock;
+
+const char kList[] = "/apis/metrics.smi-spec.io/v1alpha1/namespaces/emojivoto/deployments";
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) {
+    throw std::runtime_error(std::string(name) +
+                             " is not set: run this test through test/integration/run_faults.sh");
+  }
+  return v;
+}
+
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+Answer Get(int port, const std::string& path, seconds timeout = seconds(30)) {
+  httplib::SSLClient client("127.0.0.1", port, Env("SMI_FAULTS_CLIENT_CERT"),
+                            Env("SMI_FAULTS_CLIENT_KEY"));
+  client.enable_server_certificate_verification(false);  // self-signed; TLS is e2e's subject
+  client.set_connection_timeout(timeout);
+  client.set_read_timeout(timeout);
+  auto res = client.Get(path);
+  if (!res) return {-1, httplib::to_string(res.error())};
+  return {res->status, res->body};
+}
+
+// Sum of a counter over the series whose text matches `selector` in a text exposition.
+double SumSeries(const std::string& text, const std::string& name, const std::string& selector) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(name + "{") && !line.starts_with(name + " ")) continue;
+    if (line.find(selector) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// /api/v1/query requests Prometheus has served, from its own /metrics.
+double PrometheusQueryCount() {
+  httplib::Client client(Env("SMI_FAULTS_PROMETHEUS_URL"));
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) throw std::runtime_error("cannot read Prometheus' /metrics");
+  return SumSeries(res->body, "prometheus_http_requests_total", "handler=\"/api/v1/query\"");
+}
+
+// The server's own /metrics, or nullopt while it does not serve them.
+std::optional<std::string> ServerMetrics(int port) {
+  const Answer a = Get(port, "/metrics");
+  if (a.status != 200 || a.body.find("smi_prometheus_queries_total") == std::string::npos) {
+    return std::nullopt;
+  }
+  return a.body;
+}
+
+std::string StatusMessage(const Answer& a) {
+  try {
+    return nlohmann::json::parse(a.body).at("message").get<std::string>();
+  } catch (const std::exception&) {
+    return "(not a Status: " + a.body + ")";
+  }
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// One more smi-metrics-server, against `prometheus_url`, stopped when this goes away.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& prometheus_url, const std::string& timeout,
+                const std::string& log_name)
+      : port_(FreePort()) {
+    const std::string bin = Env("SMI_FAULTS_SERVER_BIN");
+    const std::string log = Env("SMI_FAULTS_WORK") + "/" + log_name + ".log";
+    std::vector<std::string> args = {bin,
+                                     "--bind-address=127.0.0.1",
+                                     "--secure-port=" + std::to_string(port_),
+                                     "--prometheus-url=" + prometheus_url,
+                                     "--prometheus-timeout=" + timeout,
+                                     "--proxy-job=linkerd-proxy",
+                                     "--client-ca-file=" + Env("SMI_FAULTS_CLIENT_CA")};
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    // Up when /healthz answers (not /readyz: the backend is broken on purpose).
+    for (int i = 0; i < 200; ++i) {
+      if (Get(port_, "/healthz", seconds(2)).status == 200) return;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    throw std::runtime_error("the server for " + prometheus_url + " never came up; see " + log);
+  }
+  ~ServerProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// A local plain-HTTP backend with a handler for /api/v1/query (other paths 404).
+class LocalBackend {
+ public:
+  explicit LocalBackend(httplib::Server::Handler query) {
+    server_.Get("/api/v1/query", query);
+    server_.Post("/api/v1/query", query);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 200 && !server_.is_running(); ++i) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+  ~LocalBackend() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A peer closing a connection must fail a request, not kill the test.
+const bool kIgnoreSigpipe = [] { return signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+
+TEST(Concurrency, FiftyIdenticalRequestsCauseAtMostTwoUpstreamQueries) {
+  const int port = std::stoi(Env("SMI_FAULTS_SERVER_PORT"));
+  ASSERT_EQ(Get(port, kList).status, 200) << "the stack does not answer at all";
+  constexpr int kRequests = 50;
+  // The server answers at a whole second; a burst that straddles a second boundary asks about
+  // two seconds (two keys), so it is started just after a boundary and tried again if it still
+  // straddled one.
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    SCOPED_TRACE("attempt " + std::to_string(attempt));
+    // Connections (TLS handshakes with client certificates) are made first, so the burst is the
+    // requests alone; run_faults.sh gives the server a thread for each.
+    std::vector<std::unique_ptr<httplib::SSLClient>> clients;
+    for (int i = 0; i < kRequests; ++i) {
+      auto c = std::make_unique<httplib::SSLClient>(
+          "127.0.0.1", port, Env("SMI_FAULTS_CLIENT_CERT"), Env("SMI_FAULTS_CLIENT_KEY"));
+      c->enable_server_certificate_verification(false);
+      c->set_keep_alive(true);
+      c->set_read_timeout(seconds(30));
+      auto res = c->Get("/healthz");
+      ASSERT_TRUE(res && res->status == 200) << "cannot connect client " << i;
+      clients.push_back(std::move(c));
+    }
+    const auto now = std::chrono::system_clock::now();
+    std::this_thread::sleep_until(std::chrono::ceil<seconds>(now) + milliseconds(20));
+
+    const double prom_before = PrometheusQueryCount();
+    const auto server_before = ServerMetrics(port);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool go = false;
+    std::vector<Answer> answers(kRequests);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kRequests; ++i) {
+      threads.emplace_back([&, i] {
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return go; });
+        }
+        auto res = clients[i]->Get(kList);
+        answers[i] = res ? Answer{res->status, res->body} : Answer{-1, to_string(res.error())};
+      });
+    }
+    {
+      std::lock_guard lock(mu);
+      go = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+    const double upstream = PrometheusQueryCount() - prom_before;
+    std::cout << "[ BURST    ] " << kRequests << " requests, " << upstream
+              << " upstream queries (Prometheus' count)\n";
+
+    std::set<std::string> timestamps;
+    for (const auto& a : answers) {
+      ASSERT_EQ(a.status, 200) << a.body;
+      const auto list = nlohmann::json::parse(a.body);
+      ASSERT_FALSE(list.at("items").empty());
+      timestamps.insert(list.at("items").at(0).at("timestamp").get<std::string>());
+    }
+    if (timestamps.size() > 1 && attempt < 3) continue;  // straddled a second: again
+    ASSERT_EQ(timestamps.size(), 1u);
+    EXPECT_GE(upstream, 1);
+    EXPECT_LE(upstream, 2) << "Prometheus served " << upstream << " queries for " << kRequests
+                           << " identical requests";
+    if (const auto server_after = ServerMetrics(port); server_before && server_after) {
+      const auto count = [](const std::string& text, const std::string& outcome) {
+        return SumSeries(text, "smi_prometheus_queries_total", "outcome=\"" + outcome + "\"");
+      };
+      const double sent = count(*server_after, "success") + count(*server_after, "error") -
+                          count(*server_before, "success") - count(*server_before, "error");
+      const double shared = count(*server_after, "coalesced") + count(*server_after, "cached") -
+                            count(*server_before, "coalesced") - count(*server_before, "cached");
+      EXPECT_LE(sent, 2);
+      EXPECT_EQ(sent, upstream) << "the server's count disagrees with Prometheus'";
+      EXPECT_EQ(sent + shared, 2 * kRequests);
+    } else {
+      std::cout << "[ NOTE     ] the server does not serve /metrics yet: upstream queries counted "
+                   "by Prometheus only\n";
+    }
+    break;
+  }
+}
+
+TEST(BackendFaults, SlowBackendIs503WithinTheTimeout) {
+  std::atomic<bool> done{false};
+  LocalBackend slow([&](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 100 && !done; ++i) std::this_thread::sleep_for(milliseconds(50));
+    res.set_content(R"({"status":"success","data":{"resultType":"vector","result":[]}})",
+                    "application/json");
+  });
+  ServerProcess server(slow.url(), "500ms", "server-slow");
+  const auto start = SteadyClock::now();
+  const Answer a = Get(server.port(), kList);
+  const auto elapsed = SteadyClock::now() - start;
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + slow.url()));
+  EXPECT_THAT(StatusMessage(a), HasSubstr("did not answer within 500ms"));
+  // Well before the 5s the backend would take (a bound, not a measurement).
+  EXPECT_LT(elapsed, seconds(4));
+  done = true;
+  EXPECT_EQ(Get(server.port(), "/healthz").status, 200) << "the server did not survive";
+}
+
+TEST(BackendFaults, GarbageIs503Malformed) {
+  LocalBackend garbage([](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"success","data":{"resultType":"vector","result":[{"metr)",
+                    "application/json");
+  });
+  ServerProcess server(garbage.url(), "5s", "server-garbage");
+  const Answer a = Get(server.port(), kList);
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + garbage.url()));
+  EXPECT_THAT(StatusMessage(a), HasSubstr("malformed"));
+  if (const auto metrics = ServerMetrics(server.port())) {
+    EXPECT_GE(SumSeries(*metrics, "smi_prometheus_query_errors_total", "reason=\"malformed\""), 1);
+  }
+}
+
+TEST(BackendFaults, NonJsonIs503) {
+  LocalBackend html([](const httplib::Request&, httplib::Response& res) {
+    res.status = 502;
+    res.set_content("<html><body>502 Bad Gateway</body></html>", "text/html");
+  });
+  ServerProcess server(html.url(), "5s", "server-html");
+  const Answer a = Get(server.port(), kList);
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + html.url()));
+  EXPECT_THAT(StatusMessage(a), HasSubstr("answered HTTP 502 with a non-JSON body"));
+}
+
+// Last: it stops the stack's Prometheus.
+TEST(BackendFaults, ZZStoppedPrometheusIs503NamingIt) {
+  const int port = std::stoi(Env("SMI_FAULTS_SERVER_PORT"));
+  const std::string url = Env("SMI_FAULTS_PROMETHEUS_URL");
+  const pid_t prometheus = std::stoi(Env("SMI_FAULTS_PROMETHEUS_PID"));
+  ASSERT_EQ(kill(prometheus, SIGTERM), 0);
+  for (int i = 0; i < 200 && kill(prometheus, 0) == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_NE(kill(prometheus, 0), 0) << "Prometheus did not stop";
+  // Another window than the earlier tests asked for, so no cached answer can serve it.
+  const Answer a = Get(port, std::string(kList) + "?window=45s");
+  EXPECT_EQ(a.status, 503) << a.body;
+  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + url + " is unreachable"));
+  EXPECT_THAT(StatusMessage(a), HasSubstr("connection refused"));
+  if (const auto metrics = ServerMetrics(port)) {
+    EXPECT_GE(SumSeries(*metrics, "smi_prometheus_query_errors_total", "reason=\"unreachable\""),
+              1);
+  }
+}
+
+}  // namespace

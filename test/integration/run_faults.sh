@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Starts the mesh simulator, a real Prometheus scraping it and the server, then runs the
+# concurrency and backend-fault test binary (faults_test.cpp) against them. The test starts more
+# servers of its own (against a slow and a garbage-answering local backend) with the same client
+# CA, and stops this Prometheus in its last test. Stops everything it started.
+# Usage: run_faults.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [gtest args...]
+set -euo pipefail
+
+server_bin=$1 meshsim_bin=$2 test_bin=$3
+shift 3
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/smi-faults.XXXXXX")
+server_pid=""
+
+cleanup() {
+  local rc=$?
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  "$root/tools/mesh-stack.sh" stop "$work" >/dev/null 2>&1 || true
+  if [[ $rc -ne 0 ]]; then
+    echo "run_faults: failed (exit $rc); logs kept in $work" >&2
+    for log in "$work"/*.log; do
+      [[ -f "$log" ]] && { echo "--- tail of $log" >&2; tail -n 20 "$log" >&2; }
+    done
+  else
+    rm -rf "$work"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 100); do
+    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+  done
+  echo "run_faults: no free port found" >&2
+  return 1
+}
+
+# A client CA and an admin client certificate, shared by every server the test starts.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj "/CN=smi-faults client CA" -keyout "$work/client-ca.key" -out "$work/client-ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -subj "/O=system:masters/CN=smi-faults-admin" -keyout "$work/client.key" -out "$work/client.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' >"$work/client.ext"
+openssl x509 -req -in "$work/client.csr" -CA "$work/client-ca.crt" -CAkey "$work/client-ca.key" \
+  -CAcreateserial -days 1 -extfile "$work/client.ext" -out "$work/client.crt" 2>/dev/null
+
+# Pod addresses of its own, so that a stack another run (the demo, e2e) started does not collide.
+address_base="127.$((20 + RANDOM % 200)).$((RANDOM % 250)).1"
+MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s \
+  --address-base "$address_base"
+prometheus_url=$(cat "$work/prometheus.url")
+
+port=$(free_port)
+"$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" --proxy-job linkerd-proxy --threads 64 \
+  --client-ca-file "$work/client-ca.crt" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "run_faults: the server exited" >&2; exit 1; }
+  sleep 0.1
+done
+curl -skf "https://127.0.0.1:$port/readyz" >/dev/null || { echo "run_faults: server never became ready" >&2; exit 1; }
+
+SMI_FAULTS_SERVER_BIN="$server_bin" \
+SMI_FAULTS_SERVER_PORT=$port \
+SMI_FAULTS_CLIENT_CA="$work/client-ca.crt" \
+SMI_FAULTS_CLIENT_CERT="$work/client.crt" \
+SMI_FAULTS_CLIENT_KEY="$work/client.key" \
+SMI_FAULTS_PROMETHEUS_URL="$prometheus_url" \
+SMI_FAULTS_PROMETHEUS_PID="$(cat "$work/prometheus.pid")" \
+SMI_FAULTS_WORK="$work" \
+  "$test_bin" "$@"
