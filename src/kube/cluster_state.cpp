@@ -1,0 +1,302 @@
+#include "kube/cluster_state.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/store.h"
+
+namespace smi::kube {
+
+using nlohmann::json;
+
+bool Selected(const ObjectMeta& meta, const LabelSelector& labels, const FieldSelector& fields) {
+  return labels.Matches(meta.labels) && fields.Matches(meta.ns, meta.name);
+}
+
+namespace {
+
+template <typename T>
+const ObjectMap<T>& OrEmpty(const std::shared_ptr<const ObjectMap<T>>& m) {
+  static const ObjectMap<T> kEmpty;
+  return m ? *m : kEmpty;
+}
+
+template <typename T>
+std::vector<const T*> InNamespace(const ObjectMap<T>& map, std::string_view ns) {
+  std::vector<const T*> out;
+  if (ns.empty()) {
+    out.reserve(map.size());
+    for (const auto& [k, v] : map) out.push_back(v.get());
+    return out;
+  }
+  for (auto it = map.lower_bound(ObjectKey{std::string(ns), ""});
+       it != map.end() && it->first.ns == ns; ++it) {
+    out.push_back(it->second.get());
+  }
+  return out;
+}
+
+template <typename T>
+const T* Find(const ObjectMap<T>& map, std::string_view ns, std::string_view name) {
+  auto it = map.find(ObjectKey{std::string(ns), std::string(name)});
+  return it == map.end() ? nullptr : it->second.get();
+}
+
+}  // namespace
+
+ClusterSnapshot::ClusterSnapshot(Parts parts) : p_(std::move(parts)) {}
+
+std::vector<const Namespace*> ClusterSnapshot::Namespaces() const {
+  return InNamespace(OrEmpty(p_.namespaces), {});
+}
+
+const Namespace* ClusterSnapshot::FindNamespace(std::string_view name) const {
+  return Find(OrEmpty(p_.namespaces), "", name);
+}
+
+const ObjectMap<Workload>& ClusterSnapshot::WorkloadMap(WorkloadKind kind) const {
+  switch (kind) {
+    case WorkloadKind::kReplicaSet:
+      return OrEmpty(p_.replicasets);
+    case WorkloadKind::kDeployment:
+      return OrEmpty(p_.deployments);
+    case WorkloadKind::kStatefulSet:
+      return OrEmpty(p_.statefulsets);
+    case WorkloadKind::kDaemonSet:
+      return OrEmpty(p_.daemonsets);
+  }
+  return OrEmpty(p_.deployments);
+}
+
+std::vector<const Workload*> ClusterSnapshot::Workloads(WorkloadKind kind,
+                                                        std::string_view ns) const {
+  return InNamespace(WorkloadMap(kind), ns);
+}
+
+const Workload* ClusterSnapshot::FindWorkload(WorkloadKind kind, std::string_view ns,
+                                              std::string_view name) const {
+  return Find(WorkloadMap(kind), ns, name);
+}
+
+std::vector<const Pod*> ClusterSnapshot::Pods(std::string_view ns) const {
+  return InNamespace(OrEmpty(p_.pods), ns);
+}
+
+const Pod* ClusterSnapshot::FindPod(std::string_view ns, std::string_view name) const {
+  return Find(OrEmpty(p_.pods), ns, name);
+}
+
+std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
+  const OwnerReference* c = pod.meta.Controller();
+  if (!c) return std::nullopt;
+  const auto kind = WorkloadKindFromName(c->kind);
+  if (!kind) return std::nullopt;
+  const Workload* owner = FindWorkload(*kind, pod.meta.ns, c->name);
+  if (!owner || (!c->uid.empty() && !owner->meta.uid.empty() && c->uid != owner->meta.uid)) {
+    return std::nullopt;
+  }
+  if (*kind != WorkloadKind::kReplicaSet) return WorkloadRef{*kind, pod.meta.ns, c->name};
+  const OwnerReference* rc = owner->meta.Controller();
+  if (rc && rc->kind == "Deployment") {
+    const Workload* d = FindWorkload(WorkloadKind::kDeployment, pod.meta.ns, rc->name);
+    if (d && (rc->uid.empty() || d->meta.uid.empty() || rc->uid == d->meta.uid)) {
+      return WorkloadRef{WorkloadKind::kDeployment, pod.meta.ns, rc->name};
+    }
+    return std::nullopt;
+  }
+  if (rc) return std::nullopt;  // a ReplicaSet run by something else (a Rollout...)
+  return WorkloadRef{WorkloadKind::kReplicaSet, pod.meta.ns, c->name};
+}
+
+std::vector<const Pod*> ClusterSnapshot::PodsOf(const WorkloadRef& workload) const {
+  std::call_once(owner_index_once_, [this] {
+    for (const auto& [k, pod] : OrEmpty(p_.pods)) {
+      if (auto owner = OwnerOf(*pod)) owner_index_[*owner].push_back(pod.get());
+    }
+  });
+  auto it = owner_index_.find(workload);
+  return it == owner_index_.end() ? std::vector<const Pod*>{} : it->second;
+}
+
+std::vector<const TrafficSplit*> ClusterSnapshot::TrafficSplits(std::string_view ns) const {
+  return InNamespace(OrEmpty(p_.traffic_splits), ns);
+}
+
+const TrafficSplit* ClusterSnapshot::FindTrafficSplit(std::string_view ns,
+                                                      std::string_view name) const {
+  return Find(OrEmpty(p_.traffic_splits), ns, name);
+}
+
+size_t ClusterSnapshot::Count(Resource r) const {
+  switch (r) {
+    case Resource::kPods:
+      return OrEmpty(p_.pods).size();
+    case Resource::kReplicaSets:
+      return OrEmpty(p_.replicasets).size();
+    case Resource::kDeployments:
+      return OrEmpty(p_.deployments).size();
+    case Resource::kStatefulSets:
+      return OrEmpty(p_.statefulsets).size();
+    case Resource::kDaemonSets:
+      return OrEmpty(p_.daemonsets).size();
+    case Resource::kNamespaces:
+      return OrEmpty(p_.namespaces).size();
+    case Resource::kTrafficSplits:
+      return OrEmpty(p_.traffic_splits).size();
+  }
+  return 0;
+}
+
+bool ClusterState::WaitForSync(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!Synced()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// ---- StoreSet ------------------------------------------------------------------------------
+
+namespace internal {
+
+StoreSet::StoreSet()
+    : pods(DecodePod, &changes_),
+      replicasets([](const json& o) { return DecodeWorkload(WorkloadKind::kReplicaSet, o); },
+                  &changes_),
+      deployments([](const json& o) { return DecodeWorkload(WorkloadKind::kDeployment, o); },
+                  &changes_),
+      statefulsets([](const json& o) { return DecodeWorkload(WorkloadKind::kStatefulSet, o); },
+                   &changes_),
+      daemonsets([](const json& o) { return DecodeWorkload(WorkloadKind::kDaemonSet, o); },
+                 &changes_),
+      namespaces(DecodeNamespace, &changes_),
+      splits([](const json& o) { return DecodeTrafficSplit(o, ""); }, &changes_) {}
+
+ReflectorSink& StoreSet::Sink(Resource r) {
+  switch (r) {
+    case Resource::kPods:
+      return pods;
+    case Resource::kReplicaSets:
+      return replicasets;
+    case Resource::kDeployments:
+      return deployments;
+    case Resource::kStatefulSets:
+      return statefulsets;
+    case Resource::kDaemonSets:
+      return daemonsets;
+    case Resource::kNamespaces:
+      return namespaces;
+    case Resource::kTrafficSplits:
+      return splits;
+  }
+  return pods;
+}
+
+std::shared_ptr<const ClusterSnapshot> StoreSet::Snapshot(const std::string& split_version) const {
+  std::lock_guard lock(snapshot_mu_);
+  const uint64_t v = changes_.load();
+  if (cached_ && v == cached_version_ && split_version == cached_split_version_) return cached_;
+  ClusterSnapshot::Parts p;
+  p.version = v + 1;  // 0 is never a real version
+  p.traffic_split_version = split_version;
+  p.pods = pods.View();
+  p.replicasets = replicasets.View();
+  p.deployments = deployments.View();
+  p.statefulsets = statefulsets.View();
+  p.daemonsets = daemonsets.View();
+  p.namespaces = namespaces.View();
+  p.traffic_splits = splits.View();
+  cached_ = std::make_shared<const ClusterSnapshot>(std::move(p));
+  cached_version_ = v;
+  cached_split_version_ = split_version;
+  return cached_;
+}
+
+}  // namespace internal
+
+// ---- StaticClusterState --------------------------------------------------------------------
+
+StaticClusterState::StaticClusterState() : stores_(std::make_unique<internal::StoreSet>()) {}
+StaticClusterState::~StaticClusterState() = default;
+
+std::unique_ptr<StaticClusterState> StaticClusterState::FromFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read Kubernetes objects file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto state = std::make_unique<StaticClusterState>();
+  try {
+    state->Load(ParseTrimmed(text.str(), 3));  // depth of a List's items
+  } catch (const json::exception& e) {
+    throw std::runtime_error("Kubernetes objects file " + path + " is not valid JSON: " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("Kubernetes objects file " + path + ": " + e.what());
+  }
+  return state;
+}
+
+size_t StaticClusterState::Load(const json& objects) {
+  if (!objects.is_object()) throw std::invalid_argument("expected a JSON object");
+  if (auto items = objects.find("items"); items != objects.end() && items->is_array()) {
+    // A List, or a typed list (PodList...) whose items may lack kind and apiVersion.
+    std::string kind = objects.value("kind", "");
+    if (kind.size() > 4 && kind.ends_with("List")) kind.resize(kind.size() - 4);
+    const std::string api_version = objects.value("apiVersion", "v1");
+    size_t taken = 0;
+    for (json item : *items) {
+      if (!item.is_object()) throw std::invalid_argument("a list item is not an object");
+      if (kind != "" && !item.contains("kind")) {
+        item["kind"] = kind;
+        item["apiVersion"] = api_version;
+      }
+      taken += Load(item);
+    }
+    return taken;
+  }
+  return Upsert(objects) ? 1 : 0;
+}
+
+bool StaticClusterState::Upsert(const json& object) {
+  const std::string api_version = object.value("apiVersion", "");
+  const std::string kind = object.value("kind", "");
+  const auto r = ResourceForKind(api_version, kind);
+  if (!r) return false;
+  // Decode first, to report a broken object rather than skip it silently.
+  try {
+    DecodeMeta(object);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(kind + " object: " + e.what());
+  }
+  if (*r == Resource::kTrafficSplits) {
+    std::lock_guard lock(mu_);
+    const std::string version = api_version.substr(api_version.find('/') + 1);
+    if (split_version_.empty() || version > split_version_) split_version_ = version;
+  }
+  return stores_->Sink(*r).Upsert(object);
+}
+
+bool StaticClusterState::Remove(std::string_view api_version, std::string_view kind,
+                                std::string_view ns, std::string_view name) {
+  const auto r = ResourceForKind(api_version, kind);
+  if (!r) return false;
+  json object = {{"metadata", {{"namespace", ns}, {"name", name}}}};
+  return stores_->Sink(*r).Remove(object);
+}
+
+bool StaticClusterState::Synced(std::string* why) const { return true; }
+
+std::shared_ptr<const ClusterSnapshot> StaticClusterState::Snapshot() const {
+  std::string v;
+  {
+    std::lock_guard lock(mu_);
+    v = split_version_;
+  }
+  return stores_->Snapshot(v);
+}
+
+}  // namespace smi::kube

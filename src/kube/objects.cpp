@@ -1,0 +1,313 @@
+#include "kube/objects.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace smi::kube {
+
+using nlohmann::json;
+
+const OwnerReference* ObjectMeta::Controller() const {
+  for (const auto& o : owners) {
+    if (o.controller) return &o;
+  }
+  return nullptr;
+}
+
+std::string_view ResourceName(Resource r) {
+  switch (r) {
+    case Resource::kPods:
+      return "pods";
+    case Resource::kReplicaSets:
+      return "replicasets";
+    case Resource::kDeployments:
+      return "deployments";
+    case Resource::kStatefulSets:
+      return "statefulsets";
+    case Resource::kDaemonSets:
+      return "daemonsets";
+    case Resource::kNamespaces:
+      return "namespaces";
+    case Resource::kTrafficSplits:
+      return "trafficsplits";
+  }
+  return "";
+}
+
+std::string_view ResourceGroup(Resource r) {
+  switch (r) {
+    case Resource::kPods:
+    case Resource::kNamespaces:
+      return "";
+    case Resource::kTrafficSplits:
+      return "split.smi-spec.io";
+    default:
+      return "apps";
+  }
+}
+
+std::string_view ResourceKindName(Resource r) {
+  switch (r) {
+    case Resource::kPods:
+      return "Pod";
+    case Resource::kReplicaSets:
+      return "ReplicaSet";
+    case Resource::kDeployments:
+      return "Deployment";
+    case Resource::kStatefulSets:
+      return "StatefulSet";
+    case Resource::kDaemonSets:
+      return "DaemonSet";
+    case Resource::kNamespaces:
+      return "Namespace";
+    case Resource::kTrafficSplits:
+      return "TrafficSplit";
+  }
+  return "";
+}
+
+std::string CollectionPath(Resource r, std::string_view split_version) {
+  const std::string name(ResourceName(r));
+  switch (r) {
+    case Resource::kPods:
+    case Resource::kNamespaces:
+      return "/api/v1/" + name;
+    case Resource::kTrafficSplits:
+      return "/apis/split.smi-spec.io/" + std::string(split_version) + "/" + name;
+    default:
+      return "/apis/apps/v1/" + name;
+  }
+}
+
+std::optional<Resource> ResourceForKind(std::string_view api_version, std::string_view kind) {
+  const size_t slash = api_version.find('/');
+  const std::string_view group =
+      slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
+  for (Resource r : kAllResources) {
+    if (ResourceKindName(r) == kind && ResourceGroup(r) == group) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view WorkloadKindName(WorkloadKind k) {
+  switch (k) {
+    case WorkloadKind::kReplicaSet:
+      return "ReplicaSet";
+    case WorkloadKind::kDeployment:
+      return "Deployment";
+    case WorkloadKind::kStatefulSet:
+      return "StatefulSet";
+    case WorkloadKind::kDaemonSet:
+      return "DaemonSet";
+  }
+  return "";
+}
+
+std::optional<WorkloadKind> WorkloadKindFromName(std::string_view kind) {
+  for (WorkloadKind k : {WorkloadKind::kReplicaSet, WorkloadKind::kDeployment,
+                         WorkloadKind::kStatefulSet, WorkloadKind::kDaemonSet}) {
+    if (WorkloadKindName(k) == kind) return k;
+  }
+  return std::nullopt;
+}
+
+Resource WorkloadResource(WorkloadKind k) {
+  switch (k) {
+    case WorkloadKind::kReplicaSet:
+      return Resource::kReplicaSets;
+    case WorkloadKind::kDeployment:
+      return Resource::kDeployments;
+    case WorkloadKind::kStatefulSet:
+      return Resource::kStatefulSets;
+    case WorkloadKind::kDaemonSet:
+      return Resource::kDaemonSets;
+  }
+  return Resource::kDeployments;
+}
+
+namespace {
+
+std::string Str(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+const json& Field(const json& obj, const char* key) {
+  static const json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+}  // namespace
+
+ObjectMeta DecodeMeta(const json& object) {
+  if (!object.is_object()) throw std::invalid_argument("object is not a JSON object");
+  const json& md = Field(object, "metadata");
+  if (!md.is_object()) throw std::invalid_argument("object without metadata");
+  ObjectMeta m;
+  m.name = Str(md, "name");
+  if (m.name.empty()) throw std::invalid_argument("object without metadata.name");
+  m.ns = Str(md, "namespace");
+  m.uid = Str(md, "uid");
+  if (const json& labels = Field(md, "labels"); labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) {
+      if (v.is_string()) m.labels.emplace(k, v.get<std::string>());
+    }
+  }
+  if (const json& owners = Field(md, "ownerReferences"); owners.is_array()) {
+    for (const auto& o : owners) {
+      if (!o.is_object()) continue;
+      OwnerReference ref{Str(o, "kind"), Str(o, "name"), Str(o, "uid"), false};
+      if (auto c = o.find("controller"); c != o.end() && c->is_boolean()) ref.controller = *c;
+      m.owners.push_back(std::move(ref));
+    }
+  }
+  return m;
+}
+
+Pod DecodePod(const json& object) {
+  Pod p;
+  p.meta = DecodeMeta(object);
+  const json& status = Field(object, "status");
+  p.ip = Str(status, "podIP");
+  p.phase = Str(status, "phase");
+  return p;
+}
+
+Workload DecodeWorkload(WorkloadKind kind, const json& object) {
+  Workload w;
+  w.kind = kind;
+  w.meta = DecodeMeta(object);
+  try {
+    w.selector = LabelSelector::FromLabelSelectorJson(Field(Field(object, "spec"), "selector"));
+  } catch (const SelectorParseError& e) {
+    // The apiserver validated it; should one still be unusable, select nothing rather than all.
+    w.selector = LabelSelector::Nothing();
+  }
+  return w;
+}
+
+Namespace DecodeNamespace(const json& object) {
+  Namespace n;
+  n.meta = DecodeMeta(object);
+  n.phase = Str(Field(object, "status"), "phase");
+  return n;
+}
+
+int64_t ParseQuantityMilli(std::string_view text) {
+  const std::string s(text);
+  size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  const size_t num_start = i;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  if (i == num_start) throw std::invalid_argument("quantity " + s + " has no number");
+  const long double number = std::stold(s.substr(num_start, i - num_start));
+  const std::string suffix = s.substr(i);
+  long double factor = 1;
+  if (suffix.empty()) {
+  } else if (suffix == "n") {
+    factor = 1e-9L;
+  } else if (suffix == "u") {
+    factor = 1e-6L;
+  } else if (suffix == "m") {
+    factor = 1e-3L;
+  } else if (suffix == "k") {
+    factor = 1e3L;
+  } else if (suffix == "M") {
+    factor = 1e6L;
+  } else if (suffix == "G") {
+    factor = 1e9L;
+  } else if (suffix == "T") {
+    factor = 1e12L;
+  } else if (suffix == "Ki") {
+    factor = 1024.0L;
+  } else if (suffix == "Mi") {
+    factor = 1024.0L * 1024;
+  } else if (suffix == "Gi") {
+    factor = 1024.0L * 1024 * 1024;
+  } else if (suffix[0] == 'e' || suffix[0] == 'E') {
+    size_t used = 0;
+    const int exp = std::stoi(suffix.substr(1), &used);
+    if (used != suffix.size() - 1) throw std::invalid_argument("bad quantity " + s);
+    factor = std::pow(10.0L, exp);
+  } else {
+    throw std::invalid_argument("quantity " + s + " has an unknown suffix");
+  }
+  const long double milli = std::ceil(number * factor * 1000 - 1e-9L);
+  if (milli > 9e18L) throw std::invalid_argument("quantity " + s + " is too large");
+  return static_cast<int64_t>(negative ? -milli : milli);
+}
+
+TrafficSplit DecodeTrafficSplit(const json& object, std::string_view api_version) {
+  TrafficSplit t;
+  t.meta = DecodeMeta(object);
+  t.api_version = api_version.empty() ? Str(object, "apiVersion") : std::string(api_version);
+  const json& spec = Field(object, "spec");
+  t.service = Str(spec, "service");
+  bool all_whole = true;
+  bool quantities = false;
+  if (const json& backends = Field(spec, "backends"); backends.is_array()) {
+    for (const auto& b : backends) {
+      TrafficSplitBackend be;
+      be.service = Str(b, "service");
+      const json& w = Field(b, "weight");
+      if (w.is_number_integer()) {
+        be.weight_milli = w.get<int64_t>() * 1000;
+      } else if (w.is_number()) {
+        be.weight_milli = static_cast<int64_t>(std::ceil(w.get<double>() * 1000));
+        quantities = true;
+      } else if (w.is_string()) {
+        be.weight_milli = ParseQuantityMilli(w.get<std::string>());
+        quantities = true;
+      }
+      if (be.weight_milli % 1000 != 0) all_whole = false;
+      t.backends.push_back(std::move(be));
+    }
+  }
+  for (auto& be : t.backends) {
+    const int64_t v = (!quantities || all_whole) ? be.weight_milli / 1000 : be.weight_milli;
+    be.weight = static_cast<int>(std::min<int64_t>(v, INT32_MAX));
+  }
+  return t;
+}
+
+json ParseTrimmed(std::string_view text, int object_depth) {
+  const int field_depth = object_depth + 1;
+  auto cb = [field_depth](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key || depth != field_depth) return true;
+    const auto& k = parsed.get_ref<const std::string&>();
+    // Large parts of metadata, spec and status that no decoder here reads.
+    static const char* kDropped[] = {"managedFields",
+                                     "annotations",
+                                     "finalizers",
+                                     "containers",
+                                     "initContainers",
+                                     "ephemeralContainers",
+                                     "volumes",
+                                     "tolerations",
+                                     "affinity",
+                                     "conditions",
+                                     "containerStatuses",
+                                     "initContainerStatuses",
+                                     "ephemeralContainerStatuses",
+                                     "template",
+                                     "volumeClaimTemplates",
+                                     "hostIPs",
+                                     "podIPs",
+                                     "readinessGates",
+                                     "topologySpreadConstraints",
+                                     "securityContext"};
+    for (const char* d : kDropped) {
+      if (k == d) return false;
+    }
+    return true;
+  };
+  return json::parse(text.begin(), text.end(), cb);
+}
+
+}  // namespace smi::kube

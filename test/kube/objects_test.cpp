@@ -1,0 +1,120 @@
+// Decoding real-shaped objects down to the fields the server uses.
+#include "kube/objects.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "fakekube/fake_kube_api.h"
+
+namespace smi::kube {
+namespace {
+
+using nlohmann::json;
+
+TEST(Objects, PodKeepsIdentityLabelsOwnerIpAndPhase) {
+  const json rs = fakekube::MakeReplicaSet(
+      fakekube::MakeDeployment("emojivoto", "web", {{"app", "web"}}), "5f7b9c6d4b");
+  const json pod =
+      fakekube::MakePod("emojivoto", "web-5f7b9c6d4b-x8k2p",
+                        {{"app", "web"}, {"pod-template-hash", "5f7b9c6d4b"}}, rs, "10.244.0.11");
+  const Pod p = DecodePod(pod);
+  EXPECT_EQ(p.meta.name, "web-5f7b9c6d4b-x8k2p");
+  EXPECT_EQ(p.meta.ns, "emojivoto");
+  EXPECT_EQ(p.meta.uid, pod["metadata"]["uid"]);
+  EXPECT_EQ(p.meta.labels.at("app"), "web");
+  ASSERT_NE(p.meta.Controller(), nullptr);
+  EXPECT_EQ(p.meta.Controller()->kind, "ReplicaSet");
+  EXPECT_EQ(p.meta.Controller()->name, "web-5f7b9c6d4b");
+  EXPECT_EQ(p.meta.Controller()->uid, rs["metadata"]["uid"]);
+  EXPECT_EQ(p.ip, "10.244.0.11");
+  EXPECT_EQ(p.phase, "Running");
+}
+
+TEST(Objects, TrimmedParseKeepsWhatDecodersRead) {
+  const json pod = fakekube::MakePod("ns", "p", {{"containers", "x"}, {"annotations", "y"}},
+                                     nullptr, "10.0.0.1");
+  const json list = {
+      {"kind", "PodList"}, {"metadata", {{"resourceVersion", "7"}}}, {"items", {pod}}};
+  const json trimmed = ParseTrimmed(list.dump(), 3);
+  const json& item = trimmed["items"][0];
+  EXPECT_FALSE(item["metadata"].contains("managedFields"));
+  EXPECT_FALSE(item["metadata"].contains("annotations"));
+  EXPECT_FALSE(item["spec"].contains("containers"));
+  EXPECT_FALSE(item["status"].contains("conditions"));
+  // Labels named like dropped fields survive: only the object's own fields are trimmed.
+  const Pod p = DecodePod(item);
+  EXPECT_EQ(p.meta.labels.at("containers"), "x");
+  EXPECT_EQ(p.meta.labels.at("annotations"), "y");
+  EXPECT_EQ(p.ip, "10.0.0.1");
+  EXPECT_EQ(trimmed["metadata"]["resourceVersion"], "7");
+}
+
+TEST(Objects, WorkloadSelector) {
+  const Workload d = DecodeWorkload(WorkloadKind::kDeployment,
+                                    fakekube::MakeDeployment("ns", "web", {{"app", "web"}}));
+  EXPECT_EQ(d.selector.String(), "app=web");
+  EXPECT_TRUE(d.selector.Matches({{"app", "web"}, {"x", "y"}}));
+}
+
+TEST(Objects, TrafficSplitWeightsIntegerVersions) {
+  const TrafficSplit t = DecodeTrafficSplit(
+      fakekube::MakeTrafficSplit("split.smi-spec.io/v1alpha4", "ns", "s", "web",
+                                 json::array({{"web-v1", 900}, {"web-v2", 100}})),
+      "");
+  EXPECT_EQ(t.api_version, "split.smi-spec.io/v1alpha4");
+  EXPECT_EQ(t.service, "web");
+  ASSERT_EQ(t.backends.size(), 2u);
+  EXPECT_EQ(t.backends[0].service, "web-v1");
+  EXPECT_EQ(t.backends[0].weight, 900);
+  EXPECT_EQ(t.backends[1].weight, 100);
+  EXPECT_EQ(t.backends[1].weight_milli, 100000);
+}
+
+TEST(Objects, TrafficSplitWeightsV1alpha1Quantities) {
+  // Whole quantities stay as stated.
+  TrafficSplit t =
+      DecodeTrafficSplit(fakekube::MakeTrafficSplit("split.smi-spec.io/v1alpha1", "ns", "s", "web",
+                                                    json::array({{"a", "1"}, {"b", "3"}})),
+                         "split.smi-spec.io/v1alpha1");
+  EXPECT_EQ(t.backends[0].weight, 1);
+  EXPECT_EQ(t.backends[1].weight, 3);
+  // Fractions: every backend in thousandths, so that the ratios survive.
+  t = DecodeTrafficSplit(fakekube::MakeTrafficSplit("split.smi-spec.io/v1alpha1", "ns", "s", "web",
+                                                    json::array({{"a", "500m"}, {"b", "1"}})),
+                         "");
+  EXPECT_EQ(t.backends[0].weight_milli, 500);
+  EXPECT_EQ(t.backends[0].weight, 500);
+  EXPECT_EQ(t.backends[1].weight, 1000);
+}
+
+TEST(Objects, Quantities) {
+  EXPECT_EQ(ParseQuantityMilli("1"), 1000);
+  EXPECT_EQ(ParseQuantityMilli("500m"), 500);
+  EXPECT_EQ(ParseQuantityMilli("1.5"), 1500);
+  EXPECT_EQ(ParseQuantityMilli("2k"), 2000000);
+  EXPECT_EQ(ParseQuantityMilli("1Ki"), 1024000);
+  EXPECT_EQ(ParseQuantityMilli("1e3"), 1000000);
+  EXPECT_EQ(ParseQuantityMilli("1n"), 1);  // rounded up, as MilliValue()
+  EXPECT_THROW(ParseQuantityMilli("x"), std::invalid_argument);
+  EXPECT_THROW(ParseQuantityMilli("1q"), std::invalid_argument);
+}
+
+TEST(Objects, MissingNameIsRejected) {
+  EXPECT_THROW(DecodePod(json{{"metadata", json::object()}}), std::invalid_argument);
+  EXPECT_THROW(DecodePod(json::array()), std::invalid_argument);
+}
+
+TEST(Objects, ResourcesAndKinds) {
+  EXPECT_EQ(CollectionPath(Resource::kPods), "/api/v1/pods");
+  EXPECT_EQ(CollectionPath(Resource::kDaemonSets), "/apis/apps/v1/daemonsets");
+  EXPECT_EQ(CollectionPath(Resource::kTrafficSplits, "v1alpha3"),
+            "/apis/split.smi-spec.io/v1alpha3/trafficsplits");
+  EXPECT_EQ(ResourceForKind("apps/v1", "Deployment"), Resource::kDeployments);
+  EXPECT_EQ(ResourceForKind("split.smi-spec.io/v1alpha1", "TrafficSplit"),
+            Resource::kTrafficSplits);
+  EXPECT_EQ(ResourceForKind("v1", "Service"), std::nullopt);
+  EXPECT_EQ(ResourceForKind("extensions/v1beta1", "Deployment"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace smi::kube
