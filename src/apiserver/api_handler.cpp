@@ -44,10 +44,11 @@ HttpResponse Json(std::string body) {
   return r;
 }
 
-HttpResponse PlainText(int status, std::string body) {
+HttpResponse PlainText(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8") {
   HttpResponse r;
   r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
+  r.content_type = std::move(content_type);
   r.body = std::move(body);
   return r;
 }
@@ -219,6 +220,9 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
       return OpenApiV3Version(request, route.version);
     case Endpoint::kCoreNamespace:
       return CoreNamespace(route);
+    case Endpoint::kMetrics:
+      if (!metrics_text_) return NotFoundPath();
+      return PlainText(200, metrics_text_(), "text/plain; version=0.0.4; charset=utf-8");
     default:
       break;
   }

@@ -1,6 +1,9 @@
 // The API's behaviour for one request: routing, parameters, errors, encoding. No sockets here.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/http_types.h"
 #include "apiserver/negotiation.h"
@@ -14,6 +17,12 @@ class ApiHandler {
 
   HttpResponse Handle(const HttpRequest& request) const;
 
+  // The server's own metrics in the Prometheus text format, served at /metrics to authenticated
+  // callers. Unset: /metrics is not served.
+  void set_metrics_text(std::function<std::string()> metrics_text) {
+    metrics_text_ = std::move(metrics_text);
+  }
+
  private:
   HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
                              Representation representation) const;
@@ -22,6 +31,7 @@ class ApiHandler {
 
   aggregation::TrafficMetricsService& service_;
   sources::TrafficSource& source_;
+  std::function<std::string()> metrics_text_;
 };
 
 // The window a request asks for (`?window=`, or `?t=` as the reference server named it),

@@ -43,6 +43,7 @@ Route MatchRoute(std::string_view path) {
     if (seg[0] == "healthz") return Api(Endpoint::kHealthz, "");
     if (seg[0] == "livez") return Api(Endpoint::kLivez, "");
     if (seg[0] == "readyz") return Api(Endpoint::kReadyz, "");
+    if (seg[0] == "metrics") return Api(Endpoint::kMetrics, "");
     return none;
   }
   if (seg.size() == 4 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces") {

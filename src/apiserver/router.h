@@ -19,6 +19,7 @@ enum class Endpoint {
   kHealthz,
   kLivez,
   kReadyz,
+  kMetrics,           // /metrics: the server's own metrics (authenticated)
   kGet,               // one object's resource scope
   kList,              // a kind's objects, in a namespace or across all
   kEdges,             // one object's edges

@@ -202,6 +202,18 @@ TEST_F(ApiHandlerTest, AnonymousCallersOnlyReachHealthAndVersion) {
   EXPECT_TRUE(source_.queries.empty());
 }
 
+TEST_F(ApiHandlerTest, OwnMetricsNeedAnIdentity) {
+  HttpRequest anonymous;
+  anonymous.path = "/metrics";
+  EXPECT_EQ(Get("/metrics").status, 404);  // not served until the server wires its registry
+  handler_.set_metrics_text([] { return std::string("smi_prometheus_queries_total 3\n"); });
+  EXPECT_EQ(handler_.Handle(anonymous).status, 401);
+  const auto res = Get("/metrics");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "smi_prometheus_queries_total 3\n");
+  EXPECT_EQ(res.content_type, "text/plain; version=0.0.4; charset=utf-8");
+}
+
 TEST_F(ApiHandlerTest, Discovery) {
   auto res = Get(kBase);
   ASSERT_EQ(res.status, 200);
