@@ -84,8 +84,10 @@ int Run(const apiserver::ServerFlags& flags) {
     prom.basic_auth_password =
         Trimmed(apiserver::ReadTextFile(flags.prometheus_basic_auth_password_file));
   }
-  sources::prometheus::PrometheusSource source(prom,
-                                               sources::prometheus::MeshProfile(flags.profile));
+  sources::prometheus::SourceOptions source_options;
+  if (flags.cache_ttl) source_options.cache.ttl = *flags.cache_ttl;
+  sources::prometheus::PrometheusSource source(
+      prom, sources::prometheus::MeshProfile(flags.profile), std::move(source_options));
 
   model::SystemClock clock;
   aggregation::TrafficMetricsService service(source, clock,
