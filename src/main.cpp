@@ -13,6 +13,7 @@
 #include "model/clock.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_source.h"
+#include "sources/source_metrics.h"
 
 namespace {
 
@@ -90,9 +91,13 @@ int Run(const apiserver::ServerFlags& flags) {
       prom, sources::prometheus::MeshProfile(flags.profile), std::move(source_options));
 
   model::SystemClock clock;
-  aggregation::TrafficMetricsService service(source, clock,
-                                             {.evaluation_delay = flags.evaluation_delay});
+  aggregation::TrafficMetricsService::Options answer_options;
+  answer_options.evaluation_delay = flags.evaluation_delay;
+  answer_options.default_window = flags.default_window;
+  aggregation::TrafficMetricsService service(source, clock, answer_options);
   apiserver::ApiHandler handler(service, source);
+  handler.set_metrics_text(
+      [&source] { return sources::SerializeMetrics(*source.metrics_registry()); });
   apiserver::HttpsServer server(serving, handler);
 
   // SIGINT/SIGTERM are blocked in every thread and taken by this one, which stops the server.

@@ -46,6 +46,8 @@ class TrafficMetricsService {
     // still in flight at "now" cannot change the answer after it was given.
     std::chrono::milliseconds evaluation_delay{1000};
     std::chrono::milliseconds min_window{1000};
+    // The window of a request that does not ask for one (DESIGN.md decision 4).
+    std::chrono::milliseconds default_window{30000};
   };
 
   TrafficMetricsService(sources::TrafficSource& source, const model::Clock& clock, Options options);
@@ -69,6 +71,7 @@ class TrafficMetricsService {
 
   // Rejects windows the source cannot answer; the message is what the user reads.
   void CheckWindow(std::chrono::milliseconds window) const;
+  std::chrono::milliseconds default_window() const { return options_.default_window; }
 
  private:
   sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,

@@ -20,8 +20,6 @@ namespace smi::apiserver {
 
 namespace {
 
-constexpr std::chrono::milliseconds kDefaultWindow{30000};
-
 std::string Trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t");
   if (b == std::string_view::npos) return "";
@@ -293,7 +291,7 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
   query.ns = route.ns;
   query.name = route.name;
   try {
-    query.window = WindowParam(request, kDefaultWindow);
+    query.window = WindowParam(request, service_.default_window());
     service_.CheckWindow(query.window);
   } catch (const std::invalid_argument& e) {
     return BadRequest(e.what());

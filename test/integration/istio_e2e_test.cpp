@@ -159,7 +159,9 @@ void VerifyItem(const json& item) {
   for (const auto& m : item.at("metrics")) {
     const std::string name = m.at("name");
     got[name] = ParseQuantity(m.at("value"));
-    if (name.find("latency") != std::string::npos) EXPECT_EQ(m.at("unit"), "seconds") << name;
+    if (name.find("latency") != std::string::npos) {
+      EXPECT_EQ(m.at("unit"), "seconds") << name;
+    }
   }
   ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
   for (const auto& [name, e] : expected) {
@@ -329,7 +331,7 @@ TEST(IstioEndToEnd, NamespaceEdges) {
 TEST(IstioEndToEnd, KubectlGetRaw) {
   const Workload w = MeshedCalls().front().server;
   const Env& env = GetEnv();
-  for (const std::string p : {"/namespaces/" + w.ns + "/deployments/" + w.name,
+  for (const std::string& p : {"/namespaces/" + w.ns + "/deployments/" + w.name,
                               "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges"}) {
     std::string out;
     const int code = RunCommand(
