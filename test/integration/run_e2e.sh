@@ -48,8 +48,11 @@ MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interv
 prometheus_url=$(cat "$work/prometheus.url")
 
 port=$(free_port)
+# Scrapes run every 1s with a 1s timeout: answering 2s in the past means no scrape is still in
+# flight for the evaluated second, so PromQL asked later sees exactly the data the server saw,
+# even on a loaded machine.
 "$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" \
-  "${mesh_args[@]}" \
+  "${mesh_args[@]}" --evaluation-delay 2s \
   --write-kubeconfig "$work/kubeconfig" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
