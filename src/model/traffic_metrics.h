@@ -23,7 +23,8 @@ std::string_view ResourcePlural(ResourceKind kind);
 std::optional<ResourceKind> KindFromPlural(std::string_view plural);
 bool IsNamespaced(ResourceKind kind);
 
-// A core/v1 ObjectReference restricted to the fields the spec uses. Empty strings are omitted in JSON.
+// A core/v1 ObjectReference restricted to the fields the spec uses. Empty strings are omitted in
+// JSON.
 struct ObjectReference {
   std::string kind;
   std::string ns;  // JSON "namespace"
@@ -70,8 +71,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 struct TrafficMetrics {
   ObjectReference resource;
   Edge edge;
-  std::optional<Backend> backend;  // only for TrafficSplit resources; omitted when absent
-  TimePoint timestamp;             // serialized RFC 3339, whole seconds, UTC
+  std::optional<Backend> backend;           // only for TrafficSplit resources; omitted when absent
+  TimePoint timestamp;                      // serialized RFC 3339, whole seconds, UTC
   std::chrono::milliseconds window{30000};  // serialized as a Go duration string ("30s", "1m15s")
   std::vector<Metric> metrics;
 };

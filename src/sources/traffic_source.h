@@ -21,8 +21,8 @@ using model::TimePoint;
 // What aggregation asks a source for.
 struct SampleQuery {
   ResourceKind kind = ResourceKind::kDeployment;
-  std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
-  std::string name;  // empty: every object of the kind (in `ns`)
+  std::string ns;      // empty: all namespaces (for kind == kNamespace: unused)
+  std::string name;    // empty: every object of the kind (in `ns`)
   bool edges = false;  // false: the resource scope (inbound, server side); true: its edges
   // Resource scope only: ignore `kind` and answer for every workload kind at once (deployments,
   // statefulsets and daemonsets; `name` then matches a workload of any of them). This is what the
@@ -36,7 +36,8 @@ struct SampleQuery {
 struct TrafficCounts {
   double success = 0;
   double failure = 0;
-  // Latency histogram: upper bound in seconds (+Inf included) -> increase of that cumulative bucket.
+  // Latency histogram: upper bound in seconds (+Inf included) -> increase of that cumulative
+  // bucket.
   std::map<double, double> latency_buckets;
 };
 

@@ -332,7 +332,7 @@ TEST(IstioEndToEnd, KubectlGetRaw) {
   const Workload w = MeshedCalls().front().server;
   const Env& env = GetEnv();
   for (const std::string& p : {"/namespaces/" + w.ns + "/deployments/" + w.name,
-                              "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges"}) {
+                               "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges"}) {
     std::string out;
     const int code = RunCommand(
         env.kubectl + " --kubeconfig " + env.kubeconfig + " get --raw '" + kBase + p + "'", &out);
