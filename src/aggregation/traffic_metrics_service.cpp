@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "aggregation/histogram_quantile.h"
+#include "kube/cluster_state.h"
 #include "model/duration.h"
 
 namespace smi::aggregation {
@@ -53,8 +54,9 @@ std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& count
 }
 
 TrafficMetricsService::TrafficMetricsService(sources::TrafficSource& source,
-                                             const model::Clock& clock, Options options)
-    : source_(source), clock_(clock), options_(options) {}
+                                             const model::Clock& clock, Options options,
+                                             const kube::ClusterState* cluster)
+    : source_(source), clock_(clock), options_(options), cluster_(cluster) {}
 
 void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const {
   if (window < options_.min_window) {

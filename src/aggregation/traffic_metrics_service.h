@@ -10,6 +10,10 @@
 #include "model/traffic_metrics.h"
 #include "sources/traffic_source.h"
 
+namespace smi::kube {
+class ClusterState;
+}  // namespace smi::kube
+
 namespace smi::aggregation {
 
 // What the API layer asks for, already validated (names are DNS-1123, the window is in range).
@@ -50,7 +54,10 @@ class TrafficMetricsService {
     std::chrono::milliseconds default_window{30000};
   };
 
-  TrafficMetricsService(sources::TrafficSource& source, const model::Clock& clock, Options options);
+  // `cluster`: what the Kubernetes caches know (objects, TrafficSplits); nullptr when the server
+  // runs without Kubernetes knowledge. Not owned; must outlive the service.
+  TrafficMetricsService(sources::TrafficSource& source, const model::Clock& clock, Options options,
+                        const kube::ClusterState* cluster = nullptr);
 
   // One object's resource scope. Throws ObjectNotFound, InvalidWindow, sources::SourceUnavailable.
   model::TrafficMetrics Get(const MetricsQuery& query);
@@ -80,6 +87,7 @@ class TrafficMetricsService {
   sources::TrafficSource& source_;
   const model::Clock& clock_;
   Options options_;
+  const kube::ClusterState* cluster_ = nullptr;
 };
 
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no
