@@ -1,9 +1,11 @@
 #include "e2e_env.h"
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <sys/wait.h>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -147,6 +149,61 @@ double ParseGoDurationSeconds(const std::string& text) {
     i = k;
   }
   return total;
+}
+
+double OracleScalar(const std::string& promql, long long at, bool* present) {
+  const auto rows = PromQuery(promql, at);
+  if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
+  *present = !rows.empty() && !std::isnan(rows[0].second);
+  return *present ? rows[0].second : 0;
+}
+
+void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, double>& expected) {
+  std::map<std::string, double> got;
+  for (const auto& m : item.at("metrics")) {
+    const std::string name = m.at("name");
+    got[name] = ParseQuantity(m.at("value"));
+    if (name.find("latency") != std::string::npos) {
+      EXPECT_EQ(m.at("unit"), "seconds") << name;
+    }
+  }
+  ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
+  for (const auto& [name, e] : expected) {
+    ASSERT_TRUE(got.count(name)) << name;
+    // Counts carry milli precision, latencies (seconds) nano precision.
+    const double precision = name.find("latency") != std::string::npos ? 0.5e-9 : 0.5e-3;
+    EXPECT_NEAR(got[name], e, precision + 1e-9 * std::abs(e)) << name;
+  }
+}
+
+std::string WindowRange(const nlohmann::json& item) {
+  return std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+}
+
+nlohmann::json GetJson(const std::string& path, int want_status) {
+  const auto r = ServerGet(path);
+  EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
+  return nlohmann::json::parse(r.body);
+}
+
+std::set<std::string> ItemNames(const nlohmann::json& list) {
+  std::set<std::string> out;
+  for (const auto& item : list.at("items")) {
+    const auto& r = item.at("resource");
+    out.insert(r.value("namespace", "") + "/" + r.at("name").get<std::string>());
+  }
+  return out;
+}
+
+std::set<EdgeKey> EdgeKeys(const nlohmann::json& list) {
+  std::set<EdgeKey> out;
+  for (const auto& item : list.at("items")) {
+    const auto& e = item.at("edge");
+    const auto& p = e.at("resource");
+    out.insert(
+        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
+  }
+  return out;
 }
 
 }  // namespace smi::e2e

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +42,29 @@ int RunCommand(const std::string& command, std::string* output, bool merge_stder
 
 // A Kubernetes quantity string as a number (the test's own reading of the suffixes).
 double ParseQuantity(const std::string& text);
+// ---- Checks shared by the end-to-end tests -------------------------------------------------
+
+// The single value of an oracle PromQL query at `at`; `present` is false for no series or NaN.
+double OracleScalar(const std::string& promql, long long at, bool* present);
+
+// Compares the metrics of one TrafficMetrics item with the oracle's: the same names present
+// (latencies only where PromQL has a quantile), counts within milli precision, latencies (seconds)
+// within nano precision.
+void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, double>& expected);
+
+// The range selector for an item's window ("30s").
+std::string WindowRange(const nlohmann::json& item);
+
+// GET on the server, expecting `want_status`; the body as JSON.
+nlohmann::json GetJson(const std::string& path, int want_status = 200);
+
+// "namespace/name" of every item's resource.
+std::set<std::string> ItemNames(const nlohmann::json& list);
+
+// (direction, side, peer kind, peer namespace, peer name) of every item of an edges list.
+using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+std::set<EdgeKey> EdgeKeys(const nlohmann::json& list);
+
 // RFC 3339 "2026-11-26T17:31:32Z" to Unix seconds.
 long long ParseTimestamp(const std::string& text);
 // "30s", "1m15s" (Go form, the subset the API emits) to seconds.

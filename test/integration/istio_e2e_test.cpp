@@ -105,18 +105,10 @@ std::string Matchers(const json& ref, const std::string& side, const std::string
   return Q(side + "_workload_namespace", ns) + "," + Q(side + "_workload", name);
 }
 
-double Scalar(const std::string& promql, long long at, bool* present) {
-  const auto rows = PromQuery(promql, at);
-  if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
-  *present = !rows.empty() && !std::isnan(rows[0].second);
-  return *present ? rows[0].second : 0;
-}
-
 void VerifyItem(const json& item) {
   SCOPED_TRACE(item.dump());
   const long long at = ParseTimestamp(item.at("timestamp"));
-  const std::string window =
-      std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+  const std::string window = WindowRange(item);
   const json& edge = item.at("edge");
   std::string selector;
   if (edge.at("resource").is_null()) {
@@ -136,7 +128,7 @@ void VerifyItem(const json& item) {
   }
   auto count = [&](const std::string& extra) {
     bool present = false;
-    return Scalar(
+    return OracleScalar(
         "sum(increase(istio_requests_total{" + selector + "," + extra + "}[" + window + "]))", at,
         &present);
   };
@@ -149,54 +141,13 @@ void VerifyItem(const json& item) {
   for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
     bool present = false;
     const double ms =
-        Scalar("histogram_quantile(" + std::to_string(q) +
-                   ", sum by (le) (increase(istio_request_duration_milliseconds_bucket{" +
-                   selector + "}[" + window + "])))",
-               at, &present);
+        OracleScalar("histogram_quantile(" + std::to_string(q) +
+                         ", sum by (le) (increase(istio_request_duration_milliseconds_bucket{" +
+                         selector + "}[" + window + "])))",
+                     at, &present);
     if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
   }
-  std::map<std::string, double> got;
-  for (const auto& m : item.at("metrics")) {
-    const std::string name = m.at("name");
-    got[name] = ParseQuantity(m.at("value"));
-    if (name.find("latency") != std::string::npos) {
-      EXPECT_EQ(m.at("unit"), "seconds") << name;
-    }
-  }
-  ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
-  for (const auto& [name, e] : expected) {
-    ASSERT_TRUE(got.count(name)) << name;
-    const double precision = name.find("latency") != std::string::npos ? 0.5e-9 : 0.5e-3;
-    EXPECT_NEAR(got[name], e, precision + 1e-9 * std::abs(e)) << name;
-  }
-}
-
-json GetJson(const std::string& path, int want_status = 200) {
-  const auto r = ServerGet(path);
-  EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
-  return json::parse(r.body);
-}
-
-std::set<std::string> ItemNames(const json& list) {
-  std::set<std::string> out;
-  for (const auto& item : list.at("items")) {
-    const auto& r = item.at("resource");
-    out.insert(r.value("namespace", "") + "/" + r.at("name").get<std::string>());
-  }
-  return out;
-}
-
-using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-
-std::set<EdgeKey> EdgeKeys(const json& list) {
-  std::set<EdgeKey> out;
-  for (const auto& item : list.at("items")) {
-    const auto& e = item.at("edge");
-    const auto& p = e.at("resource");
-    out.insert(
-        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
-  }
-  return out;
+  ExpectMetricsMatch(item, expected);
 }
 
 double Count(const json& item, const std::string& metric) {
@@ -211,7 +162,7 @@ double Count(const json& item, const std::string& metric) {
 TEST(IstioEndToEnd, TheStackIsIstio) {
   EXPECT_EQ(GetEnv().topology.value("mesh", ""), "istio");
   bool present = false;
-  Scalar("count(istio_requests_total)", std::time(nullptr) - 2, &present);
+  OracleScalar("count(istio_requests_total)", std::time(nullptr) - 2, &present);
   EXPECT_TRUE(present) << "Prometheus has no istio_requests_total series";
 }
 

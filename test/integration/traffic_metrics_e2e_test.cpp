@@ -95,19 +95,11 @@ std::string Matchers(const json& ref, const std::string& prefix) {
          LabelFor(kind) + "=\"" + ref.at("name").get<std::string>() + "\"";
 }
 
-double Scalar(const std::string& promql, long long at, bool* present) {
-  const auto rows = PromQuery(promql, at);
-  if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
-  *present = !rows.empty() && !std::isnan(rows[0].second);
-  return *present ? rows[0].second : 0;
-}
-
 // Checks every metric of one TrafficMetrics item against PromQL.
 void VerifyItem(const json& item) {
   SCOPED_TRACE(item.dump());
   const long long at = ParseTimestamp(item.at("timestamp"));
-  const std::string window =
-      std::to_string(std::llround(ParseGoDurationSeconds(item.at("window")))) + "s";
+  const std::string window = WindowRange(item);
   const json& edge = item.at("edge");
   std::string selector;
   if (edge.at("resource").is_null()) {
@@ -121,66 +113,24 @@ void VerifyItem(const json& item) {
                Matchers(to ? item.at("resource") : edge.at("resource"), "") + "," +
                Matchers(to ? edge.at("resource") : item.at("resource"), "dst_");
   }
-  std::map<std::string, std::pair<double, bool>> expected;
+  std::map<std::string, double> expected;
   for (const char* cls : {"success", "failure"}) {
     bool present = false;
-    const double v = Scalar("sum(increase(response_total{" + selector + ",classification=\"" + cls +
-                                "\"}[" + window + "]))",
-                            at, &present);
-    expected[std::string(cls) + "_count"] = {v, true};
+    const double v = OracleScalar("sum(increase(response_total{" + selector + ",classification=\"" +
+                                      cls + "\"}[" + window + "]))",
+                                  at, &present);
+    expected[std::string(cls) + "_count"] = v;
   }
   for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
     bool present = false;
-    const double ms = Scalar("histogram_quantile(" + std::to_string(q) +
-                                 ", sum by (le) (increase(response_latency_ms_bucket{" + selector +
-                                 "}[" + window + "])))",
-                             at, &present);
-    if (present) expected[std::string(name) + "_response_latency"] = {ms / 1000.0, true};
+    const double ms = OracleScalar("histogram_quantile(" + std::to_string(q) +
+                                       ", sum by (le) (increase(response_latency_ms_bucket{" +
+                                       selector + "}[" + window + "])))",
+                                   at, &present);
+    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
   }
 
-  std::map<std::string, double> got;
-  for (const auto& m : item.at("metrics")) {
-    const std::string name = m.at("name");
-    got[name] = ParseQuantity(m.at("value"));
-    if (name.find("latency") != std::string::npos) {
-      EXPECT_EQ(m.at("unit"), "seconds") << name;
-    }
-  }
-  ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
-  for (const auto& [name, e] : expected) {
-    ASSERT_TRUE(got.count(name)) << name;
-    // Counts carry milli precision, latencies (seconds) nano precision.
-    const double precision = name.find("latency") != std::string::npos ? 0.5e-9 : 0.5e-3;
-    EXPECT_NEAR(got[name], e.first, precision + 1e-9 * std::abs(e.first)) << name;
-  }
-}
-
-json GetJson(const std::string& path, int want_status = 200) {
-  const auto r = ServerGet(path);
-  EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
-  return json::parse(r.body);
-}
-
-std::set<std::string> ItemNames(const json& list) {
-  std::set<std::string> out;
-  for (const auto& item : list.at("items")) {
-    const auto& r = item.at("resource");
-    out.insert(r.value("namespace", "") + "/" + r.at("name").get<std::string>());
-  }
-  return out;
-}
-
-using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-
-std::set<EdgeKey> EdgeKeys(const json& list) {
-  std::set<EdgeKey> out;
-  for (const auto& item : list.at("items")) {
-    const auto& e = item.at("edge");
-    const auto& p = e.at("resource");
-    out.insert(
-        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
-  }
-  return out;
+  ExpectMetricsMatch(item, expected);
 }
 
 // ---- Tests ------------------------------------------------------------------------------------
