@@ -18,6 +18,14 @@ using model::ResourceKind;
 using model::Side;
 using model::TimePoint;
 
+// One TrafficSplit's definition as the Kubernetes caches hold it (smi-spec digest §7): the apex
+// service clients call and the backend services it routes to, all in namespace `ns`.
+struct TrafficSplitQuery {
+  std::string ns;
+  std::string apex;
+  std::vector<std::string> backends;
+};
+
 // What aggregation asks a source for.
 struct SampleQuery {
   ResourceKind kind = ResourceKind::kDeployment;
@@ -28,6 +36,10 @@ struct SampleQuery {
   // statefulsets and daemonsets; `name` then matches a workload of any of them). This is what the
   // `trafficmetrics` resource lists, in the same number of queries as one kind.
   bool all_workload_kinds = false;
+  // When not empty: the traffic sent to these splits' apex services and routed to each of their
+  // backends, measured at the clients (TrafficSamples::backends), in the same two queries however
+  // many splits there are; `kind`, `ns`, `name` and `edges` are then unused.
+  std::vector<TrafficSplitQuery> traffic_splits;
   std::chrono::milliseconds window{30000};
   TimePoint at;  // evaluation time, a whole second
 };
@@ -56,12 +68,23 @@ struct EdgeSample {
   TrafficCounts counts;
 };
 
+// Traffic sent to the apex service `apex` (in `ns`) and routed to the backend service `backend`,
+// measured at the clients.
+struct BackendSample {
+  std::string ns;
+  std::string apex;
+  std::string backend;
+  Side side = Side::kClient;  // where the traffic was measured
+  TrafficCounts counts;
+};
+
 struct TrafficSamples {
   TimePoint evaluated_at;
   // Objects the source knows to exist at evaluation time (even if idle), matching the query.
   std::vector<ObjectReference> known_objects;
   std::vector<ResourceSample> resources;  // filled when !query.edges
   std::vector<EdgeSample> edges;          // filled when query.edges
+  std::vector<BackendSample> backends;    // filled for query.traffic_splits (with traffic only)
   std::vector<std::string> warnings;      // non-fatal notes from the backend
 };
 

@@ -56,6 +56,15 @@ existence:
     selector: [{label: job, param: job}]
     objects: *self
     workloads: *self_workloads
+# A client's proxy resolves the apex service, applies the split and records the authority the
+# client called (the apex) beside the backend it chose (dst_service): both are on its outbound
+# series, so only traffic sent to the apex counts for a split.
+traffic_split:
+  side: client
+  selector: [{label: direction, value: outbound}]
+  namespace: dst_namespace
+  backend: dst_service
+  authority: authority
 )yaml";
 
 // Istio telemetry v2 (istio_requests_total and istio_request_duration_milliseconds from the
@@ -136,6 +145,15 @@ existence:
     objects: {deployment: *src_workload, statefulset: *src_workload, daemonset: *src_workload}
     workloads:
       - {kind: deployment, namespace: source_workload_namespace, name: source_workload}
+# Istio implements a TrafficSplit with a VirtualService on the apex host routing to the backend
+# services: the client's sidecar (reporter="source") names the backend it routed to in
+# destination_service_name, and no standard label keeps the host the client asked for. So a
+# backend counts every client-measured request to its service, through the apex or not.
+traffic_split:
+  side: client
+  selector: [{label: reporter, value: source}]
+  namespace: destination_service_namespace
+  backend: destination_service_name
 )yaml";
 
 }  // namespace

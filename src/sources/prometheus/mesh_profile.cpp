@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <regex>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -97,6 +98,13 @@ void Validate(const SampleQuery& q) {
   };
   if (q.window <= std::chrono::milliseconds::zero()) {
     throw std::invalid_argument("the window must be positive");
+  }
+  if (!q.traffic_splits.empty()) {
+    // Only the namespace reaches the query; apex and backends are compared in C++.
+    for (const auto& split : q.traffic_splits) {
+      if (!model::IsDns1123Label(split.ns)) reject("namespace", split.ns);
+    }
+    return;
   }
   if (q.all_workload_kinds && q.edges) {
     throw std::invalid_argument("every workload kind at once is for the resource scope only");
@@ -293,6 +301,13 @@ MeshProfile::MeshProfile(MeshProfileSpec spec) : spec_(std::move(spec)) {
   CheckView("resource", s.resource, s.parameters, false);
   CheckView("edges.to", s.edges_to, s.parameters, true);
   CheckView("edges.from", s.edges_from, s.parameters, true);
+  if (s.traffic_split) {
+    const TrafficSplitView& v = *s.traffic_split;
+    CheckSelector("traffic_split.selector", v.selector, s.parameters);
+    CheckLabel("traffic_split.namespace", v.ns_label);
+    CheckLabel("traffic_split.backend", v.backend_label);
+    if (!v.authority_label.empty()) CheckLabel("traffic_split.authority", v.authority_label);
+  }
   for (size_t i = 0; i < s.existence.size(); ++i) {
     const std::string where = "existence[" + std::to_string(i) + "]";
     const auto& e = s.existence[i];
@@ -424,7 +439,34 @@ class Builder {
     return out;
   }
 
+  // The traffic of TrafficSplits: requests measured at the clients, grouped by the backend
+  // service they were routed to (and the authority called, where the mesh records it). One
+  // namespace is selected in the query when every split is in it; apexes and backends are
+  // picked from the rows (a name never becomes a regex, decision 11).
+  ProfileQueries Splits() const {
+    if (!s_.traffic_split) {
+      throw std::invalid_argument("the " + s_.name +
+                                  " mesh profile cannot answer for trafficsplits");
+    }
+    const TrafficSplitView& v = *s_.traffic_split;
+    auto m = Selector(v.selector);
+    const std::string& ns = q_.traffic_splits.front().ns;
+    const bool one_ns = std::all_of(q_.traffic_splits.begin(), q_.traffic_splits.end(),
+                                    [&](const TrafficSplitQuery& t) { return t.ns == ns; });
+    if (one_ns) m.push_back(EqualMatcher(v.ns_label, ns));
+    m.push_back(NotEmpty(v.backend_label));
+    LabelList by;
+    by.Add(v.ns_label).Add(v.backend_label).Add(v.authority_label);
+    ProfileQueries out;
+    out.counts = SumIncrease(LabelList(by).Add(s_.classification.labels).Join(), s_.requests_metric,
+                             JoinMatchers(m), window_);
+    out.buckets = SumIncrease(LabelList(by).Add("le").Join(), s_.latency_bucket_metric,
+                              JoinMatchers(m), window_);
+    return out;
+  }
+
   ProfileQueries Build() const {
+    if (!q_.traffic_splits.empty()) return Splits();
     ProfileQueries out;
     const std::vector<std::string>& cls = s_.classification.labels;
     const std::vector<std::string> le = {"le"};
@@ -458,8 +500,93 @@ ProfileQueries MeshProfile::BuildQueries(const SampleQuery& q) const {
   return Builder(spec_, q).Build();
 }
 
+bool AuthorityNamesService(std::string_view authority, std::string_view apex, std::string_view ns) {
+  std::string_view host = authority;
+  if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = host.substr(colon + 1);
+    if (port.empty() ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    host = host.substr(0, colon);
+  }
+  const std::string prefix = std::string(apex) + "." + std::string(ns) + ".svc.";
+  return !apex.empty() && !ns.empty() && host.size() > prefix.size() &&
+         host.compare(0, prefix.size(), prefix) == 0;
+}
+
+TrafficSamples MeshProfile::SplitSamples(const SampleQuery& q,
+                                         const std::vector<VectorSample>& counts,
+                                         const std::vector<VectorSample>& buckets) const {
+  const TrafficSplitView& v = *spec_.traffic_split;
+  using Key = std::tuple<std::string, std::string, std::string>;  // namespace, apex, backend
+  std::map<Key, TrafficCounts> out_counts;
+  // Every (split, backend) a row counts for: the row names a backend of a split in the split's
+  // namespace and, where the mesh records the authority called, that split's apex.
+  auto entries = [&](const Labels& labels) {
+    std::vector<TrafficCounts*> out;
+    const std::string* ns = Find(labels, v.ns_label);
+    const std::string* backend = Find(labels, v.backend_label);
+    if (ns == nullptr || backend == nullptr) return out;
+    const std::string* authority =
+        v.authority_label.empty() ? nullptr : Find(labels, v.authority_label);
+    std::set<Key> seen;  // two identical splits count a row once each, not twice each
+    for (const TrafficSplitQuery& split : q.traffic_splits) {
+      if (split.ns != *ns) continue;
+      if (std::find(split.backends.begin(), split.backends.end(), *backend) ==
+          split.backends.end()) {
+        continue;
+      }
+      if (!v.authority_label.empty() &&
+          (authority == nullptr || !AuthorityNamesService(*authority, split.apex, split.ns))) {
+        continue;
+      }
+      Key key{split.ns, split.apex, *backend};
+      if (seen.insert(key).second) out.push_back(&out_counts[key]);
+    }
+    return out;
+  };
+  auto matches = [](const Labels& labels, const std::vector<Compiled::Rule>& rules) {
+    for (const auto& rule : rules) {
+      const std::string* value = Find(labels, rule.label);
+      if (std::regex_match(value == nullptr ? std::string() : *value, rule.re)) return true;
+    }
+    return false;
+  };
+  for (const VectorSample& row : counts) {
+    const bool failure = matches(row.labels, compiled_->failure);
+    if (!failure && !compiled_->success.empty() && !matches(row.labels, compiled_->success)) {
+      continue;
+    }
+    for (TrafficCounts* c : entries(row.labels)) (failure ? c->failure : c->success) += row.value;
+  }
+  TrafficSamples out;
+  bool bad_le = false;
+  for (const VectorSample& row : buckets) {
+    const std::string* le_text = Find(row.labels, "le");
+    double le = 0;
+    if (le_text == nullptr || !ParseSampleValue(*le_text, &le) || std::isnan(le)) {
+      bad_le = true;
+      continue;
+    }
+    for (TrafficCounts* c : entries(row.labels)) {
+      c->latency_buckets[le / spec_.latency_units_per_second] += row.value;
+    }
+  }
+  for (auto& [key, c] : out_counts) {
+    const auto& [ns, apex, backend] = key;
+    out.backends.push_back(BackendSample{ns, apex, backend, v.side, std::move(c)});
+  }
+  if (bad_le) {
+    out.warnings.push_back(
+        "latency buckets without a numeric \"le\" label were ignored (query: trafficsplits)");
+  }
+  return out;
+}
+
 TrafficSamples MeshProfile::ToSamples(const SampleQuery& q, const std::vector<VectorSample>& counts,
                                       const std::vector<VectorSample>& buckets) const {
+  if (!q.traffic_splits.empty()) return SplitSamples(q, counts, buckets);
   const MeshProfileSpec& s = spec_;
 
   // The object a row names through `o`; nullopt when its labels are missing or empty.

@@ -86,6 +86,20 @@ struct Classification {
   std::vector<LabelRule> success;
 };
 
+// How the traffic of TrafficSplits is seen (SampleQuery::traffic_splits): the series of requests
+// measured by the clients (`selector`), the labels naming the service a request was routed to
+// (the backend: `ns_label`, `backend_label`) and, when the mesh records it, the authority the
+// client called (`authority_label`): a row counts for an apex when its host is
+// `<apex>.<namespace>.svc.<anything>` (port optional), compared in C++, never as a regex built
+// from a name. Without `authority_label` every request to a backend service counts for it.
+struct TrafficSplitView {
+  std::vector<Matcher> selector;
+  std::string ns_label;
+  std::string backend_label;
+  std::string authority_label;
+  Side side = Side::kClient;
+};
+
 struct MeshProfileSpec {
   std::string name;
   // Values matchers can refer to (e.g. `job`, the Prometheus job scraping the proxies).
@@ -98,6 +112,8 @@ struct MeshProfileSpec {
   SeriesView edges_to;    // `to` edges: the object calls the peer
   SeriesView edges_from;  // `from` edges: the peer calls the object
   std::vector<ExistenceSource> existence;
+  // nullopt: the profile cannot answer for TrafficSplits.
+  std::optional<TrafficSplitView> traffic_split;
 };
 
 class MeshProfile {
@@ -126,12 +142,19 @@ class MeshProfile {
   const std::string& name() const { return spec_.name; }
 
  private:
+  TrafficSamples SplitSamples(const SampleQuery& query, const std::vector<VectorSample>& counts,
+                              const std::vector<VectorSample>& buckets) const;
+
   struct Compiled;
   MeshProfileSpec spec_;
   std::shared_ptr<const Compiled> compiled_;  // regexes, shared between copies
 };
 
 // --- Built-in profiles (builtin_profiles.cpp) ---------------------------------------------------
+
+// Whether `authority` (host or host:port) names the service `apex` of namespace `ns` by its
+// cluster DNS name: `<apex>.<ns>.svc.<cluster domain>`.
+bool AuthorityNamesService(std::string_view authority, std::string_view apex, std::string_view ns);
 
 // "linkerd", "istio".
 std::vector<std::string> BuiltinProfileNames();

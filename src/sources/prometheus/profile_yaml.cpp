@@ -166,7 +166,8 @@ class Reader {
 
   MeshProfileSpec Profile(const YAML::Node& n) const {
     Map(n, "",
-        {"name", "parameters", "metrics", "classification", "resource", "edges", "existence"});
+        {"name", "parameters", "metrics", "classification", "resource", "edges", "existence",
+         "traffic_split"});
     MeshProfileSpec s;
     s.name = String(n["name"], "name", true);
     if (const auto p = n["parameters"]; p && !p.IsNull()) {
@@ -216,6 +217,23 @@ class Reader {
         src.workloads = Workloads(x[i]["workloads"], Join(k, "workloads"));
         s.existence.push_back(std::move(src));
       }
+    }
+    if (const auto t = n["traffic_split"]; t && !t.IsNull()) {
+      Map(t, "traffic_split", {"selector", "namespace", "backend", "authority", "side"});
+      TrafficSplitView v;
+      v.selector = Selector(t["selector"], "traffic_split.selector");
+      v.ns_label = String(t["namespace"], "traffic_split.namespace", true);
+      v.backend_label = String(t["backend"], "traffic_split.backend", true);
+      v.authority_label = String(t["authority"], "traffic_split.authority", false);
+      const std::string side = String(t["side"], "traffic_split.side", true);
+      if (side == "client") {
+        v.side = Side::kClient;
+      } else if (side == "server") {
+        v.side = Side::kServer;
+      } else {
+        Fail("traffic_split.side", "\"" + side + "\" is not one of client, server");
+      }
+      s.traffic_split = std::move(v);
     }
     return s;
   }
