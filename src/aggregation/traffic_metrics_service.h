@@ -76,6 +76,14 @@ class TrafficMetricsService {
   // The edges of the workload GetWorkload resolves (one resource-scope fetch, then the edges).
   model::TrafficMetricsList WorkloadEdges(const MetricsQuery& query);
 
+  // The `trafficsplits` resource (smi-spec digest §7; traffic_splits.cpp): one item per backend of
+  // each TrafficSplit in the Kubernetes caches, with `backend {apex, name, weight}` from the
+  // object and the traffic sent to the apex and routed to that backend, measured at the clients
+  // (`edge {from, client, resource: {}}`). Without Kubernetes knowledge no split exists: Get throws
+  // ObjectNotFound and List is empty. Throws SourceUnavailable until the caches have synced.
+  model::TrafficMetricsList GetTrafficSplit(const MetricsQuery& query);
+  model::TrafficMetricsList ListTrafficSplits(const MetricsQuery& query);
+
   // Rejects windows the source cannot answer; the message is what the user reads.
   void CheckWindow(std::chrono::milliseconds window) const;
   std::chrono::milliseconds default_window() const { return options_.default_window; }

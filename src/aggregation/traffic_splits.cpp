@@ -1,0 +1,108 @@
+// The `trafficsplits` resource (smi-spec digest §7): the traffic sent to a TrafficSplit's apex
+// service, one TrafficMetrics per backend, measured at the clients. What a split is (its apex,
+// backends and weights) only the Kubernetes caches know; the numbers come from the source in one
+// fetch (two queries) for every split of the answer.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "aggregation/traffic_metrics_service.h"
+#include "kube/cluster_state.h"
+
+namespace smi::aggregation {
+
+using model::ObjectReference;
+
+namespace {
+
+constexpr std::string_view kTrafficSplitKind = "TrafficSplit";
+
+ObjectReference SplitReference(const kube::TrafficSplit& split) {
+  return ObjectReference{std::string(kTrafficSplitKind), split.meta.ns, split.meta.name, ""};
+}
+
+// The caches' view; SourceUnavailable until they have synced (an incomplete cache would answer
+// 404 for a split that exists).
+std::shared_ptr<const kube::ClusterSnapshot> SyncedSnapshot(const kube::ClusterState& cluster) {
+  std::string why;
+  if (!cluster.Synced(&why)) {
+    throw sources::SourceUnavailable("the Kubernetes caches have not synced yet" +
+                                     (why.empty() ? std::string() : ": " + why));
+  }
+  return cluster.Snapshot();
+}
+
+// One item per backend of each split, in the splits' order and each split's backend order.
+model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::TimePoint at,
+                                     std::chrono::milliseconds window,
+                                     const std::vector<const kube::TrafficSplit*>& splits) {
+  model::TrafficMetricsList list;
+  sources::SampleQuery sq;
+  for (const kube::TrafficSplit* split : splits) {
+    sources::TrafficSplitQuery t{split->meta.ns, split->service, {}};
+    for (const auto& backend : split->backends) t.backends.push_back(backend.service);
+    if (!t.backends.empty()) sq.traffic_splits.push_back(std::move(t));
+  }
+  sources::TrafficSamples samples;
+  sq.window = window;
+  sq.at = at;
+  // Splits without backends have no items, and need no query.
+  if (!sq.traffic_splits.empty()) samples = source.Fetch(sq);
+  using Key = std::tuple<std::string, std::string, std::string>;  // namespace, apex, backend
+  std::map<Key, const sources::BackendSample*> by_backend;
+  for (const auto& b : samples.backends) by_backend[{b.ns, b.apex, b.backend}] = &b;
+
+  for (const kube::TrafficSplit* split : splits) {
+    for (const auto& backend : split->backends) {
+      model::TrafficMetrics tm;
+      tm.resource = SplitReference(*split);
+      tm.timestamp = sq.at;
+      tm.window = window;
+      // Every request sent to the apex, measured by the clients: an empty (not null) resource.
+      tm.edge.direction = model::Direction::kFrom;
+      tm.edge.side = model::Side::kClient;
+      tm.edge.resource = ObjectReference{};
+      tm.backend = model::Backend{split->service, backend.service, backend.weight};
+      const auto it = by_backend.find({split->meta.ns, split->service, backend.service});
+      if (it != by_backend.end()) {
+        tm.edge.side = it->second->side;
+        tm.metrics = MetricsFromCounts(it->second->counts);
+      } else {
+        tm.metrics = MetricsFromCounts({});
+      }
+      list.items.push_back(std::move(tm));
+    }
+  }
+  return list;
+}
+
+}  // namespace
+
+model::TrafficMetricsList TrafficMetricsService::GetTrafficSplit(const MetricsQuery& query) {
+  CheckWindow(query.window);
+  if (cluster_ == nullptr) throw ObjectNotFound(query.kind, query.name);
+  const auto snapshot = SyncedSnapshot(*cluster_);
+  const kube::TrafficSplit* split = snapshot->FindTrafficSplit(query.ns, query.name);
+  if (split == nullptr) throw ObjectNotFound(query.kind, query.name);
+  const auto at =
+      std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
+  auto list = SplitItems(source_, at, query.window, {split});
+  list.resource = SplitReference(*split);
+  return list;
+}
+
+model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const MetricsQuery& query) {
+  CheckWindow(query.window);
+  model::TrafficMetricsList list;
+  if (cluster_ != nullptr) {
+    const auto snapshot = SyncedSnapshot(*cluster_);
+    const auto at =
+        std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
+    list = SplitItems(source_, at, query.window, snapshot->TrafficSplits(query.ns));
+  }
+  list.resource = ObjectReference{std::string(kTrafficSplitKind), query.ns, "", ""};
+  return list;
+}
+
+}  // namespace smi::aggregation
