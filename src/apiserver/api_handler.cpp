@@ -141,6 +141,7 @@ HttpResponse OpenApiV3Version(const HttpRequest& request, const std::string& ver
 
 // The resource name an error about this route names (`trafficmetrics`, `deployments`, ...).
 std::string ResourceOf(const Route& route) {
+  if (route.traffic_splits) return std::string(kTrafficSplitsResource);
   return route.workloads ? std::string(kTrafficMetricsResource)
                          : std::string(model::ResourcePlural(route.kind));
 }
@@ -311,6 +312,13 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     table.kind_column = route.workloads;
   }
   try {
+    if (route.traffic_splits) {
+      // A split's get is a list too: one item per backend (smi-spec digest §7).
+      const auto list = route.endpoint == Endpoint::kGet ? service_.GetTrafficSplit(query)
+                                                         : service_.ListTrafficSplits(query);
+      if (as_table) return Json(TrafficSplitTable(list.items, table).dump());
+      return Json(model::ToJson(list, api_version).dump());
+    }
     switch (route.endpoint) {
       case Endpoint::kGet: {
         const auto tm = route.workloads ? service_.GetWorkload(query) : service_.Get(query);

@@ -27,6 +27,7 @@ struct Resource {
   std::string singular;  // empty: kubectl guesses it from the kind
   bool namespaced;
   std::vector<std::string> short_names;
+  bool edges = true;  // has the `edges` subresource
 };
 
 // Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
@@ -38,6 +39,8 @@ std::vector<Resource> Resources() {
                     ResourceKind::kPod, ResourceKind::kStatefulSet}) {
     out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
   }
+  // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges (spec §7).
+  out.push_back({std::string(kTrafficSplitsResource), "trafficsplit", true, {}, false});
   out.push_back(
       {std::string(kTrafficMetricsResource), std::string(kTrafficMetricsResource), true, {"tm"}});
   return out;
@@ -57,10 +60,13 @@ json AggregatedGroup() {
                     {"scope", r.namespaced ? "Namespaced" : "Cluster"},
                     {"singularResource", r.singular},
                     {"verbs", {"get", "list"}},
-                    {"subresources",
-                     {{{"subresource", "edges"},
-                       {"responseKind", ResponseKind(version, "TrafficMetricsList")},
-                       {"verbs", {"get"}}}}}};
+                    {"subresources", json::array()}};
+      if (r.edges) {
+        entry["subresources"].push_back(
+            {{"subresource", "edges"},
+             {"responseKind", ResponseKind(version, "TrafficMetricsList")},
+             {"verbs", {"get"}}});
+      }
       if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
       resources.push_back(std::move(entry));
     }
@@ -101,6 +107,7 @@ std::string ApiResourceListJson(std::string_view version) {
                   {"verbs", {"get", "list"}}};
     if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
     resources.push_back(std::move(entry));
+    if (!r.edges) continue;
     resources.push_back({{"name", r.name + "/edges"},
                          {"singularName", ""},
                          {"namespaced", r.namespaced},

@@ -60,7 +60,8 @@ json Schemas(std::string_view v, const std::string& prefix) {
       {"description", "A reference to a Kubernetes object."},
       {"type", "object"},
       {"properties",
-       {{"kind", Str("Kind of the object: Pod, Deployment, StatefulSet, DaemonSet, Namespace.")},
+       {{"kind", Str("Kind of the object: Pod, Deployment, StatefulSet, DaemonSet, Namespace, "
+                     "TrafficSplit.")},
         {"namespace", Str("Namespace of the object.")},
         {"name", Str("Name of the object.")},
         {"apiVersion", Str("API version of the object.")}}}};
@@ -163,14 +164,15 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
   };
   const json window = param("window", "query", false, "The window, e.g. 30s, 5m (default 30s).");
   const auto add = [&](const std::string& path, const std::string& id, const std::string& type,
-                       std::vector<std::string> path_params) {
+                       std::vector<std::string> path_params, std::string action = "") {
+    if (action.empty()) action = type == "TrafficMetricsList" ? "list" : "get";
     json params = {window};
     for (const auto& p : path_params) params.push_back(param(p, "path", true, p));
     paths[path] = {{"get",
                     {{"operationId", id},
                      {"parameters", params},
                      {"responses", response(type)},
-                     {"x-kubernetes-action", type == "TrafficMetricsList" ? "list" : "get"},
+                     {"x-kubernetes-action", action},
                      {"x-kubernetes-group-version-kind", Gvk(v, "TrafficMetrics").at(0)}}}};
   };
   for (std::string_view r :
@@ -184,6 +186,13 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
     add(base + "/namespaces/{namespace}/" + res + "/{name}/edges", "get" + res + "Edges",
         "TrafficMetricsList", {"namespace", "name"});
   }
+  // A TrafficSplit's get is a list: one TrafficMetrics per backend (smi-spec digest §7).
+  const std::string splits(kTrafficSplitsResource);
+  add(base + "/" + splits, "list" + splits + "AllNamespaces", "TrafficMetricsList", {});
+  add(base + "/namespaces/{namespace}/" + splits, "list" + splits, "TrafficMetricsList",
+      {"namespace"});
+  add(base + "/namespaces/{namespace}/" + splits + "/{name}", "get" + splits, "TrafficMetricsList",
+      {"namespace", "name"}, "get");
   add(base + "/namespaces", "listnamespaces", "TrafficMetricsList", {});
   add(base + "/namespaces/{name}", "getnamespaces", "TrafficMetrics", {"name"});
   add(base + "/namespaces/{name}/edges", "getnamespacesEdges", "TrafficMetricsList", {"name"});

@@ -102,6 +102,19 @@ Route MatchRoute(std::string_view path) {
         return none;
     }
   }
+  auto splits = [&](std::string_view ns, std::string_view name, Endpoint e) {
+    object(ResourceKind::kDeployment, ns, name, e);
+    r.traffic_splits = true;
+    return r;
+  };
+  if (rest[0] == "namespaces" && rest.size() >= 3 && rest[2] == kTrafficSplitsResource) {
+    if (rest.size() == 3) return splits(rest[1], "", Endpoint::kList);
+    if (rest.size() == 4) return splits(rest[1], rest[3], Endpoint::kGet);
+    return none;
+  }
+  if (rest.size() == 1 && rest[0] == kTrafficSplitsResource) {
+    return splits("", "", Endpoint::kList);
+  }
   if (rest.size() == 1 && rest[0] == kTrafficMetricsResource) {
     return workloads("", "", Endpoint::kList);
   }

@@ -33,6 +33,9 @@ enum class Endpoint {
 
 // The resource that lists workload-level TrafficMetrics of every workload kind (decision 10).
 inline constexpr std::string_view kTrafficMetricsResource = "trafficmetrics";
+// TrafficSplits (smi-spec digest §7): a get is a TrafficMetricsList, one item per backend; no
+// edges.
+inline constexpr std::string_view kTrafficSplitsResource = "trafficsplits";
 
 struct Route {
   Endpoint endpoint = Endpoint::kNotFound;
@@ -44,6 +47,8 @@ struct Route {
   bool invalid_name = false;
   // The `trafficmetrics` resource: `kind` is unused, the name resolves across workload kinds.
   bool workloads = false;
+  // The `trafficsplits` resource: `kind` is unused; kGet and kList only.
+  bool traffic_splits = false;
 };
 
 Route MatchRoute(std::string_view path);

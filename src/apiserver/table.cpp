@@ -163,4 +163,18 @@ json EdgeTable(const std::vector<model::TrafficMetrics>& items, const TableOptio
   return table;
 }
 
+json TrafficSplitTable(const std::vector<model::TrafficMetrics>& items, const TableOptions& o) {
+  json table = NewTable(o, {Column("Name", "name", "Name of the TrafficSplit", 0),
+                            Column("Backend", "", "The backend service", 0),
+                            Column("Weight", "", "The backend's weight in the TrafficSplit", 0)});
+  table["columnDefinitions"].push_back(Column("Apex", "", "The apex service the clients call", 1));
+  for (const auto& c : WideColumns()) table["columnDefinitions"].push_back(c);
+  for (const auto& tm : items) {
+    const model::Backend backend = tm.backend.value_or(model::Backend{});
+    AddRow(table, {tm.resource.name, backend.name, std::to_string(backend.weight)}, Cells(tm),
+           {backend.apex}, RowObject(tm, tm.resource, o), o);
+  }
+  return table;
+}
+
 }  // namespace smi::apiserver

@@ -31,6 +31,11 @@ nlohmann::json ResourceTable(const std::vector<model::TrafficMetrics>& items,
 nlohmann::json EdgeTable(const std::vector<model::TrafficMetrics>& items,
                          const TableOptions& options);
 
+// A Table of TrafficSplit backends: one row per backend, named after the split, with the
+// backend service and its weight (and the apex in wide output).
+nlohmann::json TrafficSplitTable(const std::vector<model::TrafficMetrics>& items,
+                                 const TableOptions& options);
+
 // Cell formats. Each shows "-" when the window had no requests (never 0 ms, never NaN).
 // 98.67%
 std::string FormatSuccessRate(double success, double failure);
