@@ -1,5 +1,6 @@
 // smi-metrics-server: wires the stages together. Behaviour lives in the libraries.
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -10,6 +11,9 @@
 #include "apiserver/https_server.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
+#include "kube/cluster_state.h"
+#include "kube/credentials.h"
+#include "kube/watched_cluster.h"
 #include "model/clock.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_source.h"
@@ -22,6 +26,39 @@ using namespace smi;
 std::string Trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+// Where the server's Kubernetes knowledge comes from (null: none; answers rest on the series).
+std::unique_ptr<kube::ClusterState> StartClusterState(const apiserver::ServerFlags& flags) {
+  if (!flags.kube_objects.empty()) {
+    auto state = kube::StaticClusterState::FromFile(flags.kube_objects);
+    const auto snapshot = state->Snapshot();
+    std::cerr << "smi-metrics-server: Kubernetes objects from " << flags.kube_objects << " ("
+              << snapshot->Count(kube::Resource::kNamespaces) << " namespaces, "
+              << snapshot->Count(kube::Resource::kPods) << " pods; no cluster is watched)\n";
+    return state;
+  }
+  kube::RestConfig config;
+  if (!flags.kubeconfig.empty()) {
+    config = kube::LoadKubeconfig(flags.kubeconfig, flags.kube_context);
+  } else if (flags.in_cluster) {
+    config = kube::InClusterConfig();
+  } else if (const char* host = std::getenv("KUBERNETES_SERVICE_HOST"); host && *host) {
+    std::cerr << "smi-metrics-server: KUBERNETES_SERVICE_HOST is set and neither --kubeconfig "
+                 "nor --kube-objects was given: watching the cluster as the pod's service "
+                 "account (--in-cluster)\n";
+    config = kube::InClusterConfig();
+  } else {
+    std::cerr << "smi-metrics-server: no Kubernetes knowledge (no --kubeconfig, --in-cluster or "
+                 "--kube-objects): objects exist while the metric series show them, and "
+                 "labelSelector is refused\n";
+    return nullptr;
+  }
+  std::cerr << "smi-metrics-server: watching Kubernetes objects at " << config.server << " ("
+            << config.description << "); /readyz is 503 until the caches have synced\n";
+  auto state = std::make_unique<kube::WatchedClusterState>(std::move(config));
+  state->Start();
+  return state;
 }
 
 int Run(const apiserver::ServerFlags& flags) {
@@ -90,12 +127,15 @@ int Run(const apiserver::ServerFlags& flags) {
   sources::prometheus::PrometheusSource source(
       prom, sources::prometheus::MeshProfile(flags.profile), std::move(source_options));
 
+  const auto cluster = StartClusterState(flags);
+
   model::SystemClock clock;
   aggregation::TrafficMetricsService::Options answer_options;
   answer_options.evaluation_delay = flags.evaluation_delay;
   answer_options.default_window = flags.default_window;
-  aggregation::TrafficMetricsService service(source, clock, answer_options);
+  aggregation::TrafficMetricsService service(source, clock, answer_options, cluster.get());
   apiserver::ApiHandler handler(service, source);
+  handler.set_cluster(cluster.get());
   handler.set_metrics_text(
       [&source] { return sources::SerializeMetrics(*source.metrics_registry()); });
   apiserver::HttpsServer server(serving, handler);

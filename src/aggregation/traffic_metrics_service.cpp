@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "aggregation/cluster_view.h"
 #include "aggregation/histogram_quantile.h"
 #include "kube/cluster_state.h"
 #include "model/duration.h"
@@ -25,6 +26,29 @@ model::TrafficMetrics NewItem(const ObjectReference& resource,
   tm.timestamp = samples.evaluated_at;
   tm.window = window;
   return tm;
+}
+
+// Without Kubernetes knowledge no label is known, so a label selector cannot be honoured.
+void RequireNoLabelSelector(const MetricsQuery& q) {
+  if (q.label_selector && !q.label_selector->MatchesEverything()) {
+    throw std::invalid_argument(
+        "labelSelector needs Kubernetes knowledge: this server runs without it (start it with "
+        "--kubeconfig, --in-cluster or --kube-objects to filter by labels)");
+  }
+}
+
+bool FieldSelected(const MetricsQuery& q, const ObjectReference& ref) {
+  return !q.field_selector || q.field_selector->Matches(ref.ns, ref.name);
+}
+
+// The workload a name means in the caches: the Deployment, else the StatefulSet, else the
+// DaemonSet of that name (decision 10's order).
+ResourceKind ResolveWorkload(const kube::ClusterSnapshot& snapshot, const MetricsQuery& q) {
+  for (auto kind :
+       {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
+    if (ObjectExists(snapshot, kind, q.ns, q.name)) return kind;
+  }
+  throw ObjectNotFound(ResourceKind::kDeployment, q.name);
 }
 
 ObjectReference ObjectOf(const MetricsQuery& q) {
@@ -96,6 +120,7 @@ sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, 
 }
 
 model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
+  if (const auto snapshot = ClusterView()) return GetFromCluster(query, *snapshot);
   const auto samples = Fetch(query, /*edges=*/false);
   const ObjectReference want = ObjectOf(query);
   for (const auto& sample : samples.resources) {
@@ -115,6 +140,8 @@ model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
 }
 
 model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query) {
+  if (const auto snapshot = ClusterView()) return ListFromCluster(query, *snapshot);
+  RequireNoLabelSelector(query);
   const auto samples = Fetch(query, /*edges=*/false);
   // Every object the source knows, with its counts when it had traffic; ordered by namespace, name.
   std::map<std::pair<std::string, std::string>, std::pair<ObjectReference, sources::TrafficCounts>>
@@ -127,6 +154,7 @@ model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query)
   list.resource.kind = model::KindName(query.kind);
   if (query.kind != ResourceKind::kNamespace) list.resource.ns = query.ns;
   for (const auto& [key, row] : rows) {
+    if (!FieldSelected(query, row.first)) continue;
     auto tm = NewItem(row.first, samples, query.window);
     tm.metrics = MetricsFromCounts(row.second);
     list.items.push_back(std::move(tm));
@@ -135,6 +163,15 @@ model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query)
 }
 
 model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query) {
+  return EdgesOf(query, ClusterView().get());
+}
+
+model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& query,
+                                                         const kube::ClusterSnapshot* snapshot) {
+  // With the caches, existence is theirs alone (decision 7); peers keep the mesh's identity.
+  if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
+    throw ObjectNotFound(query.kind, query.name);
+  }
   const auto samples = Fetch(query, /*edges=*/true);
   const ObjectReference self = ObjectOf(query);
   const bool known = std::find(samples.known_objects.begin(), samples.known_objects.end(), self) !=
@@ -150,7 +187,7 @@ model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query
     tm.metrics = MetricsFromCounts(edge.counts);
     list.items.push_back(std::move(tm));
   }
-  if (!known && list.items.empty()) throw ObjectNotFound(query.kind, query.name);
+  if (!snapshot && !known && list.items.empty()) throw ObjectNotFound(query.kind, query.name);
   return list;
 }
 
@@ -184,10 +221,13 @@ WorkloadRows CollectWorkloads(const sources::TrafficSamples& samples, const Metr
 model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuery& query) {
   MetricsQuery q = query;
   q.name.clear();
+  if (const auto snapshot = ClusterView()) return ListWorkloadsFromCluster(q, *snapshot);
+  RequireNoLabelSelector(q);
   const auto samples = Fetch(q, /*edges=*/false, /*all_workload_kinds=*/true);
   model::TrafficMetricsList list;
   list.resource.ns = q.ns;
   for (const auto& [key, row] : CollectWorkloads(samples, q)) {
+    if (!FieldSelected(q, row.first)) continue;
     auto tm = NewItem(row.first, samples, q.window);
     tm.metrics = MetricsFromCounts(row.second);
     list.items.push_back(std::move(tm));
@@ -196,6 +236,11 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuer
 }
 
 model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& query) {
+  if (const auto snapshot = ClusterView()) {
+    MetricsQuery q = query;
+    q.kind = ResolveWorkload(*snapshot, query);
+    return GetFromCluster(q, *snapshot);
+  }
   const auto samples = Fetch(query, /*edges=*/false, /*all_workload_kinds=*/true);
   const auto rows = CollectWorkloads(samples, query);
   // Keys sort by rank within one (namespace, name): the first row is the resolved kind.
@@ -207,6 +252,12 @@ model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& que
 }
 
 model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuery& query) {
+  if (const auto snapshot = ClusterView()) {
+    // The caches resolve the name, so the request costs only the edge queries.
+    MetricsQuery q = query;
+    q.kind = ResolveWorkload(*snapshot, query);
+    return EdgesOf(q, snapshot.get());
+  }
   const auto resolved = GetWorkload(query);
   MetricsQuery q = query;
   for (auto kind :
@@ -214,6 +265,104 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuer
     if (model::KindName(kind) == resolved.resource.kind) q.kind = kind;
   }
   return Edges(q);
+}
+
+// ---- Answers from the Kubernetes caches
+// ----------------------------------------------------------
+
+std::shared_ptr<const kube::ClusterSnapshot> TrafficMetricsService::ClusterView() const {
+  if (!cluster_) return nullptr;
+  std::string why;
+  if (!cluster_->Synced(&why)) {
+    throw sources::SourceUnavailable("the Kubernetes object caches have not synced yet: " + why);
+  }
+  return cluster_->Snapshot();
+}
+
+sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& query) {
+  MetricsQuery q = query;
+  q.kind = ResourceKind::kPod;
+  q.name.clear();
+  return Fetch(q, /*edges=*/false);
+}
+
+std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsByObject(
+    const kube::ClusterSnapshot& snapshot, ResourceKind kind,
+    const sources::TrafficSamples& samples) const {
+  if (kind != ResourceKind::kPod && CachedWorkloadKind(kind)) {
+    return RollUpPods(snapshot, samples.resources);
+  }
+  std::map<ObjectReference, sources::TrafficCounts> out;
+  for (const auto& sample : samples.resources) AddCounts(out[sample.resource], sample.counts);
+  return out;
+}
+
+// Workloads are rolled up from their pods through the caches, so the answer does not depend on
+// the series carrying workload labels; pods and namespaces are what the source keys by (every
+// series carries the namespace and pod target labels, and a namespace's series include those of
+// pods that ended within the window, which the caches no longer know).
+model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& query,
+                                                            const kube::ClusterSnapshot& snapshot) {
+  if (!ObjectExists(snapshot, query.kind, query.ns, query.name)) {
+    throw ObjectNotFound(query.kind, query.name);
+  }
+  const bool workload = CachedWorkloadKind(query.kind).has_value();
+  const auto samples = workload ? FetchPods(query) : Fetch(query, /*edges=*/false);
+  const auto counts = CountsByObject(snapshot, query.kind, samples);
+  const ObjectReference want = ReferenceOf(query.kind, query.ns, query.name);
+  auto tm = NewItem(want, samples, query.window);
+  const auto it = counts.find(want);
+  tm.metrics = MetricsFromCounts(it == counts.end() ? sources::TrafficCounts{} : it->second);
+  return tm;
+}
+
+model::TrafficMetricsList TrafficMetricsService::ListFromCluster(
+    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+  const std::string ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
+  const auto objects = SelectedObjects(snapshot, query.kind, ns,
+                                       query.label_selector.value_or(kube::LabelSelector{}),
+                                       query.field_selector.value_or(kube::FieldSelector{}));
+  const bool workload = CachedWorkloadKind(query.kind).has_value();
+  const auto samples = workload ? FetchPods(query) : Fetch(query, /*edges=*/false);
+  const auto counts = CountsByObject(snapshot, query.kind, samples);
+  model::TrafficMetricsList list;
+  list.resource.kind = model::KindName(query.kind);
+  list.resource.ns = ns;
+  if (query.label_selector) list.selector = EchoSelector(*query.label_selector);
+  for (const auto& ref : objects) {
+    auto tm = NewItem(ref, samples, query.window);
+    const auto it = counts.find(ref);
+    tm.metrics = MetricsFromCounts(it == counts.end() ? sources::TrafficCounts{} : it->second);
+    list.items.push_back(std::move(tm));
+  }
+  return list;
+}
+
+model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(
+    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+  const auto labels = query.label_selector.value_or(kube::LabelSelector{});
+  const auto fields = query.field_selector.value_or(kube::FieldSelector{});
+  // (namespace, name, kind rank) order, as without the caches.
+  std::map<std::tuple<std::string, std::string, int>, ObjectReference> rows;
+  for (auto kind :
+       {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
+    for (auto& ref : SelectedObjects(snapshot, kind, query.ns, labels, fields)) {
+      const int rank = *WorkloadKindRank(ref.kind);
+      rows[{ref.ns, ref.name, rank}] = std::move(ref);
+    }
+  }
+  const auto samples = FetchPods(query);
+  const auto counts = RollUpPods(snapshot, samples.resources);
+  model::TrafficMetricsList list;
+  list.resource.ns = query.ns;
+  if (query.label_selector) list.selector = EchoSelector(*query.label_selector);
+  for (const auto& [key, ref] : rows) {
+    auto tm = NewItem(ref, samples, query.window);
+    const auto it = counts.find(ref);
+    tm.metrics = MetricsFromCounts(it == counts.end() ? sources::TrafficCounts{} : it->second);
+    list.items.push_back(std::move(tm));
+  }
+  return list;
 }
 
 }  // namespace smi::aggregation

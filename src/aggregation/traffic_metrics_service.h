@@ -2,16 +2,21 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "kube/field_selector.h"
+#include "kube/label_selector.h"
 #include "model/clock.h"
 #include "model/traffic_metrics.h"
 #include "sources/traffic_source.h"
 
 namespace smi::kube {
 class ClusterState;
+class ClusterSnapshot;
 }  // namespace smi::kube
 
 namespace smi::aggregation {
@@ -22,6 +27,11 @@ struct MetricsQuery {
   std::string ns;    // empty: all namespaces (lists only); unused for namespaces
   std::string name;  // empty for lists
   std::chrono::milliseconds window{30000};
+  // Lists only (DESIGN.md decision 8): which objects appear; never which series are summed.
+  // Label selectors need Kubernetes knowledge (std::invalid_argument without it); the field
+  // selector (metadata.name, metadata.namespace) also filters what the series name.
+  std::optional<kube::LabelSelector> label_selector;
+  std::optional<kube::FieldSelector> field_selector;
 };
 
 // The object asked for does not exist (decision 7: 404, never made-up zeros).
@@ -91,6 +101,25 @@ class TrafficMetricsService {
  private:
   sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,
                                 bool all_workload_kinds = false);
+  // With Kubernetes knowledge: the caches' view for one request (throws SourceUnavailable until
+  // they have synced); null without it.
+  std::shared_ptr<const kube::ClusterSnapshot> ClusterView() const;
+  // The resource scope of every pod in `ns` (empty: everywhere), to roll up to owners.
+  sources::TrafficSamples FetchPods(const MetricsQuery& query);
+  // Counts of the objects of `query.kind` in the samples: rolled up from pods for workload kinds
+  // (the samples are then FetchPods'), as the source keyed them otherwise.
+  std::map<model::ObjectReference, sources::TrafficCounts> CountsByObject(
+      const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
+      const sources::TrafficSamples& samples) const;
+  // Get/List/ListWorkloads/GetWorkload answered from the caches' objects.
+  model::TrafficMetrics GetFromCluster(const MetricsQuery& query,
+                                       const kube::ClusterSnapshot& snapshot);
+  model::TrafficMetricsList ListFromCluster(const MetricsQuery& query,
+                                            const kube::ClusterSnapshot& snapshot);
+  model::TrafficMetricsList EdgesOf(const MetricsQuery& query,
+                                    const kube::ClusterSnapshot* snapshot);
+  model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query,
+                                                     const kube::ClusterSnapshot& snapshot);
 
   sources::TrafficSource& source_;
   const model::Clock& clock_;

@@ -14,6 +14,7 @@
 #include "apiserver/router.h"
 #include "apiserver/status.h"
 #include "apiserver/table.h"
+#include "kube/cluster_state.h"
 #include "model/duration.h"
 
 namespace smi::apiserver {
@@ -191,7 +192,12 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
     case Endpoint::kLivez:
       return PlainText(200, "ok");
     case Endpoint::kReadyz: {
+      // The Kubernetes caches first: until they have synced, every answer would be a 503.
       std::string why;
+      if (cluster_ && !cluster_->Synced(&why)) {
+        return PlainText(
+            503, "[-]kubernetes-caches failed: not synced: " + why + "\nreadyz check failed\n");
+      }
       if (source_.Ready(&why)) return PlainText(200, "ok");
       return PlainText(503, "[-]source failed: " + why + "\nreadyz check failed\n");
     }
@@ -279,18 +285,23 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     return route.name.empty() ? NotFoundObject("namespaces", route.ns)
                               : NotFoundObject(resource, route.name);
   }
-  for (const char* unsupported : {"labelSelector", "fieldSelector"}) {
-    if (const auto v = request.Param(unsupported); v && !v->empty()) {
-      return BadRequest(std::string(unsupported) +
-                        " is not supported by this server yet; list without it and filter the "
-                        "items on the client side");
-    }
-  }
-
   aggregation::MetricsQuery query;
   query.kind = route.kind;
   query.ns = route.ns;
   query.name = route.name;
+  // Selectors filter the objects of a list (decision 8); a get ignores them, as kube-apiserver's.
+  if (route.endpoint == Endpoint::kList) {
+    try {
+      if (const auto v = request.Param("labelSelector"); v && !v->empty()) {
+        query.label_selector = kube::LabelSelector::Parse(*v);
+      }
+      if (const auto v = request.Param("fieldSelector"); v && !v->empty()) {
+        query.field_selector = kube::FieldSelector::Parse(*v);
+      }
+    } catch (const kube::SelectorParseError& e) {
+      return BadRequest(e.what());
+    }
+  }
   try {
     query.window = WindowParam(request, service_.default_window());
     service_.CheckWindow(query.window);

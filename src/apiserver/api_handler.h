@@ -22,6 +22,8 @@ class ApiHandler {
   void set_metrics_text(std::function<std::string()> metrics_text) {
     metrics_text_ = std::move(metrics_text);
   }
+  // The Kubernetes caches: /readyz is 503 until they have synced. Unset: no Kubernetes knowledge.
+  void set_cluster(const kube::ClusterState* cluster) { cluster_ = cluster; }
 
  private:
   HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
@@ -32,6 +34,7 @@ class ApiHandler {
   aggregation::TrafficMetricsService& service_;
   sources::TrafficSource& source_;
   std::function<std::string()> metrics_text_;
+  const kube::ClusterState* cluster_ = nullptr;
 };
 
 // The window a request asks for (`?window=`, or `?t=` as the reference server named it),

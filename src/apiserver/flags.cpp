@@ -145,6 +145,34 @@ const std::map<std::string, FlagSpec>& Specs() {
         [](ServerFlags& f, const std::string& v) {
           f.evaluation_delay = ParseDurationFlag("evaluation-delay", v);
         }}},
+      {"kubeconfig",
+       {"kubeconfig whose current context reaches the cluster: the server watches its pods, "
+        "workloads and namespaces for existence, labels and owners",
+        [](ServerFlags& f, const std::string& v) {
+          f.kubeconfig = v;
+          f.in_cluster = false;
+          f.kube_objects.clear();
+        }}},
+      {"kube-context",
+       {"context of --kubeconfig to use (default: its current-context)",
+        [](ServerFlags& f, const std::string& v) { f.kube_context = v; }}},
+      {"in-cluster",
+       {"watch the cluster the server runs in, as its service account (the default when "
+        "KUBERNETES_SERVICE_HOST is set and neither --kubeconfig nor --kube-objects is given)",
+        [](ServerFlags& f, const std::string& v) {
+          f.in_cluster = ParseBool("in-cluster", v);
+          if (f.in_cluster) f.kubeconfig.clear(), f.kube_context.clear(), f.kube_objects.clear();
+        },
+        true}},
+      {"kube-objects",
+       {"no cluster: take the Kubernetes objects from this JSON file ({\"kind\":\"List\","
+        "\"items\":[...]}, as kubectl get -o json or meshsim --write-kube-objects write it)",
+        [](ServerFlags& f, const std::string& v) {
+          f.kube_objects = v;
+          f.kubeconfig.clear();
+          f.kube_context.clear();
+          f.in_cluster = false;
+        }}},
       {"help",
        {"print this help", [](ServerFlags& f, const std::string&) { f.help = true; }, true}},
   };
@@ -250,7 +278,8 @@ class ConfigReader {
 
   void Apply(const YAML::Node& root, ServerFlags& f) const {
     if (!root || root.IsNull()) return;  // an empty file changes nothing
-    Map(root, "", {"prometheus", "mesh", "cache", "default_window", "evaluation_delay"});
+    Map(root, "",
+        {"prometheus", "mesh", "cache", "kubernetes", "default_window", "evaluation_delay"});
     if (const YAML::Node p = root["prometheus"]; p && !p.IsNull()) {
       Map(p, "prometheus",
           {"url", "timeout", "ca_file", "insecure_skip_tls_verify", "client_cert_file",
@@ -302,6 +331,16 @@ class ConfigReader {
         }
       }
       String(m, "mesh", "proxy_job", &f.proxy_job);
+    }
+    if (const YAML::Node k = root["kubernetes"]; k && !k.IsNull()) {
+      Map(k, "kubernetes", {"kubeconfig", "context", "in_cluster", "objects_file"});
+      Path(k, "kubernetes", "kubeconfig", &f.kubeconfig);
+      String(k, "kubernetes", "context", &f.kube_context);
+      Bool(k, "kubernetes", "in_cluster", &f.in_cluster);
+      Path(k, "kubernetes", "objects_file", &f.kube_objects);
+      if (int(!f.kubeconfig.empty()) + int(f.in_cluster) + int(!f.kube_objects.empty()) > 1) {
+        Fail("kubernetes", "give one of kubeconfig, in_cluster, objects_file");
+      }
     }
     if (const YAML::Node c = root["cache"]; c && !c.IsNull()) {
       Map(c, "cache", {"ttl"});
@@ -393,6 +432,22 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
   }
   if (flags.tls_cert_file.empty() != flags.tls_private_key_file.empty()) {
     throw std::invalid_argument("--tls-cert-file and --tls-private-key-file go together");
+  }
+  // One source of Kubernetes objects; on the command line over the configuration file's.
+  int kube_sources = 0;
+  for (const auto& arg : args) {
+    for (const char* name : {"--kubeconfig", "--in-cluster", "--kube-objects"}) {
+      const std::string n(name);
+      if (arg == n || arg.rfind(n + "=", 0) == 0) ++kube_sources;
+    }
+  }
+  if (kube_sources > 1) {
+    throw std::invalid_argument(
+        "--kubeconfig, --in-cluster and --kube-objects exclude each other (each is where the "
+        "server's Kubernetes objects come from)");
+  }
+  if (!flags.kube_context.empty() && flags.kubeconfig.empty()) {
+    throw std::invalid_argument("--kube-context needs --kubeconfig");
   }
   if (!flags.write_kubeconfig.empty() && !flags.client_ca_file.empty()) {
     throw std::invalid_argument(

@@ -43,6 +43,14 @@ struct ServerFlags {
   // How long answers from Prometheus are reused (the source's cache); nullopt: its default.
   std::optional<std::chrono::milliseconds> cache_ttl;
 
+  // Kubernetes knowledge (existence, labels, owners), at most one of: a kubeconfig, the pod's
+  // service account, or a file of objects. None: existence from the metric series alone (main
+  // falls back to in-cluster when KUBERNETES_SERVICE_HOST is set).
+  std::string kubeconfig;
+  std::string kube_context;  // with kubeconfig; empty: its current-context
+  bool in_cluster = false;
+  std::string kube_objects;  // a {"kind":"List","items":[...]} JSON file
+
   // Answers
   std::chrono::milliseconds evaluation_delay{1000};
   std::chrono::milliseconds default_window{30000};  // when a request has no ?window=

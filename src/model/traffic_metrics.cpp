@@ -116,9 +116,17 @@ nlohmann::json ToJson(const TrafficMetricsList& list, std::string_view api_versi
       {"resource", ReferenceJson(list.resource)},
       {"items", std::move(items)},
   };
-  // The spec's list examples show a structured `selector: {matchLabels: ...}`; until the label
-  // selector is parsed into that shape, the selector is echoed as the string the client sent.
-  if (list.selector) out["selector"] = *list.selector;
+  // The spec's list examples: `selector: {matchLabels: {app: foo}}`.
+  if (list.selector) {
+    nlohmann::json selector = nlohmann::json::object();
+    if (!list.selector->match_labels.empty()) selector["matchLabels"] = list.selector->match_labels;
+    for (const auto& r : list.selector->match_expressions) {
+      nlohmann::json e = {{"key", r.key}, {"operator", r.op}};
+      if (!r.values.empty()) e["values"] = r.values;
+      selector["matchExpressions"].push_back(std::move(e));
+    }
+    out["selector"] = std::move(selector);
+  }
   return out;
 }
 

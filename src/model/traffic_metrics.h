@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,9 +78,20 @@ struct TrafficMetrics {
   std::vector<Metric> metrics;
 };
 
+// A metav1.LabelSelector, as the spec's list examples echo the label selector of a request.
+struct LabelSelectorRequirement {
+  std::string key;
+  std::string op;  // In, NotIn, Exists, DoesNotExist (Gt, Lt for `>`/`<` terms)
+  std::vector<std::string> values;
+};
+struct ListSelector {
+  std::map<std::string, std::string> match_labels;
+  std::vector<LabelSelectorRequirement> match_expressions;
+};
+
 struct TrafficMetricsList {
   ObjectReference resource;  // kind (+ namespace) for kind lists, the object itself for edges
-  std::optional<std::string> selector;  // the label selector echoed back, when one was given
+  std::optional<ListSelector> selector;  // the label selector echoed back, when one was given
   std::vector<TrafficMetrics> items;
 };
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "kube/cluster_state.h"
 #include "mocks/fake_source.h"
 
 namespace smi::apiserver {
@@ -158,6 +159,54 @@ TEST_F(ApiHandlerTest, BackendDownIsServiceUnavailable) {
   HttpRequest ready;
   ready.path = "/readyz";
   EXPECT_EQ(handler_.Handle(ready).status, 503);
+}
+
+TEST_F(ApiHandlerTest, SelectorsWithoutKubernetesKnowledge) {
+  // Label selectors need the caches: 400 naming the flags that give them.
+  auto r =
+      Get(std::string(kBase) + "/namespaces/emojivoto/deployments", {{"labelSelector", "app=web"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("--kubeconfig"),
+            std::string::npos);
+  // Malformed selectors are 400 with the parser's message.
+  r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments",
+          {{"labelSelector", "app in (web"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["reason"], "BadRequest");
+  r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments",
+          {{"fieldSelector", "spec.nodeName=a"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("not a known field selector"),
+            std::string::npos);
+  // A field selector on the name works on what the series name.
+  r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments",
+          {{"fieldSelector", "metadata.name=legacy"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(json::parse(r.body)["items"].size(), 1u);
+  EXPECT_EQ(json::parse(r.body)["items"][0]["resource"]["name"], "legacy");
+}
+
+TEST_F(ApiHandlerTest, ReadyzWaitsForTheKubernetesCaches) {
+  class Unsynced : public kube::ClusterState {
+   public:
+    bool Synced(std::string* why) const override {
+      if (why) *why = "pods, replicasets";
+      return synced;
+    }
+    std::shared_ptr<const kube::ClusterSnapshot> Snapshot() const override {
+      return std::make_shared<kube::ClusterSnapshot>(kube::ClusterSnapshot::Parts{});
+    }
+    bool synced = false;
+  } cluster;
+  handler_.set_cluster(&cluster);
+  HttpRequest ready;
+  ready.path = "/readyz";
+  auto r = handler_.Handle(ready);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("pods, replicasets"), std::string::npos) << r.body;
+  cluster.synced = true;
+  EXPECT_EQ(handler_.Handle(ready).status, 200);
+  handler_.set_cluster(nullptr);
 }
 
 TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {

@@ -142,6 +142,46 @@ evaluation_delay: 2s
   EXPECT_EQ(g.prometheus_ca_file, "/etc/ca.pem");  // not overridden: the file's
 }
 
+TEST(FlagsTest, KubernetesKnowledgeFromOneSource) {
+  const auto none = ParseFlags({"--prometheus-url=x"});
+  EXPECT_TRUE(none.kubeconfig.empty());
+  EXPECT_FALSE(none.in_cluster);
+  EXPECT_TRUE(none.kube_objects.empty());
+  EXPECT_EQ(ParseFlags({"--prometheus-url=x", "--kubeconfig", "/k"}).kubeconfig, "/k");
+  EXPECT_TRUE(ParseFlags({"--prometheus-url=x", "--in-cluster"}).in_cluster);
+  EXPECT_EQ(ParseFlags({"--prometheus-url=x", "--kube-objects=o.json"}).kube_objects, "o.json");
+  const auto both = [](std::vector<std::string> args) {
+    try {
+      ParseFlags(args);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(both({"--prometheus-url=x", "--kubeconfig=/k", "--in-cluster"}).find("exclude"),
+            std::string::npos);
+  EXPECT_NE(both({"--prometheus-url=x", "--kube-context=a"}).find("--kube-context needs"),
+            std::string::npos);
+
+  ConfigFile config(R"(
+prometheus: {url: http://p:9090}
+kubernetes:
+  kubeconfig: kube/config
+  context: prod
+)");
+  const auto f = ParseFlags({"--config", config.path()});
+  EXPECT_EQ(f.kubeconfig,
+            std::filesystem::path(::testing::TempDir() + "/kube/config").lexically_normal());
+  EXPECT_EQ(f.kube_context, "prod");
+  // A flag replaces the file's choice.
+  const auto g = ParseFlags({"--config", config.path(), "--kube-objects=o.json"});
+  EXPECT_TRUE(g.kubeconfig.empty());
+  EXPECT_EQ(g.kube_objects, "o.json");
+  ConfigFile two("prometheus: {url: x}\nkubernetes: {in_cluster: true, objects_file: o.json}\n",
+                 "two.yaml");
+  EXPECT_NE(both({"--config", two.path()}).find("kubernetes: give one of"), std::string::npos);
+}
+
 TEST(FlagsTest, ProfilesInlineOrFromAFile) {
   const std::string istio = *sources::prometheus::BuiltinProfileYaml("istio");
   ConfigFile profile(istio, "profile.yaml");

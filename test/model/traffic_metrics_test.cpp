@@ -174,10 +174,13 @@ TEST(TrafficMetricsListJson, KindList) {
 TEST(TrafficMetricsListJson, EmptyListAndSelector) {
   TrafficMetricsList list;
   list.resource = {"Pod", "", "", ""};
-  list.selector = "app=foo";
+  list.selector =
+      ListSelector{{{"app", "foo"}}, {{"tier", "NotIn", {"db"}}, {"canary", "DoesNotExist", {}}}};
   const json out = ToJson(list, kV1alpha1);
   EXPECT_EQ(out["items"], json::array());
-  EXPECT_EQ(out["selector"], "app=foo");
+  // The spec's shape: `selector: {matchLabels: {app: foo}}`, expressions as metav1 writes them.
+  EXPECT_EQ(out["selector"], json::parse(R"({"matchLabels":{"app":"foo"},"matchExpressions":[
+      {"key":"tier","operator":"NotIn","values":["db"]},{"key":"canary","operator":"DoesNotExist"}]})"));
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+// What the Kubernetes caches add to answers (DESIGN.md decisions 7 and 8): which objects exist and
+// are selected, and the roll-up of pod samples to the workloads that own them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "kube/cluster_state.h"
+#include "model/traffic_metrics.h"
+#include "sources/traffic_source.h"
+
+namespace smi::aggregation {
+
+// The workload kinds the caches resolve pods to (the metrics API's Deployment, StatefulSet,
+// DaemonSet); nullopt for pods and namespaces.
+std::optional<kube::WorkloadKind> CachedWorkloadKind(model::ResourceKind kind);
+
+// The reference an answer uses for a cached object of `kind`.
+model::ObjectReference ReferenceOf(model::ResourceKind kind, std::string_view ns,
+                                   std::string_view name);
+
+// Whether the object exists in the snapshot.
+bool ObjectExists(const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
+                  std::string_view ns, std::string_view name);
+
+// Every object of `kind` in `ns` (empty: everywhere) selected by both selectors, in (namespace,
+// name) order.
+std::vector<model::ObjectReference> SelectedObjects(const kube::ClusterSnapshot& snapshot,
+                                                    model::ResourceKind kind, std::string_view ns,
+                                                    const kube::LabelSelector& labels,
+                                                    const kube::FieldSelector& fields);
+
+// Adds `from` into `to`: counts, and every latency bucket's increase (so that a quantile of the
+// sums is what PromQL's histogram_quantile gives for `sum by (le)` over the same series).
+void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from);
+
+// Sums pod samples (resources of kind Pod) per owning workload through the caches (pod ->
+// ReplicaSet -> Deployment, StatefulSet, DaemonSet). Pods the caches do not know, and pods of
+// other controllers or none, count for no workload.
+std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
+    const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
+
+// The label selector as the spec's list echoes it (metav1.LabelSelector): equality terms as
+// matchLabels, the rest as matchExpressions (In, NotIn, Exists, DoesNotExist; `!=` as NotIn of
+// one value; `>`/`<` as Gt/Lt).
+model::ListSelector EchoSelector(const kube::LabelSelector& selector);
+
+}  // namespace smi::aggregation

@@ -1,0 +1,312 @@
+// The service with Kubernetes knowledge (StaticClusterState) over a fake source: existence from
+// the caches, idle objects listed, label and field selectors on objects, roll-ups of pods to
+// their owners (DESIGN.md decisions 7 and 8).
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "aggregation/cluster_view.h"
+#include "aggregation/traffic_metrics_service.h"
+#include "fakekube/fake_kube_api.h"
+#include "kube/cluster_state.h"
+#include "mocks/fake_source.h"
+
+namespace smi::aggregation {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+using fakekube::MakeDaemonSet;
+using fakekube::MakeDeployment;
+using fakekube::MakeNamespace;
+using fakekube::MakePod;
+using fakekube::MakeReplicaSet;
+using fakekube::MakeStatefulSet;
+using model::ObjectReference;
+using model::ResourceKind;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+ObjectReference PodRef(const std::string& ns, const std::string& name) {
+  return {"Pod", ns, name, ""};
+}
+
+class ClusterServiceTest : public ::testing::Test {
+ protected:
+  ClusterServiceTest()
+      : clock_(std::chrono::system_clock::time_point(1700000000500ms)),
+        service_(source_, clock_, {}, &cluster_) {
+    cluster_.Upsert(MakeNamespace("emojivoto"));
+    cluster_.Upsert(MakeNamespace("other"));
+    cluster_.Upsert(MakeNamespace("quiet"));  // no pods, no series
+    const json web = MakeDeployment("emojivoto", "web", {{"app", "web"}, {"tier", "front"}}, 2);
+    const json web_rs = MakeReplicaSet(web, "5f7b9c");
+    const json emoji = MakeDeployment("emojivoto", "emoji", {{"app", "emoji"}, {"tier", "back"}});
+    const json emoji_rs = MakeReplicaSet(emoji, "77d8c");
+    const json legacy = MakeDeployment("emojivoto", "legacy", {{"app", "legacy"}}, 0);
+    const json store =
+        MakeStatefulSet("emojivoto", "vote-store", {{"app", "store"}, {"tier", "back"}});
+    const json logger =
+        MakeDaemonSet("emojivoto", "node-logger", {{"app", "logger"}, {"version", "3"}});
+    const json other_web = MakeDeployment("other", "web", {{"app", "web"}});
+    const json other_rs = MakeReplicaSet(other_web, "aaaaa");
+    for (const auto& o :
+         {web, web_rs, emoji, emoji_rs, legacy, store, logger, other_web, other_rs}) {
+      cluster_.Upsert(o);
+    }
+    cluster_.Upsert(MakePod("emojivoto", "web-5f7b9c-a", {{"app", "web"}}, web_rs, "10.0.0.1"));
+    cluster_.Upsert(MakePod("emojivoto", "web-5f7b9c-b", {{"app", "web"}}, web_rs, "10.0.0.2"));
+    cluster_.Upsert(
+        MakePod("emojivoto", "emoji-77d8c-a", {{"app", "emoji"}}, emoji_rs, "10.0.0.3"));
+    cluster_.Upsert(MakePod("emojivoto", "vote-store-0", {{"app", "store"}}, store, "10.0.0.4"));
+    cluster_.Upsert(MakePod("emojivoto", "node-logger-x", {{"app", "logger"}}, logger, "10.0.0.5"));
+    cluster_.Upsert(MakePod("emojivoto", "debug", {{"run", "debug"}}, nullptr, "10.0.0.6"));
+    cluster_.Upsert(MakePod("other", "web-aaaaa-a", {{"app", "web"}}, other_rs, "10.0.1.1"));
+
+    // Pod-level series. Two web pods: their buckets sum to {10ms: 10, 20ms: 20, +Inf: 20}.
+    sources::TrafficCounts web_a, web_b, emoji_a, ghost;
+    web_a.success = 10;
+    web_a.latency_buckets = {{0.010, 10}, {0.020, 10}, {kInf, 10}};
+    web_b.success = 8;
+    web_b.failure = 2;
+    web_b.latency_buckets = {{0.010, 0}, {0.020, 10}, {kInf, 10}};
+    emoji_a.success = 5;
+    emoji_a.latency_buckets = {{0.010, 5}, {kInf, 5}};
+    ghost.success = 99;  // a pod the caches do not know: no owner to count it for
+    auto& s = source_.resource_samples;
+    s.resources = {{PodRef("emojivoto", "web-5f7b9c-a"), web_a},
+                   {PodRef("emojivoto", "web-5f7b9c-b"), web_b},
+                   {PodRef("emojivoto", "emoji-77d8c-a"), emoji_a},
+                   {PodRef("emojivoto", "ghost-1"), ghost},
+                   // Series of a deployment that does not exist (any more) in the caches.
+                   {{"Deployment", "emojivoto", "gone", ""}, ghost},
+                   {{"Namespace", "", "emojivoto", ""}, web_a}};
+    s.known_objects = {{"Deployment", "emojivoto", "gone", ""}};
+  }
+
+  MetricsQuery Query(ResourceKind kind, std::string ns, std::string name = "") {
+    MetricsQuery q;
+    q.kind = kind;
+    q.ns = std::move(ns);
+    q.name = std::move(name);
+    return q;
+  }
+
+  static std::vector<std::string> Names(const model::TrafficMetricsList& list) {
+    std::vector<std::string> out;
+    for (const auto& i : list.items) {
+      out.push_back((i.resource.ns.empty() ? "" : i.resource.ns + "/") + i.resource.name);
+    }
+    return out;
+  }
+
+  static std::string Metric(const model::TrafficMetrics& tm, std::string_view name) {
+    for (const auto& m : tm.metrics) {
+      if (m.name == name) return m.value.ToString();
+    }
+    return "<absent>";
+  }
+
+  model::TrafficMetricsList ListWith(ResourceKind kind, std::string ns, const std::string& labels,
+                                     const std::string& fields = "") {
+    auto q = Query(kind, std::move(ns));
+    if (!labels.empty()) q.label_selector = kube::LabelSelector::Parse(labels);
+    if (!fields.empty()) q.field_selector = kube::FieldSelector::Parse(fields);
+    return service_.List(q);
+  }
+
+  kube::StaticClusterState cluster_;
+  testing::FakeSource source_;
+  testing::FakeClock clock_;
+  TrafficMetricsService service_;
+};
+
+TEST_F(ClusterServiceTest, WorkloadsRollUpFromPodsInOneFetchAtPodGranularity) {
+  const auto tm = service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "web"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kPod);
+  EXPECT_EQ(source_.queries[0].ns, "emojivoto");
+  EXPECT_EQ(source_.queries[0].name, "");
+  EXPECT_EQ(tm.resource, (ObjectReference{"Deployment", "emojivoto", "web", ""}));
+  EXPECT_EQ(Metric(tm, "success_count"), "18");
+  EXPECT_EQ(Metric(tm, "failure_count"), "2");
+  // Quantiles of the summed bucket increases, worked by hand (histogram_quantile's
+  // interpolation): rank 10 of 20 ends the 10ms bucket; rank 18 is 8/10 into (10ms, 20ms].
+  EXPECT_EQ(Metric(tm, "p50_response_latency"), "10m");
+  EXPECT_EQ(Metric(tm, "p90_response_latency"), "18m");
+  EXPECT_EQ(Metric(tm, "p99_response_latency"), "19800u");
+}
+
+TEST_F(ClusterServiceTest, ExistenceIsTheCachesNotTheSeries) {
+  // Series exist for emojivoto/gone, but the caches do not know it: 404.
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "gone")), ObjectNotFound);
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kPod, "emojivoto", "ghost-1")), ObjectNotFound);
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kNamespace, "", "nope")), ObjectNotFound);
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kStatefulSet, "emojivoto", "web")), ObjectNotFound);
+  EXPECT_THROW(service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "gone")),
+               ObjectNotFound);
+  EXPECT_THROW(service_.GetWorkload(Query(ResourceKind::kDeployment, "emojivoto", "gone")),
+               ObjectNotFound);
+  // An existing idle object: zero counts, no latency.
+  const auto legacy = service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "legacy"));
+  EXPECT_EQ(Metric(legacy, "success_count"), "0");
+  EXPECT_EQ(Metric(legacy, "p50_response_latency"), "<absent>");
+  const auto quiet = service_.Get(Query(ResourceKind::kNamespace, "", "quiet"));
+  EXPECT_EQ(Metric(quiet, "failure_count"), "0");
+}
+
+TEST_F(ClusterServiceTest, ListsShowEveryExistingObjectIdleOnesIncluded) {
+  const auto deployments = service_.List(Query(ResourceKind::kDeployment, "emojivoto"));
+  EXPECT_EQ(Names(deployments),
+            (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy", "emojivoto/web"}));
+  EXPECT_EQ(Metric(deployments.items[0], "success_count"), "5");
+  EXPECT_EQ(Metric(deployments.items[1], "success_count"), "0");
+  EXPECT_EQ(Metric(deployments.items[2], "success_count"), "18");
+  EXPECT_FALSE(deployments.selector.has_value());
+
+  const auto everywhere = service_.List(Query(ResourceKind::kDeployment, ""));
+  EXPECT_EQ(Names(everywhere), (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy",
+                                                         "emojivoto/web", "other/web"}));
+  EXPECT_EQ(source_.queries.back().ns, "");
+
+  const auto pods = service_.List(Query(ResourceKind::kPod, "emojivoto"));
+  EXPECT_EQ(Names(pods),
+            (std::vector<std::string>{"emojivoto/debug", "emojivoto/emoji-77d8c-a",
+                                      "emojivoto/node-logger-x", "emojivoto/vote-store-0",
+                                      "emojivoto/web-5f7b9c-a", "emojivoto/web-5f7b9c-b"}));
+  EXPECT_EQ(Metric(pods.items[5], "failure_count"), "2");
+
+  const auto namespaces = service_.List(Query(ResourceKind::kNamespace, ""));
+  EXPECT_EQ(Names(namespaces), (std::vector<std::string>{"emojivoto", "other", "quiet"}));
+  EXPECT_EQ(Metric(namespaces.items[0], "success_count"), "10");
+  EXPECT_EQ(source_.queries.back().kind, ResourceKind::kNamespace);
+
+  const auto workloads = service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto"));
+  EXPECT_EQ(Names(workloads), (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy",
+                                                        "emojivoto/node-logger",
+                                                        "emojivoto/vote-store", "emojivoto/web"}));
+  EXPECT_EQ(workloads.items[2].resource.kind, "DaemonSet");
+  EXPECT_EQ(workloads.items[3].resource.kind, "StatefulSet");
+}
+
+TEST_F(ClusterServiceTest, LabelSelectorsFilterObjectsWithEveryOperator) {
+  const auto names = [&](const std::string& selector) {
+    return Names(ListWith(ResourceKind::kDeployment, "emojivoto", selector));
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names("app=web"), (V{"emojivoto/web"}));
+  EXPECT_EQ(names("app==web"), (V{"emojivoto/web"}));
+  EXPECT_EQ(names("app!=web"), (V{"emojivoto/emoji", "emojivoto/legacy"}));
+  EXPECT_EQ(names("app in (web,legacy)"), (V{"emojivoto/legacy", "emojivoto/web"}));
+  EXPECT_EQ(names("app notin (web,legacy)"), (V{"emojivoto/emoji"}));
+  EXPECT_EQ(names("tier"), (V{"emojivoto/emoji", "emojivoto/web"}));
+  EXPECT_EQ(names("!tier"), (V{"emojivoto/legacy"}));
+  EXPECT_EQ(names("tier=back,app"), (V{"emojivoto/emoji"}));
+  EXPECT_EQ(names("app=nothing"), (V{}));
+  // Selection never changes the numbers: web is the same with or without it.
+  EXPECT_EQ(
+      Metric(ListWith(ResourceKind::kDeployment, "emojivoto", "app=web").items[0], "success_count"),
+      "18");
+  // Gt/Lt (integer values), on the DaemonSet's version label through the workloads list.
+  auto q = Query(ResourceKind::kDeployment, "emojivoto");
+  q.label_selector = kube::LabelSelector::Parse("version>2");
+  EXPECT_EQ(Names(service_.ListWorkloads(q)), (V{"emojivoto/node-logger"}));
+  q.label_selector = kube::LabelSelector::Parse("version<3");
+  EXPECT_EQ(Names(service_.ListWorkloads(q)), (V{}));
+  q.label_selector = kube::LabelSelector::Parse("tier=back");
+  EXPECT_EQ(Names(service_.ListWorkloads(q)), (V{"emojivoto/emoji", "emojivoto/vote-store"}));
+  // Pods by their own labels; namespaces by theirs.
+  EXPECT_EQ(Names(ListWith(ResourceKind::kPod, "", "app=web")),
+            (V{"emojivoto/web-5f7b9c-a", "emojivoto/web-5f7b9c-b", "other/web-aaaaa-a"}));
+  EXPECT_EQ(Names(ListWith(ResourceKind::kNamespace, "", "kubernetes.io/metadata.name=other")),
+            (V{"other"}));
+}
+
+TEST_F(ClusterServiceTest, FieldSelectorsOnNameAndNamespace) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Names(ListWith(ResourceKind::kDeployment, "", "", "metadata.name=web")),
+            (V{"emojivoto/web", "other/web"}));
+  EXPECT_EQ(Names(ListWith(ResourceKind::kDeployment, "", "", "metadata.namespace=other")),
+            (V{"other/web"}));
+  EXPECT_EQ(Names(ListWith(ResourceKind::kDeployment, "", "app=web", "metadata.namespace!=other")),
+            (V{"emojivoto/web"}));
+  EXPECT_EQ(Names(ListWith(ResourceKind::kNamespace, "", "", "metadata.name!=emojivoto")),
+            (V{"other", "quiet"}));
+}
+
+TEST_F(ClusterServiceTest, TheSelectorIsEchoedAsTheSpecShowsIt) {
+  const auto list =
+      ListWith(ResourceKind::kPod, "emojivoto", "app=web,tier in (a,b),env!=prod,!canary,x");
+  ASSERT_TRUE(list.selector.has_value());
+  const json out = model::ToJson(list, "metrics.smi-spec.io/v1alpha1");
+  EXPECT_EQ(out["selector"], json::parse(R"({
+    "matchLabels": {"app": "web"},
+    "matchExpressions": [
+      {"key": "canary", "operator": "DoesNotExist"},
+      {"key": "env", "operator": "NotIn", "values": ["prod"]},
+      {"key": "tier", "operator": "In", "values": ["a", "b"]},
+      {"key": "x", "operator": "Exists"}]})"));
+}
+
+TEST_F(ClusterServiceTest, WorkloadNamesResolveThroughTheCaches) {
+  const auto tm = service_.GetWorkload(Query(ResourceKind::kDeployment, "emojivoto", "vote-store"));
+  EXPECT_EQ(tm.resource.kind, "StatefulSet");
+  // Edges of the resolved workload cost only the edge fetch.
+  source_.queries.clear();
+  source_.edge_samples.edges = {{{"StatefulSet", "emojivoto", "vote-store", ""},
+                                 model::Direction::kFrom,
+                                 model::Side::kClient,
+                                 {"Deployment", "emojivoto", "not-in-caches", ""},
+                                 {}}};
+  const auto edges =
+      service_.WorkloadEdges(Query(ResourceKind::kDeployment, "emojivoto", "vote-store"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  EXPECT_TRUE(source_.queries[0].edges);
+  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kStatefulSet);
+  // Peers keep the mesh's identity, known to the caches or not (decision 6).
+  ASSERT_EQ(edges.items.size(), 1u);
+  EXPECT_EQ(edges.items[0].edge.resource->name, "not-in-caches");
+}
+
+TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
+  class Unsynced : public kube::ClusterState {
+   public:
+    bool Synced(std::string* why) const override {
+      if (why) *why = "pods";
+      return false;
+    }
+    std::shared_ptr<const kube::ClusterSnapshot> Snapshot() const override {
+      return std::make_shared<kube::ClusterSnapshot>(kube::ClusterSnapshot::Parts{});
+    }
+  } unsynced;
+  TrafficMetricsService service(source_, clock_, {}, &unsynced);
+  EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), sources::SourceUnavailable);
+}
+
+TEST(NoClusterService, LabelSelectorsNeedKubernetesKnowledgeFieldSelectorsDoNot) {
+  testing::FakeSource source;
+  testing::FakeClock clock(std::chrono::system_clock::time_point(1700000000500ms));
+  TrafficMetricsService service(source, clock, {});
+  source.resource_samples.known_objects = {{"Deployment", "a", "web", ""},
+                                           {"Deployment", "b", "web", ""},
+                                           {"Deployment", "b", "api", ""}};
+  MetricsQuery q;
+  q.kind = ResourceKind::kDeployment;
+  q.label_selector = kube::LabelSelector::Parse("app=web");
+  try {
+    service.List(q);
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--kube-objects"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(service.ListWorkloads(q), std::invalid_argument);
+  q.label_selector.reset();
+  q.field_selector = kube::FieldSelector::Parse("metadata.namespace=b,metadata.name!=api");
+  const auto list = service.List(q);
+  ASSERT_EQ(list.items.size(), 1u);
+  EXPECT_EQ(list.items[0].resource, (ObjectReference{"Deployment", "b", "web", ""}));
+}
+
+}  // namespace
+}  // namespace smi::aggregation
