@@ -12,6 +12,8 @@ namespace smi::apiserver {
 struct Identity {
   std::string user;
   std::vector<std::string> groups;
+  std::string uid;
+  std::map<std::string, std::vector<std::string>> extra;  // e.g. authentication.kubernetes.io/...
 };
 
 struct HttpRequest {
@@ -19,7 +21,8 @@ struct HttpRequest {
   std::string path;
   std::multimap<std::string, std::string> params;  // decoded query parameters
   std::map<std::string, std::string> headers;      // names lower-cased
-  std::optional<Identity> identity;                // unset: anonymous
+  std::optional<Identity> identity;                // unset: not authenticated
+  std::string target;  // the request-target as sent ("/apis/...?a=b"); empty: path
 
   std::optional<std::string> Param(const std::string& name) const;
   std::string Header(const std::string& lower_name) const;

@@ -185,6 +185,20 @@ HttpResponse RestClient::Get(const std::string& path_and_query) {
   return {r->status, r->body};
 }
 
+HttpResponse RestClient::Post(const std::string& path, const std::string& body) {
+  if (cancelled_) throw TransportError("cancelled");
+  auto& c = *impl_->client;
+  SetReadTimeout(c, options_.request_timeout);
+  httplib::Result r =
+      c.Post(impl_->url.prefix + path, RequestHeaders(config_), body, "application/json");
+  if (!r) {
+    if (cancelled_) throw TransportError("cancelled");
+    throw TransportError(DescribeTransport(c, r.error(), config_.server));
+  }
+  if (r->status == 401 && config_.token) config_.token->Invalidate();
+  return {r->status, r->body};
+}
+
 int RestClient::Stream(const std::string& path_and_query, std::chrono::milliseconds idle_timeout,
                        const std::function<bool(int, std::string_view)>& on_data) {
   if (cancelled_) throw TransportError("cancelled");

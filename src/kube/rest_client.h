@@ -1,5 +1,5 @@
-// A minimal HTTP(S) client for kube-apiserver GETs and watch streams, authenticated as a
-// RestConfig says. One request at a time per client; Cancel() may be called from any thread.
+// A minimal HTTP(S) client for kube-apiserver GETs, watch streams and review POSTs, authenticated
+// as a RestConfig says. One request at a time per client; Cancel() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -41,6 +41,9 @@ class RestClient {
 
   // GET `path_and_query` (e.g. "/api/v1/pods?limit=500"). Throws TransportError.
   HttpResponse Get(const std::string& path_and_query);
+
+  // POST `body` (JSON) to `path`, e.g. a TokenReview. Throws TransportError.
+  HttpResponse Post(const std::string& path, const std::string& body);
 
   // GET whose body is handed to `on_data` as it arrives (whatever the status); returns the
   // status. `on_data` returning false ends the request (not an error). `idle_timeout` is how long

@@ -182,7 +182,8 @@ void FakeKubeApi::Start() {
   auto refuse = [](const httplib::Request&, httplib::Response& res) {
     Reply(res, 405, Status(405, "MethodNotAllowed", "the fake API server is read-only"));
   };
-  server->Post(".*", refuse);
+  server->Post(
+      ".*", [this](const httplib::Request& req, httplib::Response& res) { HandlePost(req, res); });
   server->Put(".*", refuse);
   server->Delete(".*", refuse);
   port_ = server->bind_to_any_port("127.0.0.1");
@@ -378,6 +379,99 @@ std::set<std::string> FakeKubeApi::access_log() const {
   return access_;
 }
 
+void FakeKubeApi::SetTokenReview(const std::string& token, json status) {
+  std::lock_guard lock(mu_);
+  token_statuses_[token] = std::move(status);
+}
+
+void FakeKubeApi::SetAccessDecider(std::function<json(const json&)> decide) {
+  std::lock_guard lock(mu_);
+  access_decider_ = std::move(decide);
+}
+
+void FakeKubeApi::FailReviews(int status) {
+  std::lock_guard lock(mu_);
+  review_failure_ = status;
+}
+
+std::vector<json> FakeKubeApi::token_reviews() const {
+  std::lock_guard lock(mu_);
+  return token_reviews_;
+}
+
+std::vector<json> FakeKubeApi::access_reviews() const {
+  std::lock_guard lock(mu_);
+  return access_reviews_;
+}
+
+void FakeKubeApi::SetAuthenticationConfigMap(json data) {
+  std::lock_guard lock(mu_);
+  auth_configmap_data_ = std::move(data);
+}
+
+int FakeKubeApi::configmap_reads() const {
+  std::lock_guard lock(mu_);
+  return configmap_reads_;
+}
+
+void FakeKubeApi::HandlePost(const httplib::Request& req, httplib::Response& res) {
+  const std::string who = Authenticate(req);
+  if (who.empty()) {
+    std::lock_guard lock(mu_);
+    ++counters_[""].unauthorized;
+    Reply(res, 401, Status(401, "Unauthorized", "Unauthorized"));
+    return;
+  }
+  const bool token_review = req.path == "/apis/authentication.k8s.io/v1/tokenreviews";
+  const bool access_review = req.path == "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+  if (!token_review && !access_review) {
+    Reply(res, 405, Status(405, "MethodNotAllowed", "the fake API server is read-only"));
+    return;
+  }
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::exception& e) {
+    Reply(res, 400, Status(400, "BadRequest", e.what()));
+    return;
+  }
+  const std::string kind = token_review ? "TokenReview" : "SubjectAccessReview";
+  const std::string api_version =
+      token_review ? "authentication.k8s.io/v1" : "authorization.k8s.io/v1";
+  if (body.value("kind", "") != kind || body.value("apiVersion", "") != api_version ||
+      !body.contains("spec")) {
+    Reply(res, 400, Status(400, "BadRequest", "expected a " + api_version + " " + kind));
+    return;
+  }
+  json status;
+  std::function<json(const json&)> decide;
+  {
+    std::lock_guard lock(mu_);
+    users_.insert(who);
+    access_.insert("create " + std::string(token_review
+                                               ? "authentication.k8s.io/tokenreviews"
+                                               : "authorization.k8s.io/subjectaccessreviews"));
+    (token_review ? token_reviews_ : access_reviews_).push_back(body["spec"]);
+    if (review_failure_) {
+      Reply(res, review_failure_,
+            Status(review_failure_, "InternalError", "injected failure for " + kind));
+      return;
+    }
+    if (token_review) {
+      const auto it = token_statuses_.find(body["spec"].value("token", ""));
+      status = it != token_statuses_.end()
+                   ? it->second
+                   : json{{"authenticated", false}, {"error", "invalid bearer token"}};
+    } else {
+      decide = access_decider_;
+    }
+  }
+  if (access_review) status = decide ? decide(body["spec"]) : json{{"allowed", false}};
+  body["status"] = status;
+  body["metadata"] = {{"creationTimestamp", nullptr}};
+  Reply(res, 201, body);
+}
+
 std::set<std::string> FakeKubeApi::authenticated_users() const {
   std::lock_guard lock(mu_);
   return users_;
@@ -479,6 +573,23 @@ void FakeKubeApi::Handle(const httplib::Request& req, httplib::Response& res) {
   {
     std::lock_guard lock(mu_);
     users_.insert(who);
+  }
+  if (req.path == "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication") {
+    std::lock_guard lock(mu_);
+    ++configmap_reads_;
+    access_.insert("get /configmaps");
+    if (auth_configmap_data_.is_null()) {
+      Reply(res, 404,
+            Status(404, "NotFound", "configmaps \"extension-apiserver-authentication\" not found"));
+    } else {
+      Reply(res, 200,
+            {{"kind", "ConfigMap"},
+             {"apiVersion", "v1"},
+             {"metadata",
+              {{"name", "extension-apiserver-authentication"}, {"namespace", "kube-system"}}},
+             {"data", auth_configmap_data_}});
+    }
+    return;
   }
   const std::vector<std::string> seg = Split(req.path);
   auto not_found = [&] {

@@ -3,6 +3,8 @@
 // (a client certificate signed by its client CA, else a bearer token, else 401 Status); serves
 // pods, namespaces, apps/v1 workloads and split.smi-spec.io TrafficSplits from fixture files and
 // from objects the test adds, changes and deletes; lists with resourceVersion and limit/continue;
+// TokenReview and SubjectAccessReview answered as a test scripts them (every spec received is
+// recorded), the kube-system/extension-apiserver-authentication ConfigMap when a test sets it;
 // chunked watch streams with one JSON event per line, BOOKMARK events, 410 Gone (as an HTTP status
 // or an ERROR event) for compacted resourceVersions, and dropped connections on demand.
 #pragma once
@@ -11,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,6 +100,22 @@ class FakeKubeApi {
   // Answers every request for this resource (e.g. "pods") with this status until cleared (0).
   void FailResource(const std::string& resource, int status);
 
+  // ---- delegated authentication and authorization (POSTs from authenticated callers) ---------
+  // The TokenReview status answered for `token` (e.g. {"authenticated":true,"user":{...}});
+  // other tokens: {"authenticated":false,"error":"invalid token"}.
+  void SetTokenReview(const std::string& token, nlohmann::json status);
+  // Decides SubjectAccessReviews: gets the spec, returns the status ({"allowed":true} ...).
+  // Unset: {"allowed":false} (no opinion).
+  void SetAccessDecider(std::function<nlohmann::json(const nlohmann::json& spec)> decide);
+  // Answers every TokenReview and SubjectAccessReview with this HTTP status (0: normally).
+  void FailReviews(int status);
+  // The specs received, in order.
+  std::vector<nlohmann::json> token_reviews() const;
+  std::vector<nlohmann::json> access_reviews() const;
+  // The ConfigMap's data (string values, as kube-apiserver writes them); null: 404.
+  void SetAuthenticationConfigMap(nlohmann::json data);
+  int configmap_reads() const;
+
   // ---- observations --------------------------------------------------------------------------
   struct Counters {
     int lists = 0;         // list requests (each page counts)
@@ -133,6 +152,7 @@ class FakeKubeApi {
                   const httplib::Request& req, httplib::Response& res);
   void ServeDiscovery(const std::string& path, httplib::Response& res);
   std::string Authenticate(const httplib::Request& req);
+  void HandlePost(const httplib::Request& req, httplib::Response& res);
   nlohmann::json Finish(nlohmann::json object, const ResourceInfo& ri, const std::string& version,
                         bool list_item) const;
   int64_t ApplyLocked(nlohmann::json object, bool send_event);
@@ -163,6 +183,12 @@ class FakeKubeApi {
   std::set<std::string> access_;
   std::set<std::string> users_;
   int open_watches_ = 0;
+  std::map<std::string, nlohmann::json> token_statuses_;
+  std::function<nlohmann::json(const nlohmann::json&)> access_decider_;
+  int review_failure_ = 0;
+  std::vector<nlohmann::json> token_reviews_, access_reviews_;
+  nlohmann::json auth_configmap_data_;
+  int configmap_reads_ = 0;
   uint64_t uid_counter_ = 0;
 };
 

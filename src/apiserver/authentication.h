@@ -1,0 +1,111 @@
+// Authentication of a request (DESIGN.md decision 12), in the generic apiserver's delegating
+// order (authenticatorfactory/delegating.go, aggregated-apiserver.md §3.2-3.4):
+//   1. front proxy: a client certificate verified against the request-header CA, with a CN in
+//      the allowed names (empty: any), names the user in X-Remote-User, the groups in repeated
+//      X-Remote-Group, extras in X-Remote-Extra-<escaped key> (header names configurable).
+//      Those headers mean nothing without such a certificate.
+//   2. a client certificate verified against the client CA: CN is the user, each O a group.
+//   3. a bearer token, reviewed by kube-apiserver (TokenReview), the answer cached briefly.
+//   4. no credentials at all: anonymous (system:anonymous, system:unauthenticated), if enabled.
+// Credentials that were presented but that no step accepted fail the request (401).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apiserver/http_types.h"
+#include "kube/access_review.h"
+#include "kube/authentication_config.h"
+
+namespace smi::apiserver {
+
+struct AuthenticationOptions {
+  // Given by flags; unset: taken from the extension-apiserver-authentication ConfigMap (as the
+  // generic apiserver does, each part separately) once UpdateFromConfigMap is called.
+  std::optional<std::string> client_ca_pem;
+  std::optional<kube::RequestHeaderConfig> request_header;
+  bool anonymous = true;  // --anonymous-auth
+  // TokenReview answers are reused this long (authenticated / not authenticated).
+  std::chrono::milliseconds token_authenticated_ttl{10000};
+  std::chrono::milliseconds token_unauthenticated_ttl{2000};
+};
+
+// The header defaults of the generic apiserver's request-header options.
+kube::RequestHeaderConfig DefaultRequestHeaderConfig();
+
+struct AuthenticationInput {
+  // The TLS peer's certificates, PEM, leaf first, then the intermediates it sent; empty: none.
+  std::vector<std::string> peer_certificates_pem;
+  // Every header line as received (names in any case), repeated ones in order.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct AuthenticationResult {
+  enum class Outcome { kAuthenticated, kAnonymous, kUnauthenticated, kFailed };
+  // kAnonymous: no credentials and anonymous is enabled; kUnauthenticated: no credentials and it
+  // is not; kFailed: credentials presented and refused (401).
+  Outcome outcome = Outcome::kUnauthenticated;
+  Identity identity;   // kAuthenticated, kAnonymous
+  std::string method;  // "front-proxy", "x509", "token", "anonymous"
+  std::string error;   // kFailed: why, for the log (the client only reads "Unauthorized")
+  // Lower-cased names of headers that carried credentials (the front proxy's identity headers
+  // and Authorization): the handler does not see them.
+  std::vector<std::string> consumed_headers;
+};
+
+class Authenticator {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `reviewer` may be null: bearer tokens then fail authentication.
+  Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer, Clock clock = {});
+  ~Authenticator();
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  AuthenticationResult Authenticate(const AuthenticationInput& input) const;
+
+  // The ConfigMap's client CA and request-header settings replace the current ones, for every
+  // part not fixed by a flag. Throws std::invalid_argument if a CA bundle holds no certificate.
+  void UpdateFromConfigMap(const kube::ExtensionApiserverAuthentication& config);
+
+  // Both CA bundles (client and request-header), for the TLS handshake's list of acceptable
+  // client-certificate issuers.
+  std::string AcceptableCaPem() const;
+  // One line for the start-up log.
+  std::string Describe() const;
+
+ private:
+  struct State;
+  std::shared_ptr<const State> state() const;
+  std::shared_ptr<const State> Build(const std::string& client_ca,
+                                     const std::optional<kube::RequestHeaderConfig>& rh) const;
+  std::optional<AuthenticationResult> FrontProxy(const State& s, const AuthenticationInput& in,
+                                                 std::vector<std::string>& errors) const;
+  std::optional<AuthenticationResult> ClientCert(const State& s, const AuthenticationInput& in,
+                                                 std::vector<std::string>& errors) const;
+  std::optional<AuthenticationResult> Token(const AuthenticationInput& in,
+                                            std::vector<std::string>& errors) const;
+
+  AuthenticationOptions options_;
+  kube::AccessReviewer* reviewer_;
+  Clock clock_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const State> state_;
+  struct CachedToken {
+    std::chrono::steady_clock::time_point expires;
+    kube::TokenReviewResult result;
+  };
+  mutable std::map<std::string, CachedToken> token_cache_;  // key: SHA-256 of the token
+};
+
+// url.PathUnescape of an extra key ("%2f" -> "/"); the key itself if it does not unescape.
+std::string UnescapeExtraKey(const std::string& key);
+
+}  // namespace smi::apiserver
