@@ -28,6 +28,9 @@ struct Resource {
   bool namespaced;
   std::vector<std::string> short_names;
   bool edges = true;  // has the `edges` subresource
+  // What a get answers. kubectl resolves a resource to its kind and the kind to the LAST resource
+  // of that kind, so only a kind of its own lets `kubectl get trafficsplits...` reach this one.
+  std::string kind = "TrafficMetrics";
 };
 
 // Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
@@ -40,7 +43,8 @@ std::vector<Resource> Resources() {
     out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
   }
   // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges (spec §7).
-  out.push_back({std::string(kTrafficSplitsResource), "trafficsplit", true, {}, false});
+  out.push_back(
+      {std::string(kTrafficSplitsResource), "trafficsplit", true, {}, false, "TrafficMetricsList"});
   out.push_back(
       {std::string(kTrafficMetricsResource), std::string(kTrafficMetricsResource), true, {"tm"}});
   return out;
@@ -56,7 +60,7 @@ json AggregatedGroup() {
     json resources = json::array();
     for (const auto& r : Resources()) {
       json entry = {{"resource", r.name},
-                    {"responseKind", ResponseKind(version, "TrafficMetrics")},
+                    {"responseKind", ResponseKind(version, r.kind)},
                     {"scope", r.namespaced ? "Namespaced" : "Cluster"},
                     {"singularResource", r.singular},
                     {"verbs", {"get", "list"}},
@@ -103,7 +107,7 @@ std::string ApiResourceListJson(std::string_view version) {
     json entry = {{"name", r.name},
                   {"singularName", r.singular},
                   {"namespaced", r.namespaced},
-                  {"kind", "TrafficMetrics"},
+                  {"kind", r.kind},
                   {"verbs", {"get", "list"}}};
     if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
     resources.push_back(std::move(entry));

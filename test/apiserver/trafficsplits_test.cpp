@@ -205,6 +205,8 @@ TEST_F(TrafficSplitsHandlerTest, DiscoveryAndOpenApi) {
     const auto& ts = body["resources"][names.size() - 3];
     EXPECT_EQ(ts["namespaced"], true);
     EXPECT_EQ(ts["singularName"], "trafficsplit");
+    // A kind of its own: kubectl maps TrafficMetrics to trafficmetrics, the last of that kind.
+    EXPECT_EQ(ts["kind"], "TrafficMetricsList");
     EXPECT_EQ(ts["verbs"], (json{"get", "list"}));
     EXPECT_FALSE(ts.contains("shortNames"));
   }
@@ -216,6 +218,7 @@ TEST_F(TrafficSplitsHandlerTest, DiscoveryAndOpenApi) {
     const auto& ts = res[res.size() - 2];
     EXPECT_EQ(ts["resource"], "trafficsplits");
     EXPECT_EQ(ts["subresources"], json::array());
+    EXPECT_EQ(ts["responseKind"]["kind"], "TrafficMetricsList");
     EXPECT_EQ(ts["verbs"], (json{"get", "list"}));
   }
   const auto v3 = json::parse(OpenApiV3VersionJson("v1alpha2"));
