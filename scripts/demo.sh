@@ -33,6 +33,7 @@ if ss -Htln "sport = :$port" | grep -q .; then
 fi
 "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
   --prometheus-url "$prometheus_url" --write-kubeconfig "$demo/kubeconfig" \
+  --kube-objects "$demo/stack/kube-objects.json" \
   >"$demo/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
@@ -52,6 +53,8 @@ Try, from $root:
   $k get --raw $b
   $k get --raw $b/namespaces/emojivoto/deployments
   $k get --raw $b/namespaces/emojivoto/deployments/web
+  $k get trafficmetrics -n emojivoto -l app=web
+  $k get --raw '$b/namespaces/emojivoto/pods?labelSelector=app%20in%20(web,voting)'
   $k get --raw $b/namespaces/emojivoto/deployments/web/edges
   $k get --raw '$b/namespaces/emojivoto/deployments/voting?window=1m'
   $k get --raw $b/namespaces/emojivoto/pods

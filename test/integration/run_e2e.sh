@@ -16,12 +16,19 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # SMI_E2E_MESH=istio: the simulator and the server in Istio mode (default: their default, linkerd).
 mesh_args=()
 [[ -n ${SMI_E2E_MESH:-} ]] && mesh_args=(--mesh "$SMI_E2E_MESH")
+# SMI_E2E_KUBE: where the server's Kubernetes objects come from: empty (none: existence from the
+# series), "objects" (the simulator's kube-objects.json, --kube-objects) or "fakekube" (the fake
+# API server SMI_E2E_FAKEKUBE serving that file over HTTPS with a token, --kubeconfig; it refuses
+# pods at first, so /readyz must say 503 until it lets the caches sync).
+kube_mode=${SMI_E2E_KUBE:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
 server_pid=""
+fakekube_pid=""
 
 cleanup() {
   local rc=$?
   [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [[ -n "$fakekube_pid" ]] && kill "$fakekube_pid" 2>/dev/null && wait "$fakekube_pid" 2>/dev/null
   "$root/tools/mesh-stack.sh" stop "$work" >/dev/null 2>&1 || true
   if [[ $rc -ne 0 ]]; then
     echo "run_e2e: failed (exit $rc); logs kept in $work" >&2
@@ -47,15 +54,51 @@ free_port() {
 MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}"
 prometheus_url=$(cat "$work/prometheus.url")
 
+kube_args=()
+case $kube_mode in
+  "") ;;
+  objects) kube_args=(--kube-objects "$work/kube-objects.json") ;;
+  fakekube)
+    [[ -x ${SMI_E2E_FAKEKUBE:-} ]] || { echo "run_e2e: SMI_E2E_FAKEKUBE is not a program" >&2; exit 2; }
+    "$SMI_E2E_FAKEKUBE" --kubeconfig="$work/fakekube.kubeconfig" --control="$work/fakekube.ctl" \
+      --fail=pods:503 "$work/kube-objects.json" >"$work/fakekube.log" 2>&1 &
+    fakekube_pid=$!
+    for _ in $(seq 1 100); do
+      [[ -s "$work/fakekube.kubeconfig" && -p "$work/fakekube.ctl" ]] && break
+      kill -0 "$fakekube_pid" 2>/dev/null || { echo "run_e2e: fakekube exited" >&2; exit 1; }
+      sleep 0.1
+    done
+    [[ -p "$work/fakekube.ctl" ]] || { echo "run_e2e: fakekube did not start" >&2; exit 1; }
+    kube_args=(--kubeconfig "$work/fakekube.kubeconfig")
+    ;;
+  *) echo "run_e2e: SMI_E2E_KUBE=$kube_mode: expected objects or fakekube" >&2; exit 2 ;;
+esac
+
 port=$(free_port)
 # Scrapes run every 1s with a 1s timeout: answering 2s in the past means no scrape is still in
 # flight for the evaluated second, so PromQL asked later sees exactly the data the server saw,
 # even on a loaded machine.
 "$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" \
   "${mesh_args[@]}" --evaluation-delay 2s \
-  --write-kubeconfig "$work/kubeconfig" >"$work/server.log" 2>&1 &
+  --write-kubeconfig "$work/kubeconfig" "${kube_args[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
+if [[ $kube_mode == fakekube ]]; then
+  # Pods are refused, so the caches cannot have synced: not ready, naming what is missing.
+  code=000
+  for _ in $(seq 1 100); do
+    code=$(curl -sk -o "$work/readyz.txt" -w '%{http_code}' "https://127.0.0.1:$port/readyz" || true)
+    [[ $code != 000 ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { echo "run_e2e: the server exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  if [[ $code != 503 ]] || ! grep -q pods "$work/readyz.txt"; then
+    echo "run_e2e: /readyz before the caches synced: $code $(cat "$work/readyz.txt")" >&2
+    exit 1
+  fi
+  echo "run_e2e: /readyz before sync: $code $(head -n 1 "$work/readyz.txt")"
+  echo "fail pods 0" >"$work/fakekube.ctl"
+fi
+for _ in $(seq 1 300); do
   curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   kill -0 "$server_pid" 2>/dev/null || { echo "run_e2e: the server exited" >&2; exit 1; }
   sleep 0.1
@@ -85,6 +128,9 @@ export SMI_E2E_KUBECTL="$kubectl_bin --cache-dir $work/kube-cache"
 export SMI_E2E_KUBECTL_BIN="$kubectl_bin"
 export SMI_E2E_PROMETHEUS_URL="$prometheus_url"
 export SMI_E2E_TOPOLOGY="$work/topology.json"
+export SMI_E2E_KUBE="$kube_mode"
+export SMI_E2E_KUBE_OBJECTS="$work/kube-objects.json"
+[[ $kube_mode == fakekube ]] && export SMI_E2E_FAKEKUBE_CONTROL="$work/fakekube.ctl"
 failed=()
 for test_bin in "${test_bins[@]}"; do
   echo "run_e2e: running $(basename "$test_bin")"
