@@ -207,8 +207,13 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
       break;
   }
 
-  // Everything else needs an authenticated identity (decision 12: fail closed).
-  if (!request.identity) return Unauthorized();
+  // Everything else is authorized (decision 12: SubjectAccessReview, or the explicit local
+  // mode); without an authorizer, an authenticated identity is required. Fail closed.
+  if (authorizer_) {
+    if (auto refused = authorizer_->Authorize(request)) return *refused;
+  } else if (!request.identity || request.identity->user == "system:anonymous") {
+    return Unauthorized();
+  }
 
   if (route.endpoint == Endpoint::kNotFound) return NotFoundPath();
   if (!read) return MethodNotAllowed();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "aggregation/traffic_metrics_service.h"
+#include "apiserver/authorization.h"
 #include "apiserver/http_types.h"
 #include "apiserver/negotiation.h"
 #include "sources/traffic_source.h"
@@ -24,6 +25,9 @@ class ApiHandler {
   }
   // The Kubernetes caches: /readyz is 503 until they have synced. Unset: no Kubernetes knowledge.
   void set_cluster(const kube::ClusterState* cluster) { cluster_ = cluster; }
+  // Decides who may do what, after /healthz, /livez, /readyz and /version (always open). Unset:
+  // any authenticated caller may read (what the tests of the API itself use).
+  void set_authorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
 
  private:
   HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
@@ -35,6 +39,7 @@ class ApiHandler {
   sources::TrafficSource& source_;
   std::function<std::string()> metrics_text_;
   const kube::ClusterState* cluster_ = nullptr;
+  const Authorizer* authorizer_ = nullptr;
 };
 
 // The window a request asks for (`?window=`, or `?t=` as the reference server named it),

@@ -29,7 +29,20 @@ std::vector<X509*> ReadCerts(const std::string& pem) {
   return certs;
 }
 
-bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options) {
+// The certificate_authorities of the CertificateRequest: the authenticator's current client and
+// request-header CAs (the ConfigMap may change them), set per handshake.
+int SetAcceptableCas(SSL* ssl, void* arg) {
+  const auto* authenticator = static_cast<const Authenticator*>(arg);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  for (X509* ca : ReadCerts(authenticator->AcceptableCaPem())) {
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+    X509_free(ca);
+  }
+  SSL_set_client_CA_list(ssl, names);  // takes ownership
+  return 1;
+}
+
+bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options, const Authenticator& authenticator) {
   SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
   auto chain = ReadCerts(options.serving.cert);
@@ -47,42 +60,49 @@ bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options) {
   EVP_PKEY_free(key);
   if (!ok) return false;
 
-  if (!options.client_ca_pem.empty()) {
-    X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
-    STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-    for (X509* ca : ReadCerts(options.client_ca_pem)) {
-      X509_STORE_add_cert(store, ca);
-      sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
-      X509_free(ca);
-    }
-    SSL_CTX_set_client_CA_list(&ctx, names);
-    // Verify a client certificate when one is offered; clients without one stay anonymous
-    // (health probes), as kube-apiserver's "verify if given" does.
-    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
-  }
+  // Ask for a client certificate and accept the handshake whatever comes (the peer still proves
+  // it holds the key): the authenticator verifies it per request against the CA it is meant for
+  // (front proxy or client CA), so that a refused certificate is a 401 Status, as kube-apiserver
+  // answers, and CA changes need no new TLS context. Clients without one stay anonymous.
+  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  SSL_CTX_set_cert_cb(&ctx, SetAcceptableCas,
+                      const_cast<void*>(static_cast<const void*>(&authenticator)));
   return true;
 }
 
-std::optional<Identity> IdentityFromTls(const SSL* ssl) {
-  if (!ssl) return std::nullopt;
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
-  Identity id;
-  X509_NAME* subject = X509_get_subject_name(cert);
-  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
-    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
-    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
-    unsigned char* utf8 = nullptr;
-    const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (len < 0) continue;
-    std::string value(reinterpret_cast<char*>(utf8), len);
-    OPENSSL_free(utf8);
-    if (nid == NID_commonName) id.user = value;
-    if (nid == NID_organizationName) id.groups.push_back(value);
+std::string CertPem(X509* cert) {
+  BIO* b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, cert);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b, &data);
+  std::string pem(data, n);
+  BIO_free(b);
+  return pem;
+}
+
+AuthenticationInput InputOf(const httplib::Request& req) {
+  AuthenticationInput in;
+  if (req.ssl) {
+    if (X509* leaf = SSL_get0_peer_certificate(req.ssl)) {
+      in.peer_certificates_pem.push_back(CertPem(leaf));
+      // On the server side the peer's chain does not hold the leaf: the intermediates it sent.
+      if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(req.ssl)) {
+        for (int i = 0; i < sk_X509_num(chain); ++i) {
+          X509* c = sk_X509_value(chain, i);
+          if (X509_cmp(c, leaf) != 0) in.peer_certificates_pem.push_back(CertPem(c));
+        }
+      }
+    }
   }
-  if (id.user.empty()) return std::nullopt;
-  id.groups.push_back("system:authenticated");
-  return id;
+  for (const auto& [k, v] : req.headers) in.headers.emplace_back(k, v);
+  return in;
+}
+
+AuthenticationOptions ClientCaOnly(const ServingOptions& o) {
+  AuthenticationOptions a;
+  if (!o.client_ca_pem.empty()) a.client_ca_pem = o.client_ca_pem;
+  a.anonymous = false;
+  return a;
 }
 
 }  // namespace
@@ -91,16 +111,32 @@ struct HttpsServer::Impl {
   Impl(const ServingOptions& o, const ApiHandler& h)
       : options(o),
         handler(h),
-        server([this](SSL_CTX& ctx) { return ConfigureTls(ctx, options); }) {}
+        own_authenticator(
+            o.authenticator ? nullptr : std::make_unique<Authenticator>(ClientCaOnly(o), nullptr)),
+        authenticator(o.authenticator ? *o.authenticator : *own_authenticator),
+        server([this](SSL_CTX& ctx) { return ConfigureTls(ctx, options, authenticator); }) {}
 
   void Serve(const httplib::Request& req, httplib::Response& res) {
     HttpRequest request;
     request.method = req.method;
     request.path = req.path;
     for (const auto& [k, v] : req.params) request.params.emplace(k, v);
+    request.target = req.target;
     for (const auto& [k, v] : req.headers) request.headers[Lower(k)] = v;
-    request.identity = IdentityFromTls(req.ssl);
-    const HttpResponse response = handler.Handle(request);
+    const AuthenticationResult authn = authenticator.Authenticate(InputOf(req));
+    HttpResponse response;
+    if (authn.outcome == AuthenticationResult::Outcome::kFailed) {
+      // filters/authentication.go: credentials that were presented and refused are a 401.
+      std::cerr << "smi-metrics-server: unable to authenticate the request to " << req.path << ": "
+                << authn.error << "\n";
+      response = Unauthorized();
+    } else {
+      if (authn.outcome != AuthenticationResult::Outcome::kUnauthenticated) {
+        request.identity = authn.identity;
+      }
+      for (const auto& h : authn.consumed_headers) request.headers.erase(h);
+      response = handler.Handle(request);
+    }
     res.status = response.status;
     for (const auto& [k, v] : response.headers) res.set_header(k, v);
     res.set_content(response.body, response.content_type);
@@ -108,6 +144,8 @@ struct HttpsServer::Impl {
 
   ServingOptions options;
   const ApiHandler& handler;
+  std::unique_ptr<Authenticator> own_authenticator;
+  const Authenticator& authenticator;
   httplib::SSLServer server;
 };
 
@@ -116,8 +154,8 @@ HttpsServer::HttpsServer(const ServingOptions& options, const ApiHandler& handle
   auto& s = impl_->server;
   if (!s.is_valid()) {
     throw std::runtime_error(
-        "the TLS certificate or key cannot be used (check --tls-cert-file, "
-        "--tls-private-key-file and --client-ca-file)");
+        "the TLS certificate or key cannot be used (check --tls-cert-file and "
+        "--tls-private-key-file)");
   }
   // Measured in DESIGN.md: Nagle's algorithm with delayed ACKs and short keep-alive cut
   // throughput by an order of magnitude; a pool smaller than the open connections queues them.

@@ -1,10 +1,13 @@
-// The HTTPS listener: TLS, client-certificate authentication, and the hand-off to ApiHandler.
+// The HTTPS listener: TLS, authentication of every request (the chain in authentication.h: front
+// proxy, client certificate, bearer token, anonymous), and the hand-off to ApiHandler, which
+// authorizes. Credentials that were presented and refused are answered 401 here.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "apiserver/api_handler.h"
+#include "apiserver/authentication.h"
 #include "apiserver/pki.h"
 
 namespace smi::apiserver {
@@ -13,7 +16,10 @@ struct ServingOptions {
   std::string bind_address = "0.0.0.0";
   int port = 8443;
   PemPair serving;  // certificate (chain) and key, PEM
-  // PEM bundle of CAs whose client certificates authenticate users; empty: none can.
+  // Authenticates requests; must outlive the server. Unset: only client certificates of
+  // `client_ca_pem` authenticate (no front proxy, tokens or anonymous).
+  const Authenticator* authenticator = nullptr;
+  // PEM bundle of CAs whose client certificates authenticate users (without an authenticator).
   std::string client_ca_pem;
   int threads = 32;  // at least the number of keep-alive connections expected at once
 };
