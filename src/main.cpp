@@ -3,14 +3,19 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/api_handler.h"
+#include "apiserver/authentication.h"
+#include "apiserver/authorization.h"
 #include "apiserver/flags.h"
 #include "apiserver/https_server.h"
 #include "apiserver/kubeconfig.h"
 #include "apiserver/pki.h"
+#include "kube/access_review.h"
+#include "kube/authentication_config.h"
 #include "kube/cluster_state.h"
 #include "kube/credentials.h"
 #include "kube/watched_cluster.h"
@@ -28,8 +33,24 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
+// How the server reaches kube-apiserver, if it does: its objects' caches, and the delegated
+// authentication and authorization (TokenReview, SubjectAccessReview, the ConfigMap).
+std::optional<kube::RestConfig> KubeAccess(const apiserver::ServerFlags& flags) {
+  if (!flags.kube_objects.empty()) return std::nullopt;
+  if (!flags.kubeconfig.empty()) return kube::LoadKubeconfig(flags.kubeconfig, flags.kube_context);
+  if (flags.in_cluster) return kube::InClusterConfig();
+  if (const char* host = std::getenv("KUBERNETES_SERVICE_HOST"); host && *host) {
+    std::cerr << "smi-metrics-server: KUBERNETES_SERVICE_HOST is set and neither --kubeconfig "
+                 "nor --kube-objects was given: using the cluster as the pod's service "
+                 "account (--in-cluster)\n";
+    return kube::InClusterConfig();
+  }
+  return std::nullopt;
+}
+
 // Where the server's Kubernetes knowledge comes from (null: none; answers rest on the series).
-std::unique_ptr<kube::ClusterState> StartClusterState(const apiserver::ServerFlags& flags) {
+std::unique_ptr<kube::ClusterState> StartClusterState(
+    const apiserver::ServerFlags& flags, const std::optional<kube::RestConfig>& access) {
   if (!flags.kube_objects.empty()) {
     auto state = kube::StaticClusterState::FromFile(flags.kube_objects);
     const auto snapshot = state->Snapshot();
@@ -38,27 +59,37 @@ std::unique_ptr<kube::ClusterState> StartClusterState(const apiserver::ServerFla
               << snapshot->Count(kube::Resource::kPods) << " pods; no cluster is watched)\n";
     return state;
   }
-  kube::RestConfig config;
-  if (!flags.kubeconfig.empty()) {
-    config = kube::LoadKubeconfig(flags.kubeconfig, flags.kube_context);
-  } else if (flags.in_cluster) {
-    config = kube::InClusterConfig();
-  } else if (const char* host = std::getenv("KUBERNETES_SERVICE_HOST"); host && *host) {
-    std::cerr << "smi-metrics-server: KUBERNETES_SERVICE_HOST is set and neither --kubeconfig "
-                 "nor --kube-objects was given: watching the cluster as the pod's service "
-                 "account (--in-cluster)\n";
-    config = kube::InClusterConfig();
-  } else {
+  if (!access) {
     std::cerr << "smi-metrics-server: no Kubernetes knowledge (no --kubeconfig, --in-cluster or "
                  "--kube-objects): objects exist while the metric series show them, and "
                  "labelSelector is refused\n";
     return nullptr;
   }
-  std::cerr << "smi-metrics-server: watching Kubernetes objects at " << config.server << " ("
-            << config.description << "); /readyz is 503 until the caches have synced\n";
-  auto state = std::make_unique<kube::WatchedClusterState>(std::move(config));
+  std::cerr << "smi-metrics-server: watching Kubernetes objects at " << access->server << " ("
+            << access->description << "); /readyz is 503 until the caches have synced\n";
+  auto state = std::make_unique<kube::WatchedClusterState>(*access);
   state->Start();
   return state;
+}
+
+// The authentication options the flags give (each part left unset is the ConfigMap's).
+apiserver::AuthenticationOptions AuthenticationFromFlags(const apiserver::ServerFlags& flags,
+                                                         const std::string& client_ca_pem) {
+  apiserver::AuthenticationOptions o;
+  if (!client_ca_pem.empty()) o.client_ca_pem = client_ca_pem;
+  if (!flags.requestheader_client_ca_file.empty()) {
+    kube::RequestHeaderConfig rh;
+    rh.client_ca_pem = apiserver::ReadTextFile(flags.requestheader_client_ca_file);
+    rh.allowed_names = flags.requestheader_allowed_names;
+    rh.username_headers = flags.requestheader_username_headers;
+    rh.group_headers = flags.requestheader_group_headers;
+    rh.extra_headers_prefix = flags.requestheader_extra_headers_prefix;
+    o.request_header = rh;
+  }
+  o.anonymous = flags.anonymous_auth;
+  o.token_authenticated_ttl = flags.token_cache_ttl;
+  o.token_unauthenticated_ttl = flags.token_unauthorized_cache_ttl;
+  return o;
 }
 
 int Run(const apiserver::ServerFlags& flags) {
@@ -84,6 +115,7 @@ int Run(const apiserver::ServerFlags& flags) {
                  "certificate for localhost and 127.0.0.1\n";
   }
 
+  const auto access = KubeAccess(flags);
   if (!flags.client_ca_file.empty()) {
     serving.client_ca_pem = apiserver::ReadTextFile(flags.client_ca_file);
   } else if (!flags.write_kubeconfig.empty()) {
@@ -102,9 +134,6 @@ int Run(const apiserver::ServerFlags& flags) {
         /*secret=*/true);
     std::cerr << "smi-metrics-server: wrote a kubeconfig for " << url << " to "
               << flags.write_kubeconfig << "\n";
-  } else {
-    std::cerr << "smi-metrics-server: warning: no --client-ca-file given, so no client can "
-                 "authenticate and every API request will be answered 401 Unauthorized\n";
   }
 
   sources::prometheus::ClientOptions prom;
@@ -127,7 +156,62 @@ int Run(const apiserver::ServerFlags& flags) {
   sources::prometheus::PrometheusSource source(
       prom, sources::prometheus::MeshProfile(flags.profile), std::move(source_options));
 
-  const auto cluster = StartClusterState(flags);
+  const auto cluster = StartClusterState(flags, access);
+
+  // Identity and access (DESIGN.md decision 12; README "Identity and access").
+  std::unique_ptr<kube::RestAccessReviewer> reviewer;
+  if (access) reviewer = std::make_unique<kube::RestAccessReviewer>(*access);
+  apiserver::Authenticator authenticator(AuthenticationFromFlags(flags, serving.client_ca_pem),
+                                         reviewer.get());
+  std::unique_ptr<kube::AuthenticationConfigMapPoller> auth_config;
+  if (access && !flags.authentication_skip_lookup) {
+    auth_config = std::make_unique<kube::AuthenticationConfigMapPoller>(
+        *access, kube::AuthenticationConfigMapPoller::Options{},
+        [&authenticator](const kube::ExtensionApiserverAuthentication& c) {
+          try {
+            authenticator.UpdateFromConfigMap(c);
+            std::cerr << "smi-metrics-server: authentication from "
+                         "kube-system/extension-apiserver-authentication: "
+                      << authenticator.Describe() << "\n";
+          } catch (const std::exception& e) {
+            std::cerr << "smi-metrics-server: kube-system/extension-apiserver-authentication "
+                         "not applied: "
+                      << e.what() << "\n";
+          }
+        },
+        [](const std::string& error) {
+          std::cerr << "smi-metrics-server: warning: " << error
+                    << " (front-proxy and client-CA settings stay as they were; RBAC: the Role "
+                       "extension-apiserver-authentication-reader in kube-system)\n";
+        });
+    auth_config->Start();
+  }
+  apiserver::AuthorizationOptions authz;
+  authz.mode = !flags.authorization_mode.empty()
+                   ? apiserver::ParseAuthorizationMode(flags.authorization_mode)
+               : !flags.write_kubeconfig.empty()
+                   ? apiserver::AuthorizationMode::kAlwaysAllowAuthenticated
+                   : apiserver::AuthorizationMode::kDelegated;
+  authz.allowed_ttl = flags.authorization_allowed_ttl;
+  authz.denied_ttl = flags.authorization_denied_ttl;
+  if (authz.mode == apiserver::AuthorizationMode::kDelegated && !access) {
+    throw std::runtime_error(
+        "--authorization-mode=Delegated asks kube-apiserver (SubjectAccessReview) who may read, "
+        "but there is no Kubernetes access: give --kubeconfig or --in-cluster, or "
+        "--authorization-mode=AlwaysAllowAuthenticated to let every authenticated caller read");
+  }
+  apiserver::Authorizer authorizer(authz, reviewer.get());
+  std::cerr << "smi-metrics-server: authentication: " << authenticator.Describe() << "\n";
+  if (authz.mode == apiserver::AuthorizationMode::kDelegated) {
+    std::cerr << "smi-metrics-server: authorization: Delegated (SubjectAccessReview to "
+              << access->server << "; system:masters and /healthz, /livez, /readyz, /version "
+              << "need none; decisions cached " << flags.authorization_allowed_ttl.count()
+              << "ms allowed, " << flags.authorization_denied_ttl.count() << "ms denied)\n";
+  } else {
+    std::cerr << "smi-metrics-server: authorization: AlwaysAllowAuthenticated"
+              << (flags.authorization_mode.empty() ? " (implied by --write-kubeconfig)" : "")
+              << ": EVERY AUTHENTICATED CALLER MAY READ EVERY METRIC; no RBAC is consulted\n";
+  }
 
   model::SystemClock clock;
   aggregation::TrafficMetricsService::Options answer_options;
@@ -136,8 +220,10 @@ int Run(const apiserver::ServerFlags& flags) {
   aggregation::TrafficMetricsService service(source, clock, answer_options, cluster.get());
   apiserver::ApiHandler handler(service, source);
   handler.set_cluster(cluster.get());
+  handler.set_authorizer(&authorizer);
   handler.set_metrics_text(
       [&source] { return sources::SerializeMetrics(*source.metrics_registry()); });
+  serving.authenticator = &authenticator;
   apiserver::HttpsServer server(serving, handler);
 
   // SIGINT/SIGTERM are blocked in every thread and taken by this one, which stops the server.

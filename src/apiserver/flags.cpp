@@ -11,6 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "apiserver/authorization.h"
 #include "model/duration.h"
 
 namespace smi::apiserver {
@@ -48,6 +49,16 @@ bool ParseBool(const std::string& name, const std::string& value) {
   throw std::invalid_argument("--" + name + "=" + value + ": expected true or false");
 }
 
+// A comma-separated list (as pflag's StringSlice), empty items dropped.
+std::vector<std::string> ParseList(const std::string& value) {
+  std::vector<std::string> out;
+  std::stringstream in(value);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 const std::map<std::string, FlagSpec>& Specs() {
   static const std::map<std::string, FlagSpec> specs = {
       {"bind-address",
@@ -67,6 +78,78 @@ const std::map<std::string, FlagSpec>& Specs() {
       {"client-ca-file",
        {"CA bundle (PEM) whose client certificates authenticate users (CN = user, O = groups)",
         [](ServerFlags& f, const std::string& v) { f.client_ca_file = v; }}},
+      {"requestheader-client-ca-file",
+       {"CA bundle (PEM) of the front proxy (kube-apiserver's --proxy-client-cert-file): its "
+        "client certificates may name the user in the request headers; default: the "
+        "extension-apiserver-authentication ConfigMap's",
+        [](ServerFlags& f, const std::string& v) { f.requestheader_client_ca_file = v; }}},
+      {"requestheader-allowed-names",
+       {"common names the front proxy's certificate may have (comma-separated; empty: any "
+        "certificate of --requestheader-client-ca-file)",
+        [](ServerFlags& f, const std::string& v) {
+          f.requestheader_allowed_names = ParseList(v);
+        }}},
+      {"requestheader-username-headers",
+       {"request headers naming the user, first non-empty wins (default X-Remote-User)",
+        [](ServerFlags& f, const std::string& v) {
+          f.requestheader_username_headers = ParseList(v);
+        }}},
+      {"requestheader-group-headers",
+       {"request headers naming groups, one per line (default X-Remote-Group)",
+        [](ServerFlags& f, const std::string& v) {
+          f.requestheader_group_headers = ParseList(v);
+        }}},
+      {"requestheader-extra-headers-prefix",
+       {"prefixes of request headers carrying extra user information (default X-Remote-Extra-)",
+        [](ServerFlags& f, const std::string& v) {
+          f.requestheader_extra_headers_prefix = ParseList(v);
+        }}},
+      {"authentication-skip-lookup",
+       {"do not read kube-system/extension-apiserver-authentication (only the flags' CAs count)",
+        [](ServerFlags& f, const std::string& v) {
+          f.authentication_skip_lookup = ParseBool("authentication-skip-lookup", v);
+        },
+        true}},
+      {"anonymous-auth",
+       {"requests without credentials are system:anonymous, then authorized like anyone "
+        "(default true; false: they are 401 except the health paths)",
+        [](ServerFlags& f, const std::string& v) {
+          f.anonymous_auth = ParseBool("anonymous-auth", v);
+        },
+        true}},
+      {"authentication-token-webhook-cache-ttl",
+       {"how long a TokenReview that authenticated is reused (default 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.token_cache_ttl =
+              ParseDurationFlag("authentication-token-webhook-cache-ttl", v, /*allow_zero=*/true);
+        }}},
+      {"authentication-token-webhook-cache-unauthorized-ttl",
+       {"how long a TokenReview that refused a token is reused (default 2s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.token_unauthorized_cache_ttl = ParseDurationFlag(
+              "authentication-token-webhook-cache-unauthorized-ttl", v, /*allow_zero=*/true);
+        }}},
+      {"authorization-mode",
+       {"Delegated (every request but the health paths and /version is decided by a "
+        "SubjectAccessReview to kube-apiserver; needs --kubeconfig or --in-cluster) or "
+        "AlwaysAllowAuthenticated (no Kubernetes: every authenticated caller may read); default "
+        "Delegated, AlwaysAllowAuthenticated with --write-kubeconfig",
+        [](ServerFlags& f, const std::string& v) {
+          ParseAuthorizationMode(v);
+          f.authorization_mode = v;
+        }}},
+      {"authorization-webhook-cache-authorized-ttl",
+       {"how long an allowing SubjectAccessReview is reused (default 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.authorization_allowed_ttl = ParseDurationFlag(
+              "authorization-webhook-cache-authorized-ttl", v, /*allow_zero=*/true);
+        }}},
+      {"authorization-webhook-cache-unauthorized-ttl",
+       {"how long a refusing SubjectAccessReview is reused (default 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.authorization_denied_ttl = ParseDurationFlag(
+              "authorization-webhook-cache-unauthorized-ttl", v, /*allow_zero=*/true);
+        }}},
       {"threads",
        {"request threads; keep it at least the number of concurrent keep-alive clients (default "
         "32)",

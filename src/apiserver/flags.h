@@ -20,6 +20,23 @@ struct ServerFlags {
   int threads = 32;
   std::string write_kubeconfig;  // path; makes a client CA and an admin certificate for it
 
+  // Delegated authentication (README "Identity and access"). Each request-header setting given
+  // here wins over the kube-system/extension-apiserver-authentication ConfigMap's.
+  std::string requestheader_client_ca_file;
+  std::vector<std::string> requestheader_allowed_names;  // empty: any CN of that CA
+  std::vector<std::string> requestheader_username_headers{"X-Remote-User"};
+  std::vector<std::string> requestheader_group_headers{"X-Remote-Group"};
+  std::vector<std::string> requestheader_extra_headers_prefix{"X-Remote-Extra-"};
+  bool authentication_skip_lookup = false;  // do not read the ConfigMap
+  bool anonymous_auth = true;
+  std::chrono::milliseconds token_cache_ttl{10000};
+  std::chrono::milliseconds token_unauthorized_cache_ttl{2000};
+  // Authorization: "Delegated" (SubjectAccessReview) or "AlwaysAllowAuthenticated" (local);
+  // empty: Delegated, or AlwaysAllowAuthenticated when --write-kubeconfig is given.
+  std::string authorization_mode;
+  std::chrono::milliseconds authorization_allowed_ttl{10000};
+  std::chrono::milliseconds authorization_denied_ttl{10000};
+
   // The configuration file the values below were read from before the flags (empty: none).
   std::string config_file;
 
