@@ -7,6 +7,7 @@
 #include <memory>
 #include <tuple>
 
+#include "aggregation/cluster_view.h"
 #include "aggregation/traffic_metrics_service.h"
 #include "kube/cluster_state.h"
 
@@ -99,8 +100,17 @@ model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const Metrics
     const auto snapshot = SyncedSnapshot(*cluster_);
     const auto at =
         std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
-    list = SplitItems(source_, at, query.window, snapshot->TrafficSplits(query.ns));
+    // Selectors filter the TrafficSplit objects (decision 8), as for every other list.
+    std::vector<const kube::TrafficSplit*> splits;
+    for (const auto* split : snapshot->TrafficSplits(query.ns)) {
+      if (kube::Selected(split->meta, query.label_selector.value_or(kube::LabelSelector{}),
+                         query.field_selector.value_or(kube::FieldSelector{}))) {
+        splits.push_back(split);
+      }
+    }
+    list = SplitItems(source_, at, query.window, splits);
   }
+  if (query.label_selector) list.selector = EchoSelector(*query.label_selector);
   list.resource = ObjectReference{std::string(kTrafficSplitKind), query.ns, "", ""};
   return list;
 }

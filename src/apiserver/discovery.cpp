@@ -42,9 +42,15 @@ std::vector<Resource> Resources() {
                     ResourceKind::kPod, ResourceKind::kStatefulSet}) {
     out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
   }
-  // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges (spec §7).
-  out.push_back(
-      {std::string(kTrafficSplitsResource), "trafficsplit", true, {}, false, "TrafficMetricsList"});
+  // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges (spec §7). A kind
+  // of its own: kubectl maps a kind back to the last resource of that kind (decision 10), so with
+  // TrafficMetrics it would print the trafficmetrics table; its get answers a TrafficMetricsList.
+  out.push_back({std::string(kTrafficSplitsResource),
+                 "trafficsplit",
+                 true,
+                 {},
+                 false,
+                 "TrafficSplitMetrics"});
   out.push_back(
       {std::string(kTrafficMetricsResource), std::string(kTrafficMetricsResource), true, {"tm"}});
   return out;

@@ -162,6 +162,33 @@ TEST_F(TrafficSplitsTest, ListsEveryBackendOfEverySplitInOneFetch) {
   EXPECT_EQ(source_.queries.size(), 2u);  // no splits, no query
 }
 
+TEST_F(TrafficSplitsTest, SelectorsFilterTheSplits) {
+  cluster_.Upsert(json{{"apiVersion", "split.smi-spec.io/v1alpha2"},
+                       {"kind", "TrafficSplit"},
+                       {"metadata",
+                        {{"namespace", "emojivoto"},
+                         {"name", "labelled-split"},
+                         {"uid", "u-labelled"},
+                         {"labels", {{"team", "votes"}}}}},
+                       {"spec",
+                        {{"service", "voting-svc"},
+                         {"backends", {{{"service", "voting-v1-svc"}, {"weight", 1}}}}}}});
+  auto service = Service(&cluster_);
+  MetricsQuery q;
+  q.label_selector = kube::LabelSelector::Parse("team=votes");
+  const auto labelled = service.ListTrafficSplits(q);
+  ASSERT_EQ(labelled.items.size(), 1u);
+  EXPECT_EQ(labelled.items[0].resource.name, "labelled-split");
+  ASSERT_TRUE(labelled.selector.has_value());
+
+  q.label_selector.reset();
+  q.field_selector = kube::FieldSelector::Parse("metadata.namespace=shop");
+  const auto shop = service.ListTrafficSplits(q);
+  ASSERT_EQ(shop.items.size(), 2u);
+  EXPECT_EQ(shop.items[0].resource.name, "cart-split");
+  EXPECT_FALSE(shop.selector.has_value());
+}
+
 TEST_F(TrafficSplitsTest, WithoutKubernetesNoSplitExists) {
   auto service = Service(nullptr);
   MetricsQuery q;

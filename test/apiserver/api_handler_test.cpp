@@ -53,7 +53,7 @@ class ApiHandlerTest : public ::testing::Test {
     HttpRequest r;
     r.path = path;
     r.params = std::move(params);
-    r.identity = Identity{"alice", {"system:authenticated"}};
+    r.identity = Identity{"alice", {"system:authenticated"}, "", {}};
     return handler_.Handle(r);
   }
 
@@ -211,7 +211,7 @@ TEST_F(ApiHandlerTest, ReadyzWaitsForTheKubernetesCaches) {
 
 TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {
   HttpRequest r;
-  r.identity = Identity{"alice", {}};
+  r.identity = Identity{"alice", {}, "", {}};
   r.method = "POST";
   r.path = std::string(kBase) + "/namespaces/emojivoto/deployments";
   auto res = handler_.Handle(r);
@@ -287,7 +287,7 @@ TEST_F(ApiHandlerTest, Discovery) {
 
 TEST_F(ApiHandlerTest, ContentNegotiation) {
   HttpRequest r;
-  r.identity = Identity{"alice", {}};
+  r.identity = Identity{"alice", {}, "", {}};
   r.path = kBase;
   r.headers["accept"] = "application/json, */*";
   EXPECT_EQ(handler_.Handle(r).status, 200);

@@ -95,7 +95,7 @@ class TrafficMetricsTest : public ::testing::Test {
     r.params = std::move(params);
     if (!accept.empty()) r.headers["accept"] = accept;
     if (!if_none_match.empty()) r.headers["if-none-match"] = if_none_match;
-    r.identity = Identity{"alice", {"system:authenticated"}};
+    r.identity = Identity{"alice", {"system:authenticated"}, "", {}};
     return handler_.Handle(r);
   }
 
@@ -259,7 +259,7 @@ TEST_F(TrafficMetricsTest, ResourceListEndsWithTrafficMetrics) {
     for (const auto& r : res) {
       EXPECT_TRUE(r.contains("singularName")) << r;
       if (r["kind"] == "TrafficMetrics") last = r["name"];
-      if (r["kind"] == "TrafficMetricsList" && r["name"] != "trafficsplits") {  // edges
+      if (r["kind"] == "TrafficMetricsList") {  // edges
         EXPECT_EQ(r["verbs"], (json{"get"}));
       }
     }

@@ -87,7 +87,7 @@ class TrafficSplitsHandlerTest : public ::testing::Test {
     r.path = path;
     r.params = std::move(params);
     if (!accept.empty()) r.headers["accept"] = accept;
-    r.identity = Identity{"alice", {"system:authenticated"}};
+    r.identity = Identity{"alice", {"system:authenticated"}, "", {}};
     return handler.Handle(r);
   }
   HttpResponse Get(const std::string& path, const std::string& accept = "",
@@ -206,7 +206,7 @@ TEST_F(TrafficSplitsHandlerTest, DiscoveryAndOpenApi) {
     EXPECT_EQ(ts["namespaced"], true);
     EXPECT_EQ(ts["singularName"], "trafficsplit");
     // A kind of its own: kubectl maps TrafficMetrics to trafficmetrics, the last of that kind.
-    EXPECT_EQ(ts["kind"], "TrafficMetricsList");
+    EXPECT_EQ(ts["kind"], "TrafficSplitMetrics");
     EXPECT_EQ(ts["verbs"], (json{"get", "list"}));
     EXPECT_FALSE(ts.contains("shortNames"));
   }
@@ -218,7 +218,7 @@ TEST_F(TrafficSplitsHandlerTest, DiscoveryAndOpenApi) {
     const auto& ts = res[res.size() - 2];
     EXPECT_EQ(ts["resource"], "trafficsplits");
     EXPECT_EQ(ts["subresources"], json::array());
-    EXPECT_EQ(ts["responseKind"]["kind"], "TrafficMetricsList");
+    EXPECT_EQ(ts["responseKind"]["kind"], "TrafficSplitMetrics");
     EXPECT_EQ(ts["verbs"], (json{"get", "list"}));
   }
   const auto v3 = json::parse(OpenApiV3VersionJson("v1alpha2"));

@@ -121,11 +121,9 @@ TEST(TrafficSplitsEndToEnd, MissingSplitIsNotFound) {
   GetJson(kBase + "/namespaces/emojivoto/trafficsplits/voting-split/edges", 404);
 }
 
-// Disabled: kubectl 1.32 cannot reach this resource yet. With the kind TrafficMetrics in discovery
-// it resolves trafficsplits to trafficmetrics (the last resource of that kind) and prints that
-// table; with TrafficMetricsList it fails: Unable to list "...Resource=trafficmetricslists".
-// A kind of its own that kubectl maps back (e.g. TrafficSplitMetrics) is the next thing to try.
-TEST(TrafficSplitsEndToEnd, DISABLED_KubectlTable) {
+// kubectl maps a resource to its discovery kind and the kind back to the last resource of that
+// kind, so trafficsplits has a kind of its own (TrafficSplitMetrics) and kubectl reaches it.
+TEST(TrafficSplitsEndToEnd, KubectlTable) {
   const auto& env = GetEnv();
   std::string out;
   const int rc = RunCommand(env.kubectl + " --kubeconfig " + env.kubeconfig +
