@@ -51,7 +51,11 @@ free_port() {
   return 1
 }
 
-MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}"
+# Pod addresses of its own, so that another stack on this machine (the demo, a second run) does not
+# collide with this one.
+address_base="127.$((20 + RANDOM % 200)).$((RANDOM % 250)).1"
+MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}" \
+  --address-base "$address_base"
 prometheus_url=$(cat "$work/prometheus.url")
 
 kube_args=()
