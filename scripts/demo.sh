@@ -53,7 +53,10 @@ Try, from $root:
   $k get --raw $b
   $k get --raw $b/namespaces/emojivoto/deployments
   $k get --raw $b/namespaces/emojivoto/deployments/web
-  $k get trafficmetrics -n emojivoto -l app=web
+  $k get trafficmetrics -n emojivoto
+  $k get trafficmetrics -n emojivoto -o wide -l app=web
+  $k get trafficmetrics -A
+  $k get trafficsplits.metrics.smi-spec.io -n emojivoto -o wide
   $k get --raw '$b/namespaces/emojivoto/pods?labelSelector=app%20in%20(web,voting)'
   $k get --raw $b/namespaces/emojivoto/deployments/web/edges
   $k get --raw '$b/namespaces/emojivoto/deployments/voting?window=1m'
