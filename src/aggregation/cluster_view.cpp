@@ -1,5 +1,7 @@
 #include "aggregation/cluster_view.h"
 
+#include <tuple>
+
 namespace smi::aggregation {
 
 using model::ObjectReference;
@@ -68,6 +70,42 @@ std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
     ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
                         ""};
     AddCounts(out[ref], sample.counts);
+  }
+  return out;
+}
+
+std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
+                                                ResourceKind kind, const ObjectReference& self,
+                                                const std::vector<sources::EdgeSample>& pod_edges) {
+  const auto workload = CachedWorkloadKind(kind);
+  const std::string pod_kind(model::KindName(ResourceKind::kPod));
+  // The owner of a cached pod when it is a workload of the kind asked about.
+  const auto owner_of = [&](const ObjectReference& ref) -> std::optional<ObjectReference> {
+    if (!workload || ref.kind != pod_kind) return std::nullopt;
+    const kube::Pod* pod = snapshot.FindPod(ref.ns, ref.name);
+    if (!pod) return std::nullopt;
+    const auto owner = snapshot.OwnerOf(*pod);
+    if (!owner || owner->kind != *workload) return std::nullopt;
+    return ObjectReference{std::string(model::KindName(kind)), owner->ns, owner->name, ""};
+  };
+  using Key = std::tuple<model::Direction, model::Side, ObjectReference>;
+  std::map<Key, sources::TrafficCounts> rows;
+  for (const auto& edge : pod_edges) {
+    if (owner_of(edge.resource) != self) continue;
+    ObjectReference peer = edge.peer;
+    if (auto owner = owner_of(edge.peer)) {
+      peer = std::move(*owner);
+    } else if (edge.peer_as_kind) {
+      peer = *edge.peer_as_kind;
+    }
+    AddCounts(rows[Key{edge.direction, edge.side, std::move(peer)}], edge.counts);
+  }
+  std::vector<sources::EdgeSample> out;
+  out.reserve(rows.size());
+  for (auto& [key, counts] : rows) {
+    const auto& [direction, side, peer] = key;
+    out.push_back(
+        sources::EdgeSample{self, direction, side, peer, std::move(counts), std::nullopt});
   }
   return out;
 }

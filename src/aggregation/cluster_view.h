@@ -42,6 +42,17 @@ void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from);
 std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
 
+// The edges of the workload `self` (of `kind`, a workload kind) from pod edges (resources of kind
+// Pod, SampleQuery's edges of every pod of a namespace) through the caches: edges of the pods
+// OwnerOf maps to `self` are kept; each peer pod becomes its owner when that is of `kind`, else
+// keeps the identity the mesh gives (EdgeSample::peer_as_kind when the series name one, else the
+// pod): a peer is never dropped (DESIGN.md decision 6). Counts and latency buckets are summed per
+// (direction, side, peer); the result is in that order, with `resource` = `self`.
+std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
+                                                model::ResourceKind kind,
+                                                const model::ObjectReference& self,
+                                                const std::vector<sources::EdgeSample>& pod_edges);
+
 // The label selector as the spec's list echoes it (metav1.LabelSelector): equality terms as
 // matchLabels, the rest as matchExpressions (In, NotIn, Exists, DoesNotExist; `!=` as NotIn of
 // one value; `>`/`<` as Gt/Lt).

@@ -103,7 +103,8 @@ std::optional<int> WorkloadKindRank(std::string_view kind_name) {
 }
 
 sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, bool edges,
-                                                     bool all_workload_kinds) {
+                                                     bool all_workload_kinds,
+                                                     std::optional<model::ResourceKind> peer_kind) {
   CheckWindow(query.window);
   sources::SampleQuery sq;
   sq.all_workload_kinds = all_workload_kinds;
@@ -111,6 +112,7 @@ sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, 
   sq.ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
   sq.name = query.name;
   sq.edges = edges;
+  sq.peer_kind = peer_kind;
   sq.window = query.window;
   const auto now = clock_.Now() - options_.evaluation_delay;
   sq.at = std::chrono::floor<std::chrono::seconds>(now);
@@ -171,6 +173,9 @@ model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& que
   // With the caches, existence is theirs alone (decision 7); peers keep the mesh's identity.
   if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
+  }
+  if (snapshot && CachedWorkloadKind(query.kind) && source_.PodEdgesNamePeerPods()) {
+    return WorkloadEdgesFromPods(query, *snapshot);
   }
   const auto samples = Fetch(query, /*edges=*/true);
   const ObjectReference self = ObjectOf(query);
@@ -277,6 +282,29 @@ std::shared_ptr<const kube::ClusterSnapshot> TrafficMetricsService::ClusterView(
     throw sources::SourceUnavailable("the Kubernetes object caches have not synced yet: " + why);
   }
   return cluster_->Snapshot();
+}
+
+// A workload's edges rolled up from the pod edges of its namespace through the caches: its own
+// pods by OwnerOf, and each peer pod to its owner of the same kind (peers the caches cannot map
+// keep the mesh's identity), so the answer does not depend on the series' workload labels.
+model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(
+    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+  MetricsQuery q = query;
+  q.kind = ResourceKind::kPod;
+  q.name.clear();
+  const auto samples = Fetch(q, /*edges=*/true, /*all_workload_kinds=*/false, query.kind);
+  const ObjectReference self = ReferenceOf(query.kind, query.ns, query.name);
+  model::TrafficMetricsList list;
+  list.resource = self;
+  for (const auto& edge : RollUpPodEdges(snapshot, query.kind, self, samples.edges)) {
+    auto tm = NewItem(self, samples, query.window);
+    tm.edge.direction = edge.direction;
+    tm.edge.side = edge.side;
+    tm.edge.resource = edge.peer;
+    tm.metrics = MetricsFromCounts(edge.counts);
+    list.items.push_back(std::move(tm));
+  }
+  return list;
 }
 
 sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& query) {

@@ -100,7 +100,8 @@ class TrafficMetricsService {
 
  private:
   sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,
-                                bool all_workload_kinds = false);
+                                bool all_workload_kinds = false,
+                                std::optional<model::ResourceKind> peer_kind = std::nullopt);
   // With Kubernetes knowledge: the caches' view for one request (throws SourceUnavailable until
   // they have synced); null without it.
   std::shared_ptr<const kube::ClusterSnapshot> ClusterView() const;
@@ -118,6 +119,10 @@ class TrafficMetricsService {
                                             const kube::ClusterSnapshot& snapshot);
   model::TrafficMetricsList EdgesOf(const MetricsQuery& query,
                                     const kube::ClusterSnapshot* snapshot);
+  // With the caches and a source whose pod edges name peer pods: a workload's edges rolled up
+  // from the edges of every pod of its namespace (one edge fetch).
+  model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query,
+                                                  const kube::ClusterSnapshot& snapshot);
   model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query,
                                                      const kube::ClusterSnapshot& snapshot);
 

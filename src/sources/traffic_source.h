@@ -29,9 +29,17 @@ struct TrafficSplitQuery {
 // What aggregation asks a source for.
 struct SampleQuery {
   ResourceKind kind = ResourceKind::kDeployment;
-  std::string ns;      // empty: all namespaces (for kind == kNamespace: unused)
-  std::string name;    // empty: every object of the kind (in `ns`)
-  bool edges = false;  // false: the resource scope (inbound, server side); true: its edges
+  std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
+  std::string name;  // empty: every object of the kind (in `ns`)
+  // false: the resource scope (inbound, server side); true: its edges. Edges need the object's
+  // name, except for pods: kind == kPod with an empty name (and `ns` set) asks for the edges of
+  // every pod of `ns` (for `from` edges: callers anywhere whose peer pods are in `ns`), which
+  // aggregation rolls up to workloads through the Kubernetes caches.
+  bool edges = false;
+  // Edges of every pod of a namespace only: also name each peer as the mesh names it as an object
+  // of this kind (EdgeSample::peer_as_kind), where the series do; peers without a pod are then
+  // kept with that identity alone instead of being left out.
+  std::optional<ResourceKind> peer_kind;
   // Resource scope only: ignore `kind` and answer for every workload kind at once (deployments,
   // statefulsets and daemonsets; `name` then matches a workload of any of them). This is what the
   // `trafficmetrics` resource lists, in the same number of queries as one kind.
@@ -66,6 +74,10 @@ struct EdgeSample {
   Side side = Side::kClient;
   ObjectReference peer;
   TrafficCounts counts;
+  // Edges of every pod of a namespace with SampleQuery::peer_kind: the peer as the mesh names it
+  // as an object of that kind (e.g. its Deployment), when the series say. `peer` is then the peer
+  // pod, or this same reference when the series name no peer pod.
+  std::optional<ObjectReference> peer_as_kind = std::nullopt;
 };
 
 // Traffic sent to the apex service `apex` (in `ns`) and routed to the backend service `backend`,
@@ -104,6 +116,9 @@ class TrafficSource {
   virtual bool Ready(std::string* why) = 0;
   // How far back the backend keeps data, if it knows; windows beyond it are rejected.
   virtual std::optional<std::chrono::milliseconds> Retention() const { return std::nullopt; }
+  // Whether edges of pods name the peer pod on both ends (both directions), so that workload
+  // edges can be rolled up from pod edges through the Kubernetes caches.
+  virtual bool PodEdgesNamePeerPods() const { return false; }
 };
 
 }  // namespace smi::sources

@@ -269,6 +269,110 @@ TEST_F(ClusterServiceTest, WorkloadNamesResolveThroughTheCaches) {
   EXPECT_EQ(edges.items[0].edge.resource->name, "not-in-caches");
 }
 
+// A source whose pod edges name peer pods (Linkerd): a workload's edges are rolled up from the
+// edges of every pod of its namespace, on the object side by OwnerOf and on the peer side to the
+// peer pod's owner of the same kind; peers the caches cannot map keep the mesh's identity.
+TEST_F(ClusterServiceTest, WorkloadEdgesRollUpFromPodEdgesOnBothEnds) {
+  source_.pod_edges_name_peer_pods = true;
+  const ObjectReference emoji_deployment{"Deployment", "emojivoto", "emoji", ""};
+  const auto edge = [](ObjectReference pod, model::Direction direction, ObjectReference peer,
+                       sources::TrafficCounts counts,
+                       std::optional<ObjectReference> peer_as_kind = std::nullopt) {
+    sources::EdgeSample e;
+    e.resource = std::move(pod);
+    e.direction = direction;
+    e.side = model::Side::kClient;
+    e.peer = std::move(peer);
+    e.counts = std::move(counts);
+    e.peer_as_kind = std::move(peer_as_kind);
+    return e;
+  };
+  sources::TrafficCounts a, b, one;
+  a.success = 10;
+  a.latency_buckets = {{0.010, 10}, {0.020, 10}, {kInf, 10}};
+  b.success = 8;
+  b.failure = 2;
+  b.latency_buckets = {{0.010, 0}, {0.020, 10}, {kInf, 10}};
+  one.success = 1;
+  const auto to = model::Direction::kTo;
+  const auto from = model::Direction::kFrom;
+  source_.edge_samples.edges = {
+      // Both web pods call emoji's pod: one edge to the Deployment emoji, summed.
+      edge(PodRef("emojivoto", "web-5f7b9c-a"), to, PodRef("emojivoto", "emoji-77d8c-a"), a,
+           emoji_deployment),
+      edge(PodRef("emojivoto", "web-5f7b9c-b"), to, PodRef("emojivoto", "emoji-77d8c-a"), b,
+           emoji_deployment),
+      // A peer pod the caches do not know keeps the mesh's identity: its deployment if the
+      // series name one, else the pod.
+      edge(PodRef("emojivoto", "web-5f7b9c-b"), to, PodRef("emojivoto", "ghost-1"), one,
+           ObjectReference{"Deployment", "emojivoto", "ghost", ""}),
+      edge(PodRef("emojivoto", "web-5f7b9c-a"), to, PodRef("emojivoto", "ghost-2"), one),
+      // No peer pod in the series: the peer is what the mesh names.
+      edge(PodRef("emojivoto", "web-5f7b9c-a"), to, {"Deployment", "emojivoto", "voting", ""}, one,
+           ObjectReference{"Deployment", "emojivoto", "voting", ""}),
+      // Callers from another namespace roll up to their owner too.
+      edge(PodRef("emojivoto", "web-5f7b9c-a"), from, PodRef("other", "web-aaaaa-a"), one,
+           ObjectReference{"Deployment", "other", "web", ""}),
+      edge(PodRef("emojivoto", "web-5f7b9c-b"), from, PodRef("other", "web-aaaaa-a"), one),
+      // A known peer pod owned by another kind, without a deployment label: kept as the pod.
+      edge(PodRef("emojivoto", "web-5f7b9c-b"), from, PodRef("emojivoto", "vote-store-0"), one),
+      // Edges of other pods, known or not, are not web's.
+      edge(PodRef("emojivoto", "emoji-77d8c-a"), to, PodRef("emojivoto", "web-5f7b9c-a"), one,
+           ObjectReference{"Deployment", "emojivoto", "web", ""}),
+      edge(PodRef("emojivoto", "ghost-1"), to, PodRef("emojivoto", "web-5f7b9c-a"), one),
+      edge(PodRef("emojivoto", "debug"), to, PodRef("emojivoto", "web-5f7b9c-a"), one),
+  };
+  const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  const auto& q = source_.queries[0];
+  EXPECT_TRUE(q.edges);
+  EXPECT_EQ(q.kind, ResourceKind::kPod);
+  EXPECT_EQ(q.ns, "emojivoto");
+  EXPECT_EQ(q.name, "");
+  EXPECT_EQ(q.peer_kind, ResourceKind::kDeployment);
+
+  const ObjectReference web{"Deployment", "emojivoto", "web", ""};
+  EXPECT_EQ(list.resource, web);
+  std::vector<std::string> keys;
+  for (const auto& item : list.items) {
+    EXPECT_EQ(item.resource, web);
+    EXPECT_EQ(item.edge.side, model::Side::kClient);
+    const auto& peer = *item.edge.resource;
+    keys.push_back(std::string(model::DirectionName(item.edge.direction)) + " " + peer.kind + " " +
+                   peer.ns + "/" + peer.name + " " + Metric(item, "success_count"));
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "to Deployment emojivoto/emoji 18",
+                      "to Deployment emojivoto/ghost 1",
+                      "to Deployment emojivoto/voting 1",
+                      "to Pod emojivoto/ghost-2 1",
+                      "from Deployment other/web 2",
+                      "from Pod emojivoto/vote-store-0 1",
+                  }));
+  // Counts and latency buckets summed over the pods, quantiles of the sums.
+  const auto& emoji = list.items[0];
+  EXPECT_EQ(Metric(emoji, "failure_count"), "2");
+  EXPECT_EQ(Metric(emoji, "p50_response_latency"), "10m");
+  EXPECT_EQ(Metric(emoji, "p90_response_latency"), "18m");
+  EXPECT_EQ(Metric(emoji, "p99_response_latency"), "19800u");
+}
+
+// A source whose pod edges do not name peer pods (Istio): the workload-level edges, as before.
+TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
+  source_.edge_samples.edges = {{{"Deployment", "emojivoto", "web", ""},
+                                 model::Direction::kTo,
+                                 model::Side::kClient,
+                                 {"Deployment", "emojivoto", "emoji", ""},
+                                 {}}};
+  const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kDeployment);
+  EXPECT_EQ(source_.queries[0].name, "web");
+  EXPECT_EQ(source_.queries[0].peer_kind, std::nullopt);
+  ASSERT_EQ(list.items.size(), 1u);
+  EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
+}
+
 TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
   class Unsynced : public kube::ClusterState {
    public:
@@ -282,6 +386,30 @@ TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
   } unsynced;
   TrafficMetricsService service(source_, clock_, {}, &unsynced);
   EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), sources::SourceUnavailable);
+}
+
+// Without Kubernetes knowledge workload edges are the mesh's, whatever the source could do.
+TEST(NoClusterService, WorkloadEdgesStayWorkloadLevel) {
+  testing::FakeSource source;
+  source.pod_edges_name_peer_pods = true;
+  testing::FakeClock clock(std::chrono::system_clock::time_point(1700000000500ms));
+  TrafficMetricsService service(source, clock, {});
+  source.edge_samples.edges = {{{"Deployment", "emojivoto", "web", ""},
+                                model::Direction::kTo,
+                                model::Side::kClient,
+                                {"Deployment", "emojivoto", "emoji", ""},
+                                {}}};
+  MetricsQuery q;
+  q.kind = ResourceKind::kDeployment;
+  q.ns = "emojivoto";
+  q.name = "web";
+  const auto list = service.Edges(q);
+  ASSERT_EQ(source.queries.size(), 1u);
+  EXPECT_EQ(source.queries[0].kind, ResourceKind::kDeployment);
+  EXPECT_EQ(source.queries[0].name, "web");
+  EXPECT_EQ(source.queries[0].peer_kind, std::nullopt);
+  ASSERT_EQ(list.items.size(), 1u);
+  EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
 }
 
 TEST(NoClusterService, LabelSelectorsNeedKubernetesKnowledgeFieldSelectorsDoNot) {

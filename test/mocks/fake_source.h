@@ -23,11 +23,13 @@ class FakeSource : public sources::TrafficSource {
     return !unavailable;
   }
   std::optional<std::chrono::milliseconds> Retention() const override { return retention; }
+  bool PodEdgesNamePeerPods() const override { return pod_edges_name_peer_pods; }
 
   sources::TrafficSamples resource_samples;
   sources::TrafficSamples edge_samples;
   std::optional<std::string> unavailable;
   std::optional<std::chrono::milliseconds> retention;
+  bool pod_edges_name_peer_pods = false;
   std::vector<sources::SampleQuery> queries;
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -508,6 +509,127 @@ TEST(LinkerdProfileSamples, AllWorkloadKindsMapsEachRowToItsOwner) {
   EXPECT_EQ(s.resources[2].resource, Ref("StatefulSet", "ns", "db"));
   EXPECT_EQ(s.resources[2].counts.success, 4);
   EXPECT_EQ(s.resources[2].counts.latency_buckets, (std::map<double, double>{{0.01, 4}}));
+}
+
+// The edges of every pod of a namespace, for the roll-up of workload edges through the caches:
+// the object side is any pod of the namespace, the peer its pod, and (peer kind) its deployment,
+// so that a peer without a pod keeps the mesh's identity.
+TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
+  SampleQuery query = Q(ResourceKind::kPod, "emojivoto", "", true);
+  query.peer_kind = ResourceKind::kDeployment;
+  const auto q = LinkerdProfile().BuildQueries(query);
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, pod, deployment, dst_namespace, dst_pod, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
+            "\"\") "
+            "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, pod, deployment, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
+            "\"\")");
+
+  // Without a peer kind only rows naming the peer pod are asked for.
+  const auto plain = LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "", true));
+  EXPECT_EQ(plain.buckets,
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", pod!=\"\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"to\", "
+            "\"\", \"\") "
+            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_pod!=\"\", pod!=\"\"}[30s])), \"smi_edge\", "
+            "\"from\", \"\", \"\")");
+}
+
+TEST(LinkerdProfileQueries, EdgesOfEveryPodNeedTheNamespace) {
+  const MeshProfile p = LinkerdProfile();
+  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "", "", true)), std::invalid_argument);
+  SampleQuery deployment = Q(ResourceKind::kDeployment, "emojivoto", "web", true);
+  deployment.peer_kind = ResourceKind::kDeployment;  // only for every pod of a namespace
+  EXPECT_THROW(p.BuildQueries(deployment), std::invalid_argument);
+  SampleQuery pods = Q(ResourceKind::kPod, "emojivoto", "", true);
+  pods.peer_kind = ResourceKind::kPod;
+  EXPECT_THROW(p.BuildQueries(pods), std::invalid_argument);
+}
+
+TEST(MeshProfiles, OnlyLinkerdNamesPeerPodsOnBothEnds) {
+  EXPECT_TRUE(LinkerdProfile().PodEdgesNamePeerPods());
+  EXPECT_FALSE(IstioProfile().PodEdgesNamePeerPods());  // Istio names a pod's peers by workload
+}
+
+TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
+  SampleQuery query = Q(ResourceKind::kPod, "emojivoto", "", true);
+  query.peer_kind = ResourceKind::kDeployment;
+  const std::vector<VectorSample> counts = {
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"pod", "web-1"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_pod", "emoji-1"},
+           {"dst_deployment", "emoji"},
+           {"classification", "success"}},
+          10),
+      // No peer pod: the peer is the deployment the mesh names.
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"pod", "web-1"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_deployment", "voting"},
+           {"classification", "failure"}},
+          2),
+      // No peer at all: not an edge.
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"pod", "web-1"},
+           {"classification", "success"}},
+          7),
+      Row({{"smi_edge", "from"},
+           {"namespace", "load"},
+           {"pod", "loadgen-1"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_pod", "web-2"},
+           {"classification", "success"}},
+          4),
+  };
+  const std::vector<VectorSample> buckets = {
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"pod", "web-1"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_pod", "emoji-1"},
+           {"dst_deployment", "emoji"},
+           {"le", "5"}},
+          10),
+  };
+  const auto s = LinkerdProfile().ToSamples(query, counts, buckets);
+  // Sorted by (resource, direction, side, peer): web-1's peer Deployment voting before Pod emoji-1.
+  ASSERT_EQ(s.edges.size(), 3u);
+  EXPECT_EQ(s.edges[0].resource, Ref("Pod", "emojivoto", "web-1"));
+  EXPECT_EQ(s.edges[0].direction, Direction::kTo);
+  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "voting"));
+  EXPECT_EQ(s.edges[0].peer_as_kind, Ref("Deployment", "emojivoto", "voting"));
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.failure, 2);
+  EXPECT_EQ(s.edges[1].resource, Ref("Pod", "emojivoto", "web-1"));
+  EXPECT_EQ(s.edges[1].direction, Direction::kTo);
+  EXPECT_EQ(s.edges[1].peer, Ref("Pod", "emojivoto", "emoji-1"));
+  EXPECT_EQ(s.edges[1].peer_as_kind, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.success, 10);
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.latency_buckets.at(0.005), 10);
+  EXPECT_EQ(s.edges[2].resource, Ref("Pod", "emojivoto", "web-2"));
+  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
+  EXPECT_EQ(s.edges[2].side, Side::kClient);
+  EXPECT_EQ(s.edges[2].peer, Ref("Pod", "load", "loadgen-1"));
+  EXPECT_EQ(s.edges[2].peer_as_kind, std::nullopt);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 4);
 }
 
 }  // namespace

@@ -118,8 +118,16 @@ void Validate(const SampleQuery& q) {
   }
   if (!q.ns.empty() && !model::IsDns1123Label(q.ns)) reject("namespace", q.ns);
   if (!q.name.empty() && !model::IsDns1123Subdomain(q.name)) reject("name", q.name);
-  if (q.edges && (q.ns.empty() || q.name.empty())) {
+  // Edges of every pod of a namespace: kind Pod, the namespace, no name.
+  const bool all_pods = q.kind == ResourceKind::kPod && q.name.empty();
+  if (q.edges && (q.ns.empty() || (q.name.empty() && !all_pods))) {
     throw std::invalid_argument("edges need the object's namespace and name");
+  }
+  if (q.peer_kind && !(q.edges && all_pods)) {
+    throw std::invalid_argument("a peer kind is for the edges of every pod of a namespace only");
+  }
+  if (q.peer_kind == ResourceKind::kPod) {
+    throw std::invalid_argument("the peer kind of pod edges must be another kind than pods");
   }
 }
 
@@ -354,10 +362,14 @@ class Builder {
 
   const ObjectLabels& Object(const std::map<ResourceKind, ObjectLabels>& m,
                              const std::string& where) const {
-    auto it = m.find(q_.kind);
+    return Object(m, where, q_.kind);
+  }
+  const ObjectLabels& Object(const std::map<ResourceKind, ObjectLabels>& m,
+                             const std::string& where, ResourceKind kind) const {
+    auto it = m.find(kind);
     if (it == m.end()) {
       throw std::invalid_argument("the " + s_.name + " mesh profile cannot answer for " +
-                                  std::string(model::ResourcePlural(q_.kind)) + " (" + where + ")");
+                                  std::string(model::ResourcePlural(kind)) + " (" + where + ")");
     }
     return it->second;
   }
@@ -413,16 +425,23 @@ class Builder {
   std::string Edges(const std::string& metric, const SeriesView& v, std::string_view tag,
                     bool caller_is_object, const std::vector<std::string>& extra) const {
     const bool is_ns = q_.kind == ResourceKind::kNamespace;
-    const ObjectLabels& self = Object(v.objects, std::string("edges.") + std::string(tag));
-    const ObjectLabels& peer = Object(v.peers, std::string("edges.") + std::string(tag));
+    const std::string where = std::string("edges.") + std::string(tag);
+    const ObjectLabels& self = Object(v.objects, where);
+    const ObjectLabels& peer = Object(v.peers, where);
+    // Edges of every pod of a namespace with a peer kind: the peer is also grouped by its labels
+    // of that kind, and a row naming either is kept (ToSamples drops rows naming neither).
+    const ObjectLabels* as_kind = q_.peer_kind ? &Object(v.peers, where, *q_.peer_kind) : nullptr;
     auto m = Selector(v.selector);
     AddObject(&m, self, is_ns ? "" : q_.ns, q_.name);
-    m.push_back(NotEmpty(peer.name_label));
+    if (as_kind == nullptr) m.push_back(NotEmpty(peer.name_label));
     LabelList by;
     if (caller_is_object) {
       by.Add(self).Add(peer);
+      if (as_kind != nullptr) by.Add(*as_kind);
     } else {
-      by.Add(peer).Add(self);
+      by.Add(peer);
+      if (as_kind != nullptr) by.Add(*as_kind);
+      by.Add(self);
     }
     by.Add(extra);
     return LabelReplace(SumIncrease(by.Join(), metric, JoinMatchers(m), window_), "smi_edge", tag);
@@ -494,6 +513,15 @@ class Builder {
 };
 
 }  // namespace
+
+bool MeshProfile::PodEdgesNamePeerPods() const {
+  const auto pod = [](const std::map<ResourceKind, ObjectLabels>& m) {
+    const auto it = m.find(ResourceKind::kPod);
+    return it != m.end() && it->second.kind.value_or(ResourceKind::kPod) == ResourceKind::kPod;
+  };
+  return pod(spec_.edges_to.objects) && pod(spec_.edges_to.peers) &&
+         pod(spec_.edges_from.objects) && pod(spec_.edges_from.peers);
+}
 
 ProfileQueries MeshProfile::BuildQueries(const SampleQuery& q) const {
   Validate(q);
@@ -590,8 +618,9 @@ TrafficSamples MeshProfile::ToSamples(const SampleQuery& q, const std::vector<Ve
   const MeshProfileSpec& s = spec_;
 
   // The object a row names through `o`; nullopt when its labels are missing or empty.
-  auto ref = [&](const Labels& labels, const ObjectLabels& o) -> std::optional<ObjectReference> {
-    const ResourceKind kind = o.kind.value_or(q.kind);
+  auto ref = [&](const Labels& labels, const ObjectLabels& o,
+                 std::optional<ResourceKind> asked = {}) -> std::optional<ObjectReference> {
+    const ResourceKind kind = o.kind.value_or(asked.value_or(q.kind));
     const std::string* name = Find(labels, o.name_label);
     if (name == nullptr || name->empty()) return std::nullopt;
     ObjectReference r;
@@ -623,7 +652,8 @@ TrafficSamples MeshProfile::ToSamples(const SampleQuery& q, const std::vector<Ve
     return it == m.end() ? std::nullopt : ref(labels, it->second);
   };
 
-  using EdgeKey = std::tuple<ObjectReference, Direction, Side, ObjectReference>;
+  using EdgeKey =
+      std::tuple<ObjectReference, Direction, Side, ObjectReference, std::optional<ObjectReference>>;
   std::map<ObjectReference, TrafficCounts> resources;
   std::map<EdgeKey, TrafficCounts> edges;
   TrafficSamples out;
@@ -641,8 +671,15 @@ TrafficSamples MeshProfile::ToSamples(const SampleQuery& q, const std::vector<Ve
       if (!Has(labels, "smi_edge", tag)) continue;
       auto r = edge_ref(labels, view->objects);
       auto peer = edge_ref(labels, view->peers);
+      std::optional<ObjectReference> as_kind;
+      if (q.peer_kind) {
+        if (auto it = view->peers.find(*q.peer_kind); it != view->peers.end()) {
+          as_kind = ref(labels, it->second, *q.peer_kind);
+        }
+        if (!peer) peer = as_kind;
+      }
       if (!r || !peer) return nullptr;
-      return &edges[EdgeKey{*r, direction, view->side, *peer}];
+      return &edges[EdgeKey{*r, direction, view->side, *peer, as_kind}];
     }
     return nullptr;
   };
@@ -692,8 +729,8 @@ TrafficSamples MeshProfile::ToSamples(const SampleQuery& q, const std::vector<Ve
   for (auto& [r, c] : resources) out.resources.push_back(ResourceSample{r, std::move(c)});
   out.edges.reserve(edges.size());
   for (auto& [key, c] : edges) {
-    const auto& [r, direction, side, peer] = key;
-    out.edges.push_back(EdgeSample{r, direction, side, peer, std::move(c)});
+    const auto& [r, direction, side, peer, as_kind] = key;
+    out.edges.push_back(EdgeSample{r, direction, side, peer, std::move(c), as_kind});
   }
   if (bad_le) {
     const std::string what = q.all_workload_kinds ? "workloads" : std::string(KindLabel(q.kind));

@@ -138,6 +138,11 @@ class MeshProfile {
   TrafficSamples ToSamples(const SampleQuery& query, const std::vector<VectorSample>& counts,
                            const std::vector<VectorSample>& buckets) const;
 
+  // Whether both edge views name the object and the peer of a pod edge as pods (Linkerd: `pod`
+  // and `dst_pod`), so that workload edges can be rolled up from pod edges; false when a peer of
+  // a pod is named as another kind (Istio names it by its workload).
+  bool PodEdgesNamePeerPods() const;
+
   const MeshProfileSpec& spec() const { return spec_; }
   const std::string& name() const { return spec_.name; }
 

@@ -47,6 +47,7 @@ class PrometheusSource : public TrafficSource {
   bool Ready(std::string* why) override;
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
   std::optional<std::chrono::milliseconds> Retention() const override;
+  bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
 
   const PrometheusClient& client() const { return *client_; }
   const MeshProfile& profile() const { return profile_; }
