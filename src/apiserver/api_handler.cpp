@@ -28,11 +28,6 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 bool IsApiEndpoint(Endpoint e) {
   return e == Endpoint::kGet || e == Endpoint::kList || e == Endpoint::kEdges;
 }
@@ -148,22 +143,6 @@ std::string ResourceOf(const Route& route) {
 }
 
 }  // namespace
-
-bool AcceptsJson(const std::string& accept) {
-  if (Trim(accept).empty()) return true;
-  std::stringstream in(accept);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const std::string media = Lower(Trim(item.substr(0, item.find(';'))));
-    if (media == "application/json" || media == "application/*" || media == "*/*") {
-      // A Table-only entry (application/json;as=Table;...) still ends in a JSON fallback for
-      // kubectl, which always lists plain application/json too; honour only plain entries.
-      if (media == "application/json" && item.find("as=") != std::string::npos) continue;
-      return true;
-    }
-  }
-  return false;
-}
 
 std::chrono::milliseconds WindowParam(const HttpRequest& request,
                                       std::chrono::milliseconds default_window) {

@@ -48,8 +48,4 @@ class ApiHandler {
 std::chrono::milliseconds WindowParam(const HttpRequest& request,
                                       std::chrono::milliseconds default_window);
 
-// Whether the Accept header admits plain JSON (absent, application/json, application/*, */*).
-// (API objects negotiate with NegotiateObject, which also offers Tables.)
-bool AcceptsJson(const std::string& accept);
-
 }  // namespace smi::apiserver

@@ -17,6 +17,7 @@
 #include "apiserver/http_types.h"
 #include "apiserver/request_info.h"
 #include "kube/access_review.h"
+#include "model/go_quote.h"
 
 namespace smi::apiserver {
 
@@ -80,7 +81,6 @@ HttpResponse ForbiddenResponse(const RequestInfo& info, const std::string& user,
 // Just the text after "is forbidden: " (forbiddenMessage).
 std::string ForbiddenMessage(const RequestInfo& info, const std::string& user);
 
-// Go's %q for the strings that occur here.
-std::string GoQuote(std::string_view s);
+using model::GoQuote;  // model/go_quote.h
 
 }  // namespace smi::apiserver

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+#include "model/go_quote.h"
 
 namespace smi::kube {
 
@@ -77,7 +78,6 @@ class LabelSelector {
 std::vector<std::string> IsQualifiedName(std::string_view value);
 std::vector<std::string> IsValidLabelValue(std::string_view value);
 
-// Go's %q for the strings apimachinery quotes in its messages.
-std::string GoQuote(std::string_view s);
+using model::GoQuote;  // model/go_quote.h
 
 }  // namespace smi::kube
