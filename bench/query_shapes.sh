@@ -46,7 +46,7 @@ MESHSIM="$build/tools/meshsim/meshsim" "$root/tools/mesh-stack.sh" start "$work"
   --scrape-interval 1s \
   --address-base "$address_base" >&2
 prometheus_url=$(cat "$work/prometheus.url")
-port=$(( 20000 + RANDOM % 30000 ))
+port=$(( 20000 + RANDOM % 12000 ))  # below the ephemeral range
 "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
   --prometheus-url "$prometheus_url" --proxy-job linkerd-proxy --client-ca-file "$work/ca.crt" >"$work/server.log" 2>&1 &
 server_pid=$!

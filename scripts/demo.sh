@@ -28,8 +28,9 @@ MESHSIM="$build/tools/meshsim/meshsim" "$root/tools/mesh-stack.sh" start "$demo/
 prometheus_url=$(cat "$demo/stack/prometheus.url")
 
 port=${SMI_DEMO_PORT:-8443}
-if ss -Htln "sport = :$port" | grep -q .; then
-  for p in $(shuf -i 20000-60000 -n 100); do ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }; done
+if ss -Htan "sport = :$port" | grep -q .; then
+  # Below the ephemeral range (32768 and up), where no outgoing connection can take it.
+  for p in $(shuf -i 20000-32000 -n 100); do ss -Htan "sport = :$p" | grep -q . || { port=$p; break; }; done
 fi
 "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
   --prometheus-url "$prometheus_url" --write-kubeconfig "$demo/kubeconfig" \

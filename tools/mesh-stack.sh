@@ -61,14 +61,16 @@ cmd_stop() {
   echo "mesh-stack: stopped ($dir)"
 }
 
+# Ports below the kernel's ephemeral range (32768 and up), so an outgoing connection's local port
+# cannot take the chosen port between the check and the bind; any socket on it counts as in use.
 port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  ss -Htan "( sport = :$1 )" | grep -q . || (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 free_port() {
   local port
   for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000))
     if ! port_in_use "$port"; then
       echo "$port"
       return 0

@@ -28,10 +28,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Ports below the kernel's ephemeral range (32768 and up), so an outgoing connection's local port
+# cannot take the chosen port between the check and the bind; any socket on it counts as in use.
 free_port() {
   local p
-  for p in $(shuf -i 20000-60000 -n 100); do
-    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+  for p in $(shuf -i 20000-32000 -n 100); do
+    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
   done
   echo "run_faults: no free port found" >&2
   return 1
