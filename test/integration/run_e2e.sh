@@ -22,40 +22,12 @@ mesh_args=()
 # pods at first, so /readyz must say 503 until it lets the caches sync).
 kube_mode=${SMI_E2E_KUBE:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
-server_pid=""
-fakekube_pid=""
+harness_name=run_e2e
+# shellcheck source=harness_lib.sh
+source "$root/test/integration/harness_lib.sh"
+trap harness_cleanup EXIT
 
-cleanup() {
-  local rc=$?
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [[ -n "$fakekube_pid" ]] && kill "$fakekube_pid" 2>/dev/null && wait "$fakekube_pid" 2>/dev/null
-  "$root/tools/mesh-stack.sh" stop "$work" >/dev/null 2>&1 || true
-  if [[ $rc -ne 0 ]]; then
-    echo "run_e2e: failed (exit $rc); logs kept in $work" >&2
-    for log in "$work"/*.log; do
-      [[ -f "$log" ]] && { echo "--- tail of $log" >&2; tail -n 20 "$log" >&2; }
-    done
-  else
-    rm -rf "$work"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-
-# Ports below the kernel's ephemeral range (32768 and up), so an outgoing connection's local port
-# cannot take the chosen port between the check and the bind; any socket on it counts as in use.
-free_port() {
-  local p
-  for p in $(shuf -i 20000-32000 -n 100); do
-    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-  done
-  echo "run_e2e: no free port found" >&2
-  return 1
-}
-
-# Pod addresses of its own, so that another stack on this machine (the demo, a second run) does not
-# collide with this one.
-address_base="127.$((20 + RANDOM % 200)).$((RANDOM % 250)).1"
+address_base=$(random_address_base)
 MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}" \
   --address-base "$address_base"
 prometheus_url=$(cat "$work/prometheus.url")
@@ -69,6 +41,7 @@ case $kube_mode in
     "$SMI_E2E_FAKEKUBE" --kubeconfig="$work/fakekube.kubeconfig" --control="$work/fakekube.ctl" \
       --fail=pods:503 "$work/kube-objects.json" >"$work/fakekube.log" 2>&1 &
     fakekube_pid=$!
+    harness_pids+=("$fakekube_pid")
     for _ in $(seq 1 100); do
       [[ -s "$work/fakekube.kubeconfig" && -p "$work/fakekube.ctl" ]] && break
       kill -0 "$fakekube_pid" 2>/dev/null || { echo "run_e2e: fakekube exited" >&2; exit 1; }
@@ -88,6 +61,7 @@ port=$(free_port)
   "${mesh_args[@]}" --evaluation-delay 2s \
   --write-kubeconfig "$work/kubeconfig" "${kube_args[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
+harness_pids+=("$server_pid")
 if [[ $kube_mode == fakekube ]]; then
   # Pods are refused, so the caches cannot have synced: not ready, naming what is missing.
   code=000

@@ -10,34 +10,10 @@ server_bin=$1 meshsim_bin=$2 test_bin=$3
 shift 3
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-faults.XXXXXX")
-server_pid=""
-
-cleanup() {
-  local rc=$?
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  "$root/tools/mesh-stack.sh" stop "$work" >/dev/null 2>&1 || true
-  if [[ $rc -ne 0 ]]; then
-    echo "run_faults: failed (exit $rc); logs kept in $work" >&2
-    for log in "$work"/*.log; do
-      [[ -f "$log" ]] && { echo "--- tail of $log" >&2; tail -n 20 "$log" >&2; }
-    done
-  else
-    rm -rf "$work"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-
-# Ports below the kernel's ephemeral range (32768 and up), so an outgoing connection's local port
-# cannot take the chosen port between the check and the bind; any socket on it counts as in use.
-free_port() {
-  local p
-  for p in $(shuf -i 20000-32000 -n 100); do
-    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-  done
-  echo "run_faults: no free port found" >&2
-  return 1
-}
+harness_name=run_faults
+# shellcheck source=harness_lib.sh
+source "$root/test/integration/harness_lib.sh"
+trap harness_cleanup EXIT
 
 # A client CA and an admin client certificate, shared by every server the test starts.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
@@ -48,8 +24,7 @@ printf 'extendedKeyUsage=clientAuth\n' >"$work/client.ext"
 openssl x509 -req -in "$work/client.csr" -CA "$work/client-ca.crt" -CAkey "$work/client-ca.key" \
   -CAcreateserial -days 1 -extfile "$work/client.ext" -out "$work/client.crt" 2>/dev/null
 
-# Pod addresses of its own, so that a stack another run (the demo, e2e) started does not collide.
-address_base="127.$((20 + RANDOM % 200)).$((RANDOM % 250)).1"
+address_base=$(random_address_base)
 MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s \
   --address-base "$address_base"
 prometheus_url=$(cat "$work/prometheus.url")
@@ -58,6 +33,7 @@ port=$(free_port)
 "$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" --proxy-job linkerd-proxy --threads 64 \
   --client-ca-file "$work/client-ca.crt" --authorization-mode=AlwaysAllowAuthenticated >"$work/server.log" 2>&1 &
 server_pid=$!
+harness_pids+=("$server_pid")
 for _ in $(seq 1 100); do
   curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   kill -0 "$server_pid" 2>/dev/null || { echo "run_faults: the server exited" >&2; exit 1; }
