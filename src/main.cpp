@@ -19,7 +19,7 @@
 #include "kube/cluster_state.h"
 #include "kube/credentials.h"
 #include "kube/watched_cluster.h"
-#include "model/clock.h"
+#include "base/clock.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_source.h"
 #include "sources/source_metrics.h"
@@ -213,7 +213,7 @@ int Run(const apiserver::ServerFlags& flags) {
               << ": EVERY AUTHENTICATED CALLER MAY READ EVERY METRIC; no RBAC is consulted\n";
   }
 
-  model::SystemClock clock;
+  base::SystemClock clock;
   aggregation::TrafficMetricsService::Options answer_options;
   answer_options.evaluation_delay = flags.evaluation_delay;
   answer_options.default_window = flags.default_window;

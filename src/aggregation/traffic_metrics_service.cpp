@@ -78,7 +78,7 @@ std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& count
 }
 
 TrafficMetricsService::TrafficMetricsService(sources::TrafficSource& source,
-                                             const model::Clock& clock, Options options,
+                                             const base::Clock& clock, Options options,
                                              const kube::ClusterState* cluster)
     : source_(source), clock_(clock), options_(options), cluster_(cluster) {}
 

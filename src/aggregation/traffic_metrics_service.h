@@ -10,7 +10,7 @@
 
 #include "kube/field_selector.h"
 #include "kube/label_selector.h"
-#include "model/clock.h"
+#include "base/clock.h"
 #include "model/traffic_metrics.h"
 #include "sources/traffic_source.h"
 
@@ -66,7 +66,7 @@ class TrafficMetricsService {
 
   // `cluster`: what the Kubernetes caches know (objects, TrafficSplits); nullptr when the server
   // runs without Kubernetes knowledge. Not owned; must outlive the service.
-  TrafficMetricsService(sources::TrafficSource& source, const model::Clock& clock, Options options,
+  TrafficMetricsService(sources::TrafficSource& source, const base::Clock& clock, Options options,
                         const kube::ClusterState* cluster = nullptr);
 
   // One object's resource scope. Throws ObjectNotFound, InvalidWindow, sources::SourceUnavailable.
@@ -127,7 +127,7 @@ class TrafficMetricsService {
                                                      const kube::ClusterSnapshot& snapshot);
 
   sources::TrafficSource& source_;
-  const model::Clock& clock_;
+  const base::Clock& clock_;
   Options options_;
   const kube::ClusterState* cluster_ = nullptr;
 };

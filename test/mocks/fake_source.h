@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "model/clock.h"
+#include "mocks/manual_clock.h"
 #include "sources/traffic_source.h"
 
 namespace smi::testing {
@@ -33,11 +33,6 @@ class FakeSource : public sources::TrafficSource {
   std::vector<sources::SampleQuery> queries;
 };
 
-class FakeClock : public model::Clock {
- public:
-  explicit FakeClock(std::chrono::system_clock::time_point now) : now(now) {}
-  std::chrono::system_clock::time_point Now() const override { return now; }
-  std::chrono::system_clock::time_point now;
-};
+using FakeClock = ManualClock;
 
 }  // namespace smi::testing
