@@ -279,7 +279,7 @@ std::shared_ptr<const kube::ClusterSnapshot> TrafficMetricsService::ClusterView(
   if (!cluster_) return nullptr;
   std::string why;
   if (!cluster_->Synced(&why)) {
-    throw sources::SourceUnavailable("the Kubernetes object caches have not synced yet: " + why);
+    throw NotReady("the Kubernetes object caches have not synced yet: " + why);
   }
   return cluster_->Snapshot();
 }

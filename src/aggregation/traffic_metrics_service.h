@@ -47,6 +47,13 @@ class ObjectNotFound : public std::runtime_error {
   std::string name_;
 };
 
+// The server cannot answer yet, through no fault of the backend: the Kubernetes caches have not
+// synced, so an answer could miss objects. The API answers 503 with the message.
+class NotReady : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The window the user asked for cannot be served (too short, or beyond the source's retention).
 class InvalidWindow : public std::invalid_argument {
  public:
@@ -69,7 +76,8 @@ class TrafficMetricsService {
   TrafficMetricsService(sources::TrafficSource& source, const base::Clock& clock, Options options,
                         const kube::ClusterState* cluster = nullptr);
 
-  // One object's resource scope. Throws ObjectNotFound, InvalidWindow, sources::SourceUnavailable.
+  // One object's resource scope. Throws ObjectNotFound, InvalidWindow, NotReady,
+  // sources::SourceUnavailable.
   model::TrafficMetrics Get(const MetricsQuery& query);
   // Every known object of the kind (in the namespace, or everywhere), idle ones with zero counts.
   model::TrafficMetricsList List(const MetricsQuery& query);
@@ -90,7 +98,7 @@ class TrafficMetricsService {
   // each TrafficSplit in the Kubernetes caches, with `backend {apex, name, weight}` from the
   // object and the traffic sent to the apex and routed to that backend, measured at the clients
   // (`edge {from, client, resource: {}}`). Without Kubernetes knowledge no split exists: Get throws
-  // ObjectNotFound and List is empty. Throws SourceUnavailable until the caches have synced.
+  // ObjectNotFound and List is empty. Throws NotReady until the caches have synced.
   model::TrafficMetricsList GetTrafficSplit(const MetricsQuery& query);
   model::TrafficMetricsList ListTrafficSplits(const MetricsQuery& query);
 
@@ -102,8 +110,8 @@ class TrafficMetricsService {
   sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,
                                 bool all_workload_kinds = false,
                                 std::optional<model::ResourceKind> peer_kind = std::nullopt);
-  // With Kubernetes knowledge: the caches' view for one request (throws SourceUnavailable until
-  // they have synced); null without it.
+  // With Kubernetes knowledge: the caches' view for one request (throws NotReady until they
+  // have synced); null without it.
   std::shared_ptr<const kube::ClusterSnapshot> ClusterView() const;
   // The resource scope of every pod in `ns` (empty: everywhere), to roll up to owners.
   sources::TrafficSamples FetchPods(const MetricsQuery& query);

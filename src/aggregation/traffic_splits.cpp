@@ -23,12 +23,12 @@ ObjectReference SplitReference(const kube::TrafficSplit& split) {
   return ObjectReference{std::string(kTrafficSplitKind), split.meta.ns, split.meta.name, ""};
 }
 
-// The caches' view; SourceUnavailable until they have synced (an incomplete cache would answer
+// The caches' view; NotReady until they have synced (an incomplete cache would answer
 // 404 for a split that exists).
 std::shared_ptr<const kube::ClusterSnapshot> SyncedSnapshot(const kube::ClusterState& cluster) {
   std::string why;
   if (!cluster.Synced(&why)) {
-    throw sources::SourceUnavailable("the Kubernetes caches have not synced yet" +
+    throw NotReady("the Kubernetes caches have not synced yet" +
                                      (why.empty() ? std::string() : ": " + why));
   }
   return cluster.Snapshot();

@@ -14,7 +14,7 @@
 #include "apiserver/router.h"
 #include "apiserver/status.h"
 #include "apiserver/table.h"
-#include "kube/cluster_state.h"
+#include "base/overloaded.h"
 #include "model/duration.h"
 
 namespace smi::apiserver {
@@ -137,9 +137,12 @@ HttpResponse OpenApiV3Version(const HttpRequest& request, const std::string& ver
 
 // The resource name an error about this route names (`trafficmetrics`, `deployments`, ...).
 std::string ResourceOf(const Route& route) {
-  if (route.traffic_splits) return std::string(kTrafficSplitsResource);
-  return route.workloads ? std::string(kTrafficMetricsResource)
-                         : std::string(model::ResourcePlural(route.kind));
+  return std::visit(
+      base::Overloaded{
+          [](const KindResource& r) { return std::string(model::ResourcePlural(r.kind)); },
+          [](const WorkloadsResource&) { return std::string(kTrafficMetricsResource); },
+          [](const TrafficSplitsResource&) { return std::string(kTrafficSplitsResource); }},
+      route.resource);
 }
 
 }  // namespace
@@ -158,8 +161,8 @@ std::chrono::milliseconds WindowParam(const HttpRequest& request,
   return *window;
 }
 
-ApiHandler::ApiHandler(aggregation::TrafficMetricsService& service, sources::TrafficSource& source)
-    : service_(service), source_(source) {}
+ApiHandler::ApiHandler(aggregation::TrafficMetricsService& service, HealthChecks readiness)
+    : service_(service), readiness_(std::move(readiness)) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
   const Route route = MatchRoute(request.path);
@@ -171,14 +174,13 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
     case Endpoint::kLivez:
       return PlainText(200, "ok");
     case Endpoint::kReadyz: {
-      // The Kubernetes caches first: until they have synced, every answer would be a 503.
       std::string why;
-      if (cluster_ && !cluster_->Synced(&why)) {
-        return PlainText(
-            503, "[-]kubernetes-caches failed: not synced: " + why + "\nreadyz check failed\n");
+      for (const auto& check : readiness_) {
+        if (!check.ready(&why)) {
+          return PlainText(503, "[-]" + check.name + " failed: " + why + "\nreadyz check failed\n");
+        }
       }
-      if (source_.Ready(&why)) return PlainText(200, "ok");
-      return PlainText(503, "[-]source failed: " + why + "\nreadyz check failed\n");
+      return PlainText(200, "ok");
     }
     case Endpoint::kVersion:
       return Json(VersionJson());
@@ -253,6 +255,8 @@ HttpResponse ApiHandler::CoreNamespace(const Route& route) const {
     return not_found();
   } catch (const sources::SourceUnavailable& e) {
     return ServiceUnavailable(e.what());
+  } catch (const aggregation::NotReady& e) {
+    return ServiceUnavailable(e.what());
   }
 }
 
@@ -270,7 +274,7 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
                               : NotFoundObject(resource, route.name);
   }
   aggregation::MetricsQuery query;
-  query.kind = route.kind;
+  if (const auto* k = std::get_if<KindResource>(&route.resource)) query.kind = k->kind;
   query.ns = route.ns;
   query.name = route.name;
   // Selectors filter the objects of a list (decision 8); a get ignores them, as kube-apiserver's.
@@ -304,38 +308,54 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     }
     table.version = representation;
     table.object_api_version = api_version;
-    table.kind_column = route.workloads;
+    table.kind_column = std::holds_alternative<WorkloadsResource>(route.resource);
   }
   try {
-    if (route.traffic_splits) {
-      // A split's get is a list too: one item per backend (smi-spec digest §7).
-      const auto list = route.endpoint == Endpoint::kGet ? service_.GetTrafficSplit(query)
-                                                         : service_.ListTrafficSplits(query);
-      if (as_table) return Json(TrafficSplitTable(list.items, table).dump());
+    const auto encode = [&](const model::TrafficMetricsList& list, auto table_of) {
+      if (as_table) return Json(table_of(list.items, table).dump());
       return Json(model::ToJson(list, api_version).dump());
-    }
-    switch (route.endpoint) {
-      case Endpoint::kGet: {
-        const auto tm = route.workloads ? service_.GetWorkload(query) : service_.Get(query);
-        if (as_table) return Json(ResourceTable({tm}, table).dump());
-        return Json(model::ToJson(tm, api_version).dump());
-      }
-      case Endpoint::kList: {
-        const auto list = route.workloads ? service_.ListWorkloads(query) : service_.List(query);
-        if (as_table) return Json(ResourceTable(list.items, table).dump());
-        return Json(model::ToJson(list, api_version).dump());
-      }
-      case Endpoint::kEdges: {
-        const auto list = route.workloads ? service_.WorkloadEdges(query) : service_.Edges(query);
-        if (as_table) return Json(EdgeTable(list.items, table).dump());
-        return Json(model::ToJson(list, api_version).dump());
-      }
-      default:
-        return NotFoundPath();
-    }
+    };
+    return std::visit(
+        base::Overloaded{[&](const TrafficSplitsResource&) {
+                           // A split's get is a list too: one item per backend
+                           // (docs/spec-notes.md).
+                           return encode(route.endpoint == Endpoint::kGet
+                                             ? service_.GetTrafficSplit(query)
+                                             : service_.ListTrafficSplits(query),
+                                         TrafficSplitTable);
+                         },
+                         [&](const WorkloadsResource&) {
+                           switch (route.endpoint) {
+                             case Endpoint::kGet: {
+                               const auto tm = service_.GetWorkload(query);
+                               if (as_table) return Json(ResourceTable({tm}, table).dump());
+                               return Json(model::ToJson(tm, api_version).dump());
+                             }
+                             case Endpoint::kList:
+                               return encode(service_.ListWorkloads(query), ResourceTable);
+                             default:
+                               return encode(service_.WorkloadEdges(query), EdgeTable);
+                           }
+                         },
+                         [&](const KindResource&) {
+                           switch (route.endpoint) {
+                             case Endpoint::kGet: {
+                               const auto tm = service_.Get(query);
+                               if (as_table) return Json(ResourceTable({tm}, table).dump());
+                               return Json(model::ToJson(tm, api_version).dump());
+                             }
+                             case Endpoint::kList:
+                               return encode(service_.List(query), ResourceTable);
+                             default:
+                               return encode(service_.Edges(query), EdgeTable);
+                           }
+                         }},
+        route.resource);
   } catch (const aggregation::ObjectNotFound& e) {
     return NotFoundObject(resource, e.name());
   } catch (const sources::SourceUnavailable& e) {
+    return ServiceUnavailable(e.what());
+  } catch (const aggregation::NotReady& e) {
     return ServiceUnavailable(e.what());
   } catch (const std::invalid_argument& e) {
     return BadRequest(e.what());

@@ -6,15 +6,16 @@
 
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/authorization.h"
+#include "apiserver/health.h"
 #include "apiserver/http_types.h"
 #include "apiserver/negotiation.h"
-#include "sources/traffic_source.h"
 
 namespace smi::apiserver {
 
 class ApiHandler {
  public:
-  ApiHandler(aggregation::TrafficMetricsService& service, sources::TrafficSource& source);
+  // `readiness`: the checks /readyz runs, in order (none: always ready).
+  ApiHandler(aggregation::TrafficMetricsService& service, HealthChecks readiness = {});
 
   HttpResponse Handle(const HttpRequest& request) const;
 
@@ -23,8 +24,6 @@ class ApiHandler {
   void set_metrics_text(std::function<std::string()> metrics_text) {
     metrics_text_ = std::move(metrics_text);
   }
-  // The Kubernetes caches: /readyz is 503 until they have synced. Unset: no Kubernetes knowledge.
-  void set_cluster(const kube::ClusterState* cluster) { cluster_ = cluster; }
   // Decides who may do what, after /healthz, /livez, /readyz and /version (always open). Unset:
   // any authenticated caller may read (what the tests of the API itself use).
   void set_authorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
@@ -36,9 +35,8 @@ class ApiHandler {
   HttpResponse CoreNamespace(const struct Route& route) const;
 
   aggregation::TrafficMetricsService& service_;
-  sources::TrafficSource& source_;
+  HealthChecks readiness_;
   std::function<std::string()> metrics_text_;
-  const kube::ClusterState* cluster_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
 };
 

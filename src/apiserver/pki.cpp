@@ -142,14 +142,6 @@ PemPair IssueCertificate(const PemPair& ca, const CertRequest& request) {
   return {ToPem(cert.get()), ToPem(key.get())};
 }
 
-std::string ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 void WriteTextFile(const std::string& path, const std::string& content, bool secret) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path);

@@ -33,7 +33,6 @@ struct CertificateSubject {
   std::vector<std::string> organizations;
 };
 
-std::string ReadTextFile(const std::string& path);  // throws std::runtime_error naming the path
 void WriteTextFile(const std::string& path, const std::string& content, bool secret);
 
 }  // namespace smi::apiserver

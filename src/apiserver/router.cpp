@@ -48,7 +48,7 @@ Route MatchRoute(std::string_view path) {
   }
   if (seg.size() == 4 && seg[0] == "api" && seg[1] == "v1" && seg[2] == "namespaces") {
     Route r = Api(Endpoint::kCoreNamespace, "");
-    r.kind = model::ResourceKind::kNamespace;
+    r.resource = KindResource{model::ResourceKind::kNamespace};
     r.name = std::string(seg[3]);
     r.invalid_name = !model::IsDns1123Label(seg[3]);
     return r;
@@ -74,7 +74,7 @@ Route MatchRoute(std::string_view path) {
   auto object = [&](model::ResourceKind kind, std::string_view ns, std::string_view name,
                     Endpoint e) {
     r.endpoint = e;
-    r.kind = kind;
+    r.resource = KindResource{kind};
     r.ns = std::string(ns);
     r.name = std::string(name);
     const bool ns_ok = ns.empty() || model::IsDns1123Label(ns);
@@ -87,7 +87,7 @@ Route MatchRoute(std::string_view path) {
   using model::ResourceKind;
   auto workloads = [&](std::string_view ns, std::string_view name, Endpoint e) {
     object(ResourceKind::kDeployment, ns, name, e);
-    r.workloads = true;
+    r.resource = WorkloadsResource{};
     return r;
   };
   if (rest[0] == "namespaces" && rest.size() >= 3 && rest[2] == kTrafficMetricsResource) {
@@ -104,7 +104,7 @@ Route MatchRoute(std::string_view path) {
   }
   auto splits = [&](std::string_view ns, std::string_view name, Endpoint e) {
     object(ResourceKind::kDeployment, ns, name, e);
-    r.traffic_splits = true;
+    r.resource = TrafficSplitsResource{};
     return r;
   };
   if (rest[0] == "namespaces" && rest.size() >= 3 && rest[2] == kTrafficSplitsResource) {

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "model/traffic_metrics.h"
 
@@ -33,22 +34,27 @@ enum class Endpoint {
 
 // The resource that lists workload-level TrafficMetrics of every workload kind (decision 10).
 inline constexpr std::string_view kTrafficMetricsResource = "trafficmetrics";
-// TrafficSplits (smi-spec digest §7): a get is a TrafficMetricsList, one item per backend; no
-// edges.
+// TrafficSplits: a get is a TrafficMetricsList, one item per backend; no edges.
 inline constexpr std::string_view kTrafficSplitsResource = "trafficsplits";
+
+// What an API path names: the objects of one kind (deployments, pods, namespaces, ...), the
+// `trafficmetrics` collection of every workload kind (decision 10), or TrafficSplits.
+struct KindResource {
+  model::ResourceKind kind = model::ResourceKind::kDeployment;
+};
+struct WorkloadsResource {};      // `trafficmetrics`: a name resolves across workload kinds
+struct TrafficSplitsResource {};  // `trafficsplits`: kGet and kList only
+using ApiResource = std::variant<KindResource, WorkloadsResource, TrafficSplitsResource>;
 
 struct Route {
   Endpoint endpoint = Endpoint::kNotFound;
   std::string version;  // v1alpha1 or v1alpha2, for API endpoints
-  model::ResourceKind kind = model::ResourceKind::kDeployment;
+  // kGet, kList, kEdges: what they are about (kCoreNamespace: namespaces).
+  ApiResource resource;
   std::string ns;    // empty for cluster-wide lists and for namespaces
   std::string name;  // empty for lists
   // Set when the path names an object whose name cannot exist in Kubernetes (not DNS-1123).
   bool invalid_name = false;
-  // The `trafficmetrics` resource: `kind` is unused, the name resolves across workload kinds.
-  bool workloads = false;
-  // The `trafficsplits` resource: `kind` is unused; kGet and kList only.
-  bool traffic_splits = false;
 };
 
 Route MatchRoute(std::string_view path);

@@ -385,7 +385,7 @@ TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
     }
   } unsynced;
   TrafficMetricsService service(source_, clock_, {}, &unsynced);
-  EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), sources::SourceUnavailable);
+  EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), aggregation::NotReady);
 }
 
 // Without Kubernetes knowledge workload edges are the mesh's, whatever the source could do.

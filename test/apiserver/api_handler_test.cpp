@@ -22,7 +22,7 @@ class ApiHandlerTest : public ::testing::Test {
   ApiHandlerTest()
       : clock_(std::chrono::system_clock::time_point(1700000000500ms)),
         service_(source_, clock_, {}),
-        handler_(service_, source_) {
+        handler_(service_, {{"source", [this](std::string* why) { return source_.Ready(why); }}}) {
     // Two deployments known to exist; web had traffic, legacy is idle.
     auto& s = source_.resource_samples;
     s.known_objects = {{"Deployment", "emojivoto", "web", ""},
@@ -198,15 +198,24 @@ TEST_F(ApiHandlerTest, ReadyzWaitsForTheKubernetesCaches) {
     }
     bool synced = false;
   } cluster;
-  handler_.set_cluster(&cluster);
+  // The check the server registers for its caches, ahead of the source's.
+  const ApiHandler handler(service_,
+                           {{"kubernetes-caches",
+                             [&cluster](std::string* why) {
+                               std::string caches;
+                               if (cluster.Synced(&caches)) return true;
+                               *why = "not synced: " + caches;
+                               return false;
+                             }},
+                            {"source", [this](std::string* why) { return source_.Ready(why); }}});
   HttpRequest ready;
   ready.path = "/readyz";
-  auto r = handler_.Handle(ready);
+  auto r = handler.Handle(ready);
   EXPECT_EQ(r.status, 503);
-  EXPECT_NE(r.body.find("pods, replicasets"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body,
+            "[-]kubernetes-caches failed: not synced: pods, replicasets\nreadyz check failed\n");
   cluster.synced = true;
-  EXPECT_EQ(handler_.Handle(ready).status, 200);
-  handler_.set_cluster(nullptr);
+  EXPECT_EQ(handler.Handle(ready).status, 200);
 }
 
 TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {

@@ -100,7 +100,7 @@ class AuthE2eTest : public ::testing::Test {
     rs.resources = {{{"Deployment", "default", "foo", ""}, c}};
     service_ = std::make_unique<aggregation::TrafficMetricsService>(
         source_, clock_, aggregation::TrafficMetricsService::Options{});
-    handler_ = std::make_unique<ApiHandler>(*service_, source_);
+    handler_ = std::make_unique<ApiHandler>(*service_);
     handler_->set_authorizer(authorizer_.get());
     handler_->set_metrics_text([] { return std::string("x 1\n"); });
 

@@ -28,11 +28,11 @@ constexpr const char* kAggregated =
 TEST(TrafficMetricsRouteTest, Paths) {
   auto r = MatchRoute(std::string(kBase) + "/namespaces/emojivoto/trafficmetrics");
   EXPECT_EQ(r.endpoint, Endpoint::kList);
-  EXPECT_TRUE(r.workloads);
+  EXPECT_TRUE(std::holds_alternative<WorkloadsResource>(r.resource));
   EXPECT_EQ(r.ns, "emojivoto");
   r = MatchRoute(std::string(kBase) + "/trafficmetrics");
   EXPECT_EQ(r.endpoint, Endpoint::kList);
-  EXPECT_TRUE(r.workloads);
+  EXPECT_TRUE(std::holds_alternative<WorkloadsResource>(r.resource));
   EXPECT_EQ(r.ns, "");
   r = MatchRoute(std::string(kBase) + "/namespaces/emojivoto/trafficmetrics/web");
   EXPECT_EQ(r.endpoint, Endpoint::kGet);
@@ -41,11 +41,12 @@ TEST(TrafficMetricsRouteTest, Paths) {
       "/apis/metrics.smi-spec.io/v1alpha2/namespaces/emojivoto/trafficmetrics/web/edges");
   EXPECT_EQ(r.endpoint, Endpoint::kEdges);
   EXPECT_EQ(r.version, "v1alpha2");
-  EXPECT_TRUE(r.workloads);
+  EXPECT_TRUE(std::holds_alternative<WorkloadsResource>(r.resource));
   EXPECT_EQ(MatchRoute(std::string(kBase) + "/namespaces/e/trafficmetrics/web/other").endpoint,
             Endpoint::kNotFound);
   EXPECT_TRUE(MatchRoute(std::string(kBase) + "/namespaces/e/trafficmetrics/Web").invalid_name);
-  EXPECT_FALSE(MatchRoute(std::string(kBase) + "/namespaces/e/deployments/web").workloads);
+  EXPECT_FALSE(std::holds_alternative<WorkloadsResource>(
+      MatchRoute(std::string(kBase) + "/namespaces/e/deployments/web").resource));
   EXPECT_EQ(MatchRoute("/openapi/v2").endpoint, Endpoint::kOpenApiV2);
   EXPECT_EQ(MatchRoute("/openapi/v3").endpoint, Endpoint::kOpenApiV3);
   r = MatchRoute("/openapi/v3/apis/metrics.smi-spec.io/v1alpha2");
@@ -62,7 +63,7 @@ class TrafficMetricsTest : public ::testing::Test {
   TrafficMetricsTest()
       : clock_(std::chrono::system_clock::time_point(1700000000500ms)),
         service_(source_, clock_, {}),
-        handler_(service_, source_) {
+        handler_(service_) {
     // `shared` is both a StatefulSet and a Deployment (listed in the other order); a pod and a
     // namespace answer too, as a source might: the resource holds workloads only.
     auto& s = source_.resource_samples;

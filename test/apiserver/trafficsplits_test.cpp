@@ -27,24 +27,25 @@ constexpr const char* kTable =
 TEST(TrafficSplitsRouteTest, Paths) {
   auto r = MatchRoute(std::string(kBase) + "/namespaces/emojivoto/trafficsplits/voting-split");
   EXPECT_EQ(r.endpoint, Endpoint::kGet);
-  EXPECT_TRUE(r.traffic_splits);
-  EXPECT_FALSE(r.workloads);
+  EXPECT_TRUE(std::holds_alternative<TrafficSplitsResource>(r.resource));
+  EXPECT_FALSE(std::holds_alternative<WorkloadsResource>(r.resource));
   EXPECT_EQ(r.ns, "emojivoto");
   EXPECT_EQ(r.name, "voting-split");
   r = MatchRoute("/apis/metrics.smi-spec.io/v1alpha2/namespaces/emojivoto/trafficsplits");
   EXPECT_EQ(r.endpoint, Endpoint::kList);
-  EXPECT_TRUE(r.traffic_splits);
+  EXPECT_TRUE(std::holds_alternative<TrafficSplitsResource>(r.resource));
   EXPECT_EQ(r.version, "v1alpha2");
   EXPECT_EQ(r.ns, "emojivoto");
   r = MatchRoute(std::string(kBase) + "/trafficsplits");
   EXPECT_EQ(r.endpoint, Endpoint::kList);
-  EXPECT_TRUE(r.traffic_splits);
+  EXPECT_TRUE(std::holds_alternative<TrafficSplitsResource>(r.resource));
   EXPECT_EQ(r.ns, "");
   // No edges of a split (spec §7), and invalid names never reach a query.
   EXPECT_EQ(MatchRoute(std::string(kBase) + "/namespaces/e/trafficsplits/s/edges").endpoint,
             Endpoint::kNotFound);
   EXPECT_TRUE(MatchRoute(std::string(kBase) + "/namespaces/e/trafficsplits/S_x").invalid_name);
-  EXPECT_FALSE(MatchRoute(std::string(kBase) + "/namespaces/e/deployments/web").traffic_splits);
+  EXPECT_FALSE(std::holds_alternative<TrafficSplitsResource>(
+      MatchRoute(std::string(kBase) + "/namespaces/e/deployments/web").resource));
 }
 
 json Split(const std::string& ns, const std::string& name, const std::string& apex,
@@ -60,9 +61,9 @@ class TrafficSplitsHandlerTest : public ::testing::Test {
   TrafficSplitsHandlerTest()
       : clock_(std::chrono::system_clock::time_point(1700000000500ms)),
         service_(source_, clock_, {}, &cluster_),
-        handler_(service_, source_),
+        handler_(service_),
         bare_service_(source_, clock_, {}),
-        bare_handler_(bare_service_, source_) {
+        bare_handler_(bare_service_) {
     cluster_.Load(json{{"kind", "List"},
                        {"items",
                         {Split("emojivoto", "voting-split", "voting-svc",

@@ -1,14 +1,19 @@
-#include "apiserver/flags.h"
+#include "config/flags.h"
+
+#include <stdlib.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-namespace smi::apiserver {
+#include "config/config_file.h"
+
+namespace smi::config {
 namespace {
 
 using namespace std::chrono_literals;
@@ -57,10 +62,28 @@ std::string Message(const std::vector<std::string>& args) {
 }
 
 // A configuration file in the test's temporary directory, removed at the end.
+// A directory of this process's own (ctest runs each test in a process of its own, in parallel),
+// removed when the process ends.
+const std::string& TestDir() {
+  struct Dir {
+    Dir() {
+      std::string pattern = ::testing::TempDir() + "/flags_test.XXXXXX";
+      std::vector<char> buf(pattern.begin(), pattern.end());
+      buf.push_back('\0');
+      if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+      path = buf.data();
+    }
+    ~Dir() { std::filesystem::remove_all(path); }
+    std::string path;
+  };
+  static const Dir dir;
+  return dir.path;
+}
+
 class ConfigFile {
  public:
   explicit ConfigFile(const std::string& text, const std::string& name = "config.yaml")
-      : path_(::testing::TempDir() + "/" + name) {
+      : path_(TestDir() + "/" + name) {
     std::ofstream(path_) << text;
   }
   ~ConfigFile() { std::remove(path_.c_str()); }
@@ -118,9 +141,9 @@ evaluation_delay: 2s
   EXPECT_EQ(f.prometheus_ca_file, "/etc/ca.pem");
   // Relative paths are relative to the configuration file.
   EXPECT_EQ(f.prometheus_client_cert_file,
-            std::filesystem::path(::testing::TempDir() + "/client.crt").lexically_normal());
+            std::filesystem::path(TestDir() + "/client.crt").lexically_normal());
   EXPECT_EQ(f.prometheus_client_key_file,
-            std::filesystem::path(::testing::TempDir() + "/client.key").lexically_normal());
+            std::filesystem::path(TestDir() + "/client.key").lexically_normal());
   EXPECT_EQ(f.prometheus_bearer_token_file, "/var/token");
   EXPECT_EQ(f.profile.name, "istio");
   EXPECT_EQ(f.profile.parameters.at("job"), "envoy-stats");
@@ -170,8 +193,7 @@ kubernetes:
   context: prod
 )");
   const auto f = ParseFlags({"--config", config.path()});
-  EXPECT_EQ(f.kubeconfig,
-            std::filesystem::path(::testing::TempDir() + "/kube/config").lexically_normal());
+  EXPECT_EQ(f.kubeconfig, std::filesystem::path(TestDir() + "/kube/config").lexically_normal());
   EXPECT_EQ(f.kube_context, "prod");
   // A flag replaces the file's choice.
   const auto g = ParseFlags({"--config", config.path(), "--kube-objects=o.json"});
@@ -256,4 +278,4 @@ TEST(FlagsTest, AuthenticationFlagsGoTogether) {
 }
 
 }  // namespace
-}  // namespace smi::apiserver
+}  // namespace smi::config

@@ -1,4 +1,5 @@
-// The server's command line.
+// The server's command line: every setting of every layer, as flags, over the configuration file
+// (config_file.h) when --config names one.
 #pragma once
 
 #include <chrono>
@@ -8,7 +9,7 @@
 
 #include "sources/prometheus/mesh_profile.h"
 
-namespace smi::apiserver {
+namespace smi::config {
 
 struct ServerFlags {
   // Serving
@@ -80,10 +81,6 @@ struct ServerFlags {
 // and key ("config.yaml: prometheus.timeout: \"5x\" is not a duration: ..."), and what is wrong.
 ServerFlags ParseFlags(const std::vector<std::string>& args);
 
-// Applies a configuration file's YAML text to `flags` (the format is in README.md,
-// "Configuration file"). `path` names the file in messages and anchors its relative paths.
-void ApplyConfigYaml(const std::string& yaml_text, const std::string& path, ServerFlags& flags);
-
 std::string FlagsUsage();
 
-}  // namespace smi::apiserver
+}  // namespace smi::config
