@@ -4,9 +4,10 @@
 //                  used (so no cache or coalescing can help: the cost of a cold request),
 //   ours-repeat    the same request repeated (what a polling dashboard or autoscaler does: the
 //                  answer for the second is coalesced/cached),
-//   reference      the reference smi-metrics server's query shapes replayed straight against
-//                  Prometheus: its Linkerd templates (irate + regex matchers, smi-metrics-impl.md
-//                  §2) rendered as it did, 5 queries per get/list and 10 per edges, sequentially.
+//   reference      the archived reference server's query shapes replayed straight against
+//                  Prometheus: its Linkerd templates (servicemeshinterface/smi-metrics
+//                  chart/linkerd.yaml: irate + regex matchers) rendered as it did, 5 queries
+//                  per get/list and 10 per edges, sequentially.
 // Queries per request are counted by Prometheus itself (prometheus_http_requests_total of
 // /api/v1/query). Prints a Markdown table.
 #include <algorithm>

@@ -1,4 +1,5 @@
-// smi-metrics-server: reads its settings and runs the server (src/config/server.cpp wires it).
+// smi-metrics-server: parses the flags, builds the server (src/config/server.cpp) and serves until
+// SIGINT or SIGTERM; docs/architecture.md says what lives where.
 #include <csignal>
 #include <iostream>
 #include <string>

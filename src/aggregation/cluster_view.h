@@ -1,5 +1,5 @@
-// What the Kubernetes caches add to answers (DESIGN.md decisions 7 and 8): which objects exist and
-// are selected, and the roll-up of pod samples to the workloads that own them.
+// What the Kubernetes caches add to answers (docs/decisions.md, decisions 7 and 8): which objects
+// exist and are selected, and the roll-up of pod samples to the workloads that own them.
 #pragma once
 
 #include <map>
@@ -46,8 +46,8 @@ std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
 // Pod, SampleQuery's edges of every pod of a namespace) through the caches: edges of the pods
 // OwnerOf maps to `self` are kept; each peer pod becomes its owner when that is of `kind`, else
 // keeps the identity the mesh gives (EdgeSample::peer_as_kind when the series name one, else the
-// pod): a peer is never dropped (DESIGN.md decision 6). Counts and latency buckets are summed per
-// (direction, side, peer); the result is in that order, with `resource` = `self`.
+// pod): a peer is never dropped (docs/decisions.md, decision 6). Counts and latency buckets are
+// summed per (direction, side, peer); the result is in that order, with `resource` = `self`.
 std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
                                                 model::ResourceKind kind,
                                                 const model::ObjectReference& self,

@@ -1,5 +1,7 @@
-// PromQL's histogram_quantile for classic (le-bucketed) histograms, ported exactly, so that sidecar
-// mode and Prometheus mode give the same latency for the same traffic.
+// PromQL's histogram_quantile for classic (le-bucketed) histograms, ported exactly, so that
+// latencies computed here from summed bucket increases are what PromQL would answer for the same
+// series, and a future source that is not Prometheus (the planned sidecar mode, docs/decisions.md,
+// decision 15) gives the same latency for the same traffic.
 #pragma once
 
 #include <map>

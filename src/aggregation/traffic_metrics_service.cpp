@@ -42,7 +42,7 @@ bool FieldSelected(const MetricsQuery& q, const ObjectReference& ref) {
 }
 
 // The workload a name means in the caches: the Deployment, else the StatefulSet, else the
-// DaemonSet of that name (decision 10's order).
+// DaemonSet of that name (the order of docs/decisions.md, decision 10).
 ResourceKind ResolveWorkload(const kube::ClusterSnapshot& snapshot, const MetricsQuery& q) {
   for (auto kind :
        {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
@@ -170,7 +170,8 @@ model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query
 
 model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& query,
                                                          const kube::ClusterSnapshot* snapshot) {
-  // With the caches, existence is theirs alone (decision 7); peers keep the mesh's identity.
+  // With the caches, existence is theirs alone (docs/decisions.md, decision 7); peers keep the
+  // mesh's identity (decision 6).
   if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }

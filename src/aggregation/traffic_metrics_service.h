@@ -27,14 +27,14 @@ struct MetricsQuery {
   std::string ns;    // empty: all namespaces (lists only); unused for namespaces
   std::string name;  // empty for lists
   std::chrono::milliseconds window{30000};
-  // Lists only (DESIGN.md decision 8): which objects appear; never which series are summed.
-  // Label selectors need Kubernetes knowledge (std::invalid_argument without it); the field
-  // selector (metadata.name, metadata.namespace) also filters what the series name.
+  // Lists only (docs/decisions.md, decision 8): which objects appear; never which series are
+  // summed. Label selectors need Kubernetes knowledge (std::invalid_argument without it); the
+  // field selector (metadata.name, metadata.namespace) also filters what the series name.
   std::optional<kube::LabelSelector> label_selector;
   std::optional<kube::FieldSelector> field_selector;
 };
 
-// The object asked for does not exist (decision 7: 404, never made-up zeros).
+// The object asked for does not exist (docs/decisions.md, decision 7: 404, never made-up zeros).
 class ObjectNotFound : public std::runtime_error {
  public:
   ObjectNotFound(model::ResourceKind kind, std::string name)
@@ -67,7 +67,7 @@ class TrafficMetricsService {
     // still in flight at "now" cannot change the answer after it was given.
     std::chrono::milliseconds evaluation_delay{1000};
     std::chrono::milliseconds min_window{1000};
-    // The window of a request that does not ask for one (DESIGN.md decision 4).
+    // The window of a request that does not ask for one (docs/decisions.md, decision 4).
     std::chrono::milliseconds default_window{30000};
   };
 
@@ -84,9 +84,9 @@ class TrafficMetricsService {
   // The edges of one object: one item per (direction, side, peer).
   model::TrafficMetricsList Edges(const MetricsQuery& query);
 
-  // The `trafficmetrics` resource (DESIGN.md decision 10): workload-level TrafficMetrics of every
-  // workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one kind;
-  // `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
+  // The `trafficmetrics` resource (docs/decisions.md, decision 10): workload-level TrafficMetrics
+  // of every workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one
+  // kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query);
   // One workload by name. A name shared by workloads of several kinds resolves to the first of
   // Deployment, StatefulSet, DaemonSet. Throws ObjectNotFound when no workload has the name.
@@ -94,11 +94,12 @@ class TrafficMetricsService {
   // The edges of the workload GetWorkload resolves (one resource-scope fetch, then the edges).
   model::TrafficMetricsList WorkloadEdges(const MetricsQuery& query);
 
-  // The `trafficsplits` resource (smi-spec digest §7; traffic_splits.cpp): one item per backend of
-  // each TrafficSplit in the Kubernetes caches, with `backend {apex, name, weight}` from the
-  // object and the traffic sent to the apex and routed to that backend, measured at the clients
-  // (`edge {from, client, resource: {}}`). Without Kubernetes knowledge no split exists: Get throws
-  // ObjectNotFound and List is empty. Throws NotReady until the caches have synced.
+  // The `trafficsplits` resource (docs/spec-notes.md, "TrafficSplits"; traffic_splits.cpp): one
+  // item per backend of each TrafficSplit in the Kubernetes caches, with `backend {apex, name,
+  // weight}` from the object and the traffic sent to the apex and routed to that backend,
+  // measured at the clients (`edge {from, client, resource: {}}`). Without Kubernetes knowledge
+  // no split exists: Get throws ObjectNotFound and List is empty. Throws NotReady until the
+  // caches have synced.
   model::TrafficMetricsList GetTrafficSplit(const MetricsQuery& query);
   model::TrafficMetricsList ListTrafficSplits(const MetricsQuery& query);
 
@@ -141,7 +142,7 @@ class TrafficMetricsService {
 };
 
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no
-// observations (decision 7: never NaN, never a made-up 0 latency).
+// observations (docs/decisions.md, decision 7: never NaN, never a made-up 0 latency).
 std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& counts);
 
 // The workload kinds the `trafficmetrics` resource covers, in name-resolution order:

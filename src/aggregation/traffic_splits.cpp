@@ -1,7 +1,7 @@
-// The `trafficsplits` resource (smi-spec digest §7): the traffic sent to a TrafficSplit's apex
-// service, one TrafficMetrics per backend, measured at the clients. What a split is (its apex,
-// backends and weights) only the Kubernetes caches know; the numbers come from the source in one
-// fetch (two queries) for every split of the answer.
+// The `trafficsplits` resource (docs/spec-notes.md, "TrafficSplits"): the traffic sent to a
+// TrafficSplit's apex service, one TrafficMetrics per backend, measured at the clients. What a
+// split is (its apex, backends and weights) only the Kubernetes caches know; the numbers come from
+// the source in one fetch (two queries) for every split of the answer.
 #include <chrono>
 #include <map>
 #include <memory>
@@ -100,7 +100,8 @@ model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const Metrics
     const auto snapshot = SyncedSnapshot(*cluster_);
     const auto at =
         std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
-    // Selectors filter the TrafficSplit objects (decision 8), as for every other list.
+    // Selectors filter the TrafficSplit objects (docs/decisions.md, decision 8), as for every
+    // other list.
     std::vector<const kube::TrafficSplit*> splits;
     for (const auto* split : snapshot->TrafficSplits(query.ns)) {
       if (kube::Selected(split->meta, query.label_selector.value_or(kube::LabelSelector{}),

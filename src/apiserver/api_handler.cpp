@@ -188,8 +188,9 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
       break;
   }
 
-  // Everything else is authorized (decision 12: SubjectAccessReview, or the explicit local
-  // mode); without an authorizer, an authenticated identity is required. Fail closed.
+  // Everything else is authorized (docs/decisions.md, decision 12: SubjectAccessReview, or the
+  // explicit local mode); without an authorizer, an authenticated identity is required. Fail
+  // closed.
   if (authorizer_) {
     if (auto refused = authorizer_->Authorize(request)) return *refused;
   } else if (!request.identity || request.identity->user == "system:anonymous") {
@@ -277,7 +278,8 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
   if (const auto* k = std::get_if<KindResource>(&route.resource)) query.kind = k->kind;
   query.ns = route.ns;
   query.name = route.name;
-  // Selectors filter the objects of a list (decision 8); a get ignores them, as kube-apiserver's.
+  // Selectors filter the objects of a list (docs/decisions.md, decision 8); a get ignores them, as
+  // kube-apiserver's.
   if (route.endpoint == Endpoint::kList) {
     try {
       if (const auto v = request.Param("labelSelector"); v && !v->empty()) {

@@ -41,8 +41,8 @@ class ApiHandler {
 };
 
 // The window a request asks for (`?window=`, or `?t=` as the reference server named it),
-// DESIGN.md decision 4. Returns the default when neither is given; throws std::invalid_argument
-// with the message the user reads.
+// docs/decisions.md, decision 4. Returns the default when neither is given; throws
+// std::invalid_argument with the message the user reads.
 std::chrono::milliseconds WindowParam(const HttpRequest& request,
                                       std::chrono::milliseconds default_window);
 

@@ -1,5 +1,6 @@
-// Authentication of a request (DESIGN.md decision 12), in the generic apiserver's delegating
-// order (authenticatorfactory/delegating.go, aggregated-apiserver.md §3.2-3.4):
+// Authentication of a request (docs/decisions.md, decision 12), in the generic apiserver's
+// delegating order (k8s.io/apiserver authenticatorfactory/delegating.go; docs/kubernetes-api.md,
+// "Identity and access"):
 //   1. front proxy: a client certificate verified against the request-header CA, with a CN in
 //      the allowed names (empty: any), names the user in X-Remote-User, the groups in repeated
 //      X-Remote-Group, extras in X-Remote-Extra-<escaped key> (header names configurable).

@@ -1,7 +1,8 @@
-// Authorization of a request (DESIGN.md decision 12), as the generic apiserver's delegating
-// authorizer: members of system:masters may do anything; /healthz, /livez and /readyz are open;
-// everything else is decided by a SubjectAccessReview to kube-apiserver with the attributes its
-// RequestInfo gives the request, the decision cached briefly, failing closed.
+// Authorization of a request (docs/decisions.md, decision 12; docs/kubernetes-api.md,
+// "Authorization"), as the generic apiserver's delegating authorizer: members of system:masters
+// may do anything; /healthz, /livez and /readyz are open; everything else is decided by a
+// SubjectAccessReview to kube-apiserver with the attributes its RequestInfo gives the request, the
+// decision cached briefly, failing closed.
 // Without Kubernetes access, the local mode AlwaysAllowAuthenticated lets every authenticated
 // caller read (it must be asked for; the server says so when it starts).
 #pragma once

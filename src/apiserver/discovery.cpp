@@ -34,7 +34,8 @@ struct Resource {
 };
 
 // Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
-// maps every resource of one kind to the last one listed (decision 10, research §1.6).
+// maps every resource of one kind to the last one listed (docs/decisions.md, decision 10;
+// docs/kubernetes-api.md, "kubectl maps a kind to the last resource of that kind").
 std::vector<Resource> Resources() {
   using model::ResourceKind;
   std::vector<Resource> out;
@@ -42,9 +43,10 @@ std::vector<Resource> Resources() {
                     ResourceKind::kPod, ResourceKind::kStatefulSet}) {
     out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
   }
-  // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges (spec §7). A kind
-  // of its own: kubectl maps a kind back to the last resource of that kind (decision 10), so with
-  // TrafficMetrics it would print the trafficmetrics table; its get answers a TrafficMetricsList.
+  // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges
+  // (docs/spec-notes.md, "TrafficSplits"). A kind of its own: kubectl maps a kind back to the
+  // last resource of that kind (docs/decisions.md, decision 10), so with TrafficMetrics it would
+  // print the trafficmetrics table; its get answers a TrafficMetricsList.
   out.push_back({std::string(kTrafficSplitsResource),
                  "trafficsplit",
                  true,

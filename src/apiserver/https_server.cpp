@@ -157,8 +157,9 @@ HttpsServer::HttpsServer(const ServingOptions& options, const ApiHandler& handle
         "the TLS certificate or key cannot be used (check --tls-cert-file and "
         "--tls-private-key-file)");
   }
-  // Measured in DESIGN.md: Nagle's algorithm with delayed ACKs and short keep-alive cut
-  // throughput by an order of magnitude; a pool smaller than the open connections queues them.
+  // Measured (docs/measurements.md, "Serving over TLS with cpp-httplib"): Nagle's algorithm with
+  // delayed ACKs and short keep-alive cut throughput by an order of magnitude; a pool smaller than
+  // the open connections queues them.
   s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(1000);
   s.set_keep_alive_timeout(60);

@@ -1,4 +1,4 @@
-// Maps a request path onto the API's endpoints (the spec digest's path table, §4.2).
+// Maps a request path onto the API's endpoints (the path table of docs/spec-notes.md, "Paths").
 #pragma once
 
 #include <string>
@@ -32,13 +32,16 @@ enum class Endpoint {
   kCoreNamespace,
 };
 
-// The resource that lists workload-level TrafficMetrics of every workload kind (decision 10).
+// The resource that lists workload-level TrafficMetrics of every workload kind
+// (docs/decisions.md, decision 10).
 inline constexpr std::string_view kTrafficMetricsResource = "trafficmetrics";
-// TrafficSplits: a get is a TrafficMetricsList, one item per backend; no edges.
+// TrafficSplits (docs/spec-notes.md, "TrafficSplits"): a get is a TrafficMetricsList, one item
+// per backend; no edges.
 inline constexpr std::string_view kTrafficSplitsResource = "trafficsplits";
 
 // What an API path names: the objects of one kind (deployments, pods, namespaces, ...), the
-// `trafficmetrics` collection of every workload kind (decision 10), or TrafficSplits.
+// `trafficmetrics` collection of every workload kind (docs/decisions.md, decision 10), or
+// TrafficSplits.
 struct KindResource {
   model::ResourceKind kind = model::ResourceKind::kDeployment;
 };
@@ -59,7 +62,7 @@ struct Route {
 
 Route MatchRoute(std::string_view path);
 
-// "v1alpha1" and "v1alpha2" serve the same objects (DESIGN.md decision 1).
+// "v1alpha1" and "v1alpha2" serve the same objects (docs/decisions.md, decision 1).
 bool IsServedVersion(std::string_view version);
 
 }  // namespace smi::apiserver

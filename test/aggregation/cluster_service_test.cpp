@@ -1,6 +1,6 @@
 // The service with Kubernetes knowledge (StaticClusterState) over a fake source: existence from
 // the caches, idle objects listed, label and field selectors on objects, roll-ups of pods to
-// their owners (DESIGN.md decisions 7 and 8).
+// their owners (docs/decisions.md, decisions 7 and 8).
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -264,7 +264,7 @@ TEST_F(ClusterServiceTest, WorkloadNamesResolveThroughTheCaches) {
   ASSERT_EQ(source_.queries.size(), 1u);
   EXPECT_TRUE(source_.queries[0].edges);
   EXPECT_EQ(source_.queries[0].kind, ResourceKind::kStatefulSet);
-  // Peers keep the mesh's identity, known to the caches or not (decision 6).
+  // Peers keep the mesh's identity, known to the caches or not (docs/decisions.md, decision 6).
   ASSERT_EQ(edges.items.size(), 1u);
   EXPECT_EQ(edges.items[0].edge.resource->name, "not-in-caches");
 }

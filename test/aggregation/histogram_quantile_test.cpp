@@ -1,5 +1,5 @@
-// BucketQuantile edge cases (sidecar-formats.md §5.2/§5.4) and the quantiles of real proxy
-// payloads.
+// BucketQuantile edge cases (as Prometheus' promql/quantile.go handles them) and the quantiles of
+// real proxy payloads (test/fixtures/proxy-histograms/README.md).
 #include "aggregation/histogram_quantile.h"
 
 #include <cmath>
@@ -114,12 +114,13 @@ TEST(BucketQuantile, MapOverload) {
   EXPECT_TRUE(std::isnan(BucketQuantile(0.5, std::map<double, double>{})));
 }
 
-// sidecar-formats.md §5.4: bucket counts transcribed from the shared sidecar fixtures (provenance
-// in each test), expected quantiles from that table.
+// Bucket counts transcribed from real proxy payloads (where each comes from:
+// test/fixtures/proxy-histograms/README.md); expected quantiles worked out by hand from
+// Prometheus' BucketQuantile, with the rank shown.
 
 TEST(BucketQuantileOnProxyPayloads, LinkerdInboundNoTls) {
-  // linkerd-datadog-v2-excerpt.txt lines 17-42 (DataDog integrations-core linkerd/tests/fixtures/
-  // linkerd_v2.txt @ 503ec6a2): response_latency_ms_bucket{direction="inbound",tls="no_identity",
+  // A Linkerd 2 proxy (DataDog integrations-core linkerd/tests/fixtures/linkerd_v2.txt, lines
+  // 17-42): response_latency_ms_bucket{direction="inbound",tls="no_identity",
   // no_tls_reason="not_provided_by_remote",status_code="200"}; 852 observations, 705 <= 1 ms.
   const std::map<double, double> buckets{
       {1, 705},     {2, 814},    {3, 830},     {4, 833},     {5, 838},     {10, 842},
@@ -150,9 +151,9 @@ TEST(BucketQuantileOnProxyPayloads, LinkerdDestinationOneObservation) {
 }
 
 TEST(BucketQuantileOnProxyPayloads, IstioOneSlowRequest) {
-  // istio-1.11-merged-datadog-excerpt.txt lines 111-130 (DataDog integrations-core
-  // istio/tests/fixtures/1.5/istio-merged.txt @ 11850e01): istio_request_duration_milliseconds,
-  // productpage -> reviews-v1, one observation in (1000, 2500].
+  // Istio 1.11 (DataDog integrations-core istio/tests/fixtures/1.5/istio-merged.txt):
+  // istio_request_duration_milliseconds, productpage -> reviews-v1, one observation in
+  // (1000, 2500].
   std::map<double, double> buckets;
   for (double bound : {0.5, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0}) {
     buckets[bound] = 0;
@@ -167,8 +168,8 @@ TEST(BucketQuantileOnProxyPayloads, IstioOneSlowRequest) {
 }
 
 TEST(BucketQuantileOnProxyPayloads, EnvoyGoldenRqTime) {
-  // envoy-golden-all-metric-types.txt lines 14-33 (envoyproxy/envoy test/server/admin/
-  // prometheus_stats_test.cc @ cde3e215, OutputWithAllMetricTypes): 7 observations.
+  // Envoy's own golden output (envoyproxy/envoy test/server/admin/prometheus_stats_test.cc,
+  // OutputWithAllMetricTypes): 7 observations.
   const std::map<double, double> buckets{
       {0.5, 0},   {1, 0},      {5, 0},      {10, 0},      {25, 1},      {50, 2},    {100, 4},
       {250, 6},   {500, 6},    {1000, 6},   {2500, 6},    {5000, 6},    {10000, 7}, {30000, 7},
@@ -179,9 +180,9 @@ TEST(BucketQuantileOnProxyPayloads, EnvoyGoldenRqTime) {
 }
 
 TEST(BucketQuantileOnProxyPayloads, TraefikReadiness) {
-  // traefik-mesh-datadog-proxy.txt lines 169-173 (DataDog integrations-core traefik_mesh/tests/
-  // fixtures/traefik_proxy.txt @ 951b4d9a): traefik_service_request_duration_seconds,
-  // service="readiness@http", all 70424 requests <= 0.1 s.
+  // Traefik Mesh (DataDog integrations-core traefik_mesh/tests/fixtures/traefik_proxy.txt, lines
+  // 169-173): traefik_service_request_duration_seconds, service="readiness@http", all 70424
+  // requests <= 0.1 s.
   const std::map<double, double> buckets{
       {0.1, 70424}, {0.3, 70424}, {1.2, 70424}, {5, 70424}, {kInf, 70424}};
   EXPECT_DOUBLE_EQ(BucketQuantile(0.5, buckets), 0.05);

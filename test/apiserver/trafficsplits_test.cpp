@@ -40,7 +40,8 @@ TEST(TrafficSplitsRouteTest, Paths) {
   EXPECT_EQ(r.endpoint, Endpoint::kList);
   EXPECT_TRUE(std::holds_alternative<TrafficSplitsResource>(r.resource));
   EXPECT_EQ(r.ns, "");
-  // No edges of a split (spec §7), and invalid names never reach a query.
+  // No edges of a split (docs/spec-notes.md, "TrafficSplits"), and invalid names never reach a
+  // query.
   EXPECT_EQ(MatchRoute(std::string(kBase) + "/namespaces/e/trafficsplits/s/edges").endpoint,
             Endpoint::kNotFound);
   EXPECT_TRUE(MatchRoute(std::string(kBase) + "/namespaces/e/trafficsplits/S_x").invalid_name);

@@ -30,8 +30,8 @@ std::string KubectlBin() {
   return bin;
 }
 
-// kubectl with the server's kubeconfig and a fresh discovery cache (research §2.1: a cached
-// discovery would hide changes of the server's).
+// kubectl with the server's kubeconfig and a fresh discovery cache (kubectl keeps discovery for
+// 6 h, which would hide changes of the server's: docs/measurements.md, "kubectl 1.32 behaviour").
 int Kubectl(const std::string& args, std::string* out, bool merge_stderr = true) {
   char dir[] = "/tmp/smi-kubectl-cache.XXXXXX";
   if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");

@@ -1,6 +1,6 @@
 // The Prometheus source and client under concurrency and failure: coalesced upstream queries,
 // the cache, total deadlines, error causes in the server's own metrics, and the real error bodies
-// of ../shared/fixtures/promapi (copied to test/fixtures/promapi).
+// in test/fixtures/promapi (provenance in its README.md).
 #include <atomic>
 #include <chrono>
 #include <string>

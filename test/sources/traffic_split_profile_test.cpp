@@ -1,5 +1,6 @@
-// TrafficSplit queries of the built-in profiles (smi-spec digest §7): exact PromQL, and which
-// rows count for which split backend. No name ever becomes a regex (DESIGN.md decision 11).
+// TrafficSplit queries of the built-in profiles (docs/spec-notes.md and docs/mesh-metrics.md,
+// "TrafficSplits"): exact PromQL, and which rows count for which split backend. No name ever
+// becomes a regex (docs/decisions.md, decision 11).
 #include <limits>
 #include <stdexcept>
 #include <string>

@@ -84,7 +84,7 @@ std::string OutboundLabels(const Workload& server, const Pod& server_pod,
                    {"tls", "true"},
                    {"server_id", Identity(server)}};
   // The destination controller's labels arrive as a sorted map: the proxy prints them in
-  // alphabetical order (as in the real scrapes quoted in sidecar-formats.md §1.1).
+  // alphabetical order, as real scrapes show (docs/mesh-metrics.md, "Linkerd").
   Labels dst = {{"dst_control_plane_ns", "linkerd"},
                 {"dst_namespace", server.ns},
                 {"dst_pod", server_pod.name},
@@ -203,7 +203,7 @@ std::string RenderPodMetrics(const Topology& topo, std::size_t pod_index, double
       "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " +
       std::to_string(12'582'912 + 4096 * series.size()) + "\n";
   // Modern proxies append their prometheus-client registry in OpenMetrics text and end the
-  // body with "# EOF", still served as text/plain (sidecar-formats.md §1.1.6).
+  // body with "# EOF", still served as text/plain (docs/mesh-metrics.md, "Linkerd").
   out +=
       "# HELP proxy_build_info Proxy build info.\n# TYPE proxy_build_info gauge\n"
       "proxy_build_info{version=\"meshsim\",git_sha=\"0000000\",profile=\"release\","
