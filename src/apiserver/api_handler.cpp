@@ -16,6 +16,7 @@
 #include "apiserver/table.h"
 #include "base/overloaded.h"
 #include "model/duration.h"
+#include "model/go_quote.h"
 
 namespace smi::apiserver {
 
@@ -36,6 +37,12 @@ HttpResponse Json(std::string body) {
   HttpResponse r;
   r.body = std::move(body);
   return r;
+}
+
+// Invalid UTF-8 a request brought in (a field selector's value echoed in a list) becomes U+FFFD,
+// as Go's encoding/json writes it, instead of failing the answer.
+HttpResponse Json(const nlohmann::json& body) {
+  return Json(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse PlainText(int status, std::string body,
@@ -155,7 +162,7 @@ std::chrono::milliseconds WindowParam(const HttpRequest& request,
   std::string error;
   const auto window = model::ParseDuration(*value, &error);
   if (!window) {
-    throw std::invalid_argument("invalid window " + nlohmann::json(*value).dump() + ": " + error +
+    throw std::invalid_argument("invalid window " + model::GoQuote(*value) + ": " + error +
                                 "; use a duration such as 30s, 5m or 1h");
   }
   return *window;
@@ -237,7 +244,7 @@ HttpResponse ApiHandler::CoreNamespace(const Route& route) const {
   // The core API's wording: `namespaces "x" not found`, no group.
   const auto not_found = [&] {
     return StatusResponse(404, "NotFound",
-                          "namespaces " + nlohmann::json(route.name).dump() + " not found",
+                          "namespaces " + model::GoQuote(route.name) + " not found",
                           {route.name, "", "namespaces"});
   };
   if (route.invalid_name) return not_found();
@@ -251,7 +258,7 @@ HttpResponse ApiHandler::CoreNamespace(const Route& route) const {
                          {"metadata", {{"name", route.name}}},
                          {"spec", nlohmann::json::object()},
                          {"status", {{"phase", "Active"}}}};
-    return Json(ns.dump());
+    return Json(ns);
   } catch (const aggregation::ObjectNotFound&) {
     return not_found();
   } catch (const sources::SourceUnavailable& e) {
@@ -314,8 +321,8 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
   }
   try {
     const auto encode = [&](const model::TrafficMetricsList& list, auto table_of) {
-      if (as_table) return Json(table_of(list.items, table).dump());
-      return Json(model::ToJson(list, api_version).dump());
+      if (as_table) return Json(table_of(list.items, table));
+      return Json(model::ToJson(list, api_version));
     };
     return std::visit(
         base::Overloaded{[&](const TrafficSplitsResource&) {
@@ -330,8 +337,8 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
                            switch (route.endpoint) {
                              case Endpoint::kGet: {
                                const auto tm = service_.GetWorkload(query);
-                               if (as_table) return Json(ResourceTable({tm}, table).dump());
-                               return Json(model::ToJson(tm, api_version).dump());
+                               if (as_table) return Json(ResourceTable({tm}, table));
+                               return Json(model::ToJson(tm, api_version));
                              }
                              case Endpoint::kList:
                                return encode(service_.ListWorkloads(query), ResourceTable);
@@ -343,8 +350,8 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
                            switch (route.endpoint) {
                              case Endpoint::kGet: {
                                const auto tm = service_.Get(query);
-                               if (as_table) return Json(ResourceTable({tm}, table).dump());
-                               return Json(model::ToJson(tm, api_version).dump());
+                               if (as_table) return Json(ResourceTable({tm}, table));
+                               return Json(model::ToJson(tm, api_version));
                              }
                              case Endpoint::kList:
                                return encode(service_.List(query), ResourceTable);

@@ -1,5 +1,7 @@
 #include "apiserver/negotiation.h"
 
+#include "model/go_quote.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -125,7 +127,7 @@ IncludeObject ParseIncludeObject(const std::optional<std::string>& value) {
   if (!value || value->empty() || *value == "Metadata") return IncludeObject::kMetadata;
   if (*value == "Object") return IncludeObject::kObject;
   if (*value == "None") return IncludeObject::kNone;
-  throw std::invalid_argument("unrecognized includeObject value: " + nlohmann::json(*value).dump());
+  throw std::invalid_argument("unrecognized includeObject value: " + model::GoQuote(*value));
 }
 
 }  // namespace smi::apiserver

@@ -1,5 +1,7 @@
 #include "apiserver/status.h"
 
+#include "model/go_quote.h"
+
 #include <nlohmann/json.hpp>
 
 #include "apiserver/router.h"
@@ -19,13 +21,15 @@ HttpResponse StatusResponse(int code, std::string_view reason, std::string_view 
   if (!d.empty()) status["details"] = d;
   HttpResponse r;
   r.status = code;
-  r.body = status.dump();
+  // Invalid UTF-8 from a request (a name, a parameter) becomes U+FFFD, as Go's encoding/json
+  // writes it; it never makes the answer fail.
+  r.body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
 HttpResponse NotFoundObject(std::string_view resource, std::string_view name) {
-  std::string message = std::string(resource) + "." + std::string(kGroup) + " " +
-                        nlohmann::json(name).dump() + " not found";
+  std::string message =
+      std::string(resource) + "." + std::string(kGroup) + " " + model::GoQuote(name) + " not found";
   return StatusResponse(404, "NotFound", message,
                         {std::string(name), std::string(kGroup), std::string(resource)});
 }

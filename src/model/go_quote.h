@@ -8,7 +8,9 @@
 namespace smi::model {
 
 // "a\"b" -> "\"a\\\"b\"": backslash escapes for quote, backslash and control characters
-// (\a \b \f \n \r \t \v, others as \xNN); other bytes, UTF-8 included, pass through.
+// (\a \b \f \n \r \t \v, others as \xNN), and bytes that are not UTF-8 as \xNN, so the result
+// is always valid UTF-8 (a request's `%FF` can be quoted in a JSON message); valid UTF-8 passes
+// through, as Go prints printable runes.
 std::string GoQuote(std::string_view s);
 
 }  // namespace smi::model

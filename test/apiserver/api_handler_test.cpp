@@ -306,5 +306,38 @@ TEST_F(ApiHandlerTest, ContentNegotiation) {
   EXPECT_EQ(json::parse(res.body)["reason"], "NotAcceptable");
 }
 
+// Bytes that are not UTF-8, as `%FF` in a request decodes to, in every parameter and name a client
+// chooses: a 400 or 404 Status that is valid JSON, never a 500 (building the message used to
+// throw json type_error 316).
+TEST_F(ApiHandlerTest, InvalidUtf8IsAnErrorNeverAFailure) {
+  const std::string bad = "\xff";
+  const std::string deployments = std::string(kBase) + "/namespaces/emojivoto/deployments";
+  const std::vector<std::pair<std::multimap<std::string, std::string>, int>> params = {
+      {{{"labelSelector", bad}}, 400},
+      {{{"labelSelector", "app=" + bad}}, 400},
+      {{{"fieldSelector", bad}}, 400},
+      {{{"window", bad}}, 400},
+      {{{"t", bad}}, 400},
+  };
+  for (const auto& [p, code] : params) {
+    const auto r = Get(deployments, p);
+    EXPECT_EQ(r.status, code) << p.begin()->first << ": " << r.body;
+    const auto body = json::parse(r.body);  // valid JSON, hence valid UTF-8
+    EXPECT_FALSE(body["message"].get<std::string>().empty()) << r.body;
+  }
+  for (const std::string& path :
+       {std::string(kBase) + "/namespaces/" + bad + "/deployments",
+        std::string(kBase) + "/namespaces/emojivoto/deployments/" + bad,
+        std::string(kBase) + "/namespaces/" + bad, "/api/v1/namespaces/" + bad}) {
+    const auto r = Get(path);
+    EXPECT_EQ(r.status, 404) << path << ": " << r.body;
+    EXPECT_NO_THROW(json::parse(r.body)) << r.body;
+  }
+  // A field selector's value may be any string; the list echoes it, so the answer must encode.
+  const auto r = Get(deployments, {{"fieldSelector", "metadata.name=" + bad}});
+  EXPECT_NE(r.status, 500) << r.body;
+  EXPECT_NO_THROW(json::parse(r.body)) << r.body;
+}
+
 }  // namespace
 }  // namespace smi::apiserver
