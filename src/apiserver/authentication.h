@@ -1,5 +1,6 @@
-// Authentication of a request (DESIGN.md decision 12), in the generic apiserver's delegating
-// order (authenticatorfactory/delegating.go, aggregated-apiserver.md §3.2-3.4):
+// Authentication of a request (docs/decisions.md, decision 12), in the generic apiserver's
+// delegating order (authenticatorfactory/delegating.go; docs/kubernetes-api.md, "Identity and
+// access"):
 //   1. front proxy: a client certificate verified against the request-header CA, with a CN in
 //      the allowed names (empty: any), names the user in X-Remote-User, the groups in repeated
 //      X-Remote-Group, extras in X-Remote-Extra-<escaped key> (header names configurable).
@@ -11,7 +12,7 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "apiserver/http_types.h"
+#include "base/clock.h"
+#include "base/ttl_cache.h"
 #include "kube/access_review.h"
 #include "kube/authentication_config.h"
 
@@ -35,6 +38,9 @@ struct AuthenticationOptions {
   // TokenReview answers are reused this long (authenticated / not authenticated).
   std::chrono::milliseconds token_authenticated_ttl{10000};
   std::chrono::milliseconds token_unauthenticated_ttl{2000};
+  // At most this many answers are kept, so that a burst of distinct tokens cannot grow the cache
+  // without bound (the oldest answers go first).
+  size_t max_cached_tokens = 4096;
 };
 
 // The header defaults of the generic apiserver's request-header options.
@@ -62,9 +68,10 @@ struct AuthenticationResult {
 
 class Authenticator {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  // `reviewer` may be null: bearer tokens then fail authentication.
-  Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer, Clock clock = {});
+  // `reviewer` may be null: bearer tokens then fail authentication. `clock` (monotonic time)
+  // expires cached TokenReview answers; it must outlive this.
+  Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer,
+                const base::Clock& clock = base::DefaultClock());
   ~Authenticator();
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
@@ -95,14 +102,10 @@ class Authenticator {
 
   AuthenticationOptions options_;
   kube::AccessReviewer* reviewer_;
-  Clock clock_;
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_;
-  struct CachedToken {
-    std::chrono::steady_clock::time_point expires;
-    kube::TokenReviewResult result;
-  };
-  mutable std::map<std::string, CachedToken> token_cache_;  // key: SHA-256 of the token
+  // Key: SHA-256 of the token. Guarded by mu_.
+  mutable base::TtlCache<std::string, kube::TokenReviewResult> token_cache_;
 };
 
 // url.PathUnescape of an extra key ("%2f" -> "/"); the key itself if it does not unescape.

@@ -1,14 +1,13 @@
-// Authorization of a request (DESIGN.md decision 12), as the generic apiserver's delegating
-// authorizer: members of system:masters may do anything; /healthz, /livez and /readyz are open;
-// everything else is decided by a SubjectAccessReview to kube-apiserver with the attributes its
-// RequestInfo gives the request, the decision cached briefly, failing closed.
+// Authorization of a request (docs/decisions.md, decision 12), as the generic apiserver's
+// delegating authorizer: members of system:masters may do anything; /healthz, /livez and /readyz
+// are open; everything else is decided by a SubjectAccessReview to kube-apiserver with the
+// attributes its RequestInfo gives the request, the decision cached briefly, failing closed.
 // Without Kubernetes access, the local mode AlwaysAllowAuthenticated lets every authenticated
 // caller read (it must be asked for; the server says so when it starts).
 #pragma once
 
 #include <chrono>
-#include <functional>
-#include <map>
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +15,8 @@
 
 #include "apiserver/http_types.h"
 #include "apiserver/request_info.h"
+#include "base/clock.h"
+#include "base/ttl_cache.h"
 #include "kube/access_review.h"
 #include "model/go_quote.h"
 
@@ -37,15 +38,19 @@ struct AuthorizationOptions {
   std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
   std::chrono::milliseconds allowed_ttl{10000};  // --authorization-webhook-cache-authorized-ttl
   std::chrono::milliseconds denied_ttl{10000};   // --authorization-webhook-cache-unauthorized-ttl
+  // At most this many decisions are kept, so that a burst of distinct requests cannot grow the
+  // cache without bound (the oldest decisions go first).
+  size_t max_cached_decisions = 4096;
 };
 
 enum class Decision { kAllow, kDeny, kNoOpinion };
 
 class Authorizer {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   // `reviewer` is required in kDelegated mode (and unused otherwise); it must outlive this.
-  Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer, Clock clock = {});
+  // `clock` (monotonic time) expires cached decisions; it must outlive this too.
+  Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer,
+             const base::Clock& clock = base::DefaultClock());
 
   // The request may go on (nullopt), or the answer to send instead: 401 Unauthorized without an
   // identity (or anonymous in the local mode), 403 Forbidden with the generic apiserver's
@@ -62,15 +67,11 @@ class Authorizer {
   const AuthorizationOptions& options() const { return options_; }
 
  private:
-  struct Cached {
-    std::chrono::steady_clock::time_point expires;
-    kube::SubjectAccessReviewStatus status;
-  };
   AuthorizationOptions options_;
   kube::AccessReviewer* reviewer_;
-  Clock clock_;
   mutable std::mutex mu_;
-  mutable std::map<std::string, Cached> cache_;  // key: the spec's JSON
+  // Key: the spec's JSON. Guarded by mu_.
+  mutable base::TtlCache<std::string, kube::SubjectAccessReviewStatus> cache_;
 };
 
 // The 403 the generic apiserver answers (responsewriters.Forbidden + apierrors.NewForbidden):
