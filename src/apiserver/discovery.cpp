@@ -34,7 +34,7 @@ struct Resource {
 };
 
 // Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
-// maps every resource of one kind to the last one listed (decision 10, research §1.6).
+// maps every resource of one kind to the last one listed (docs/decisions.md, decision 10).
 std::vector<Resource> Resources() {
   using model::ResourceKind;
   std::vector<Resource> out;

@@ -186,7 +186,7 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
     add(base + "/namespaces/{namespace}/" + res + "/{name}/edges", "get" + res + "Edges",
         "TrafficMetricsList", {"namespace", "name"});
   }
-  // A TrafficSplit's get is a list: one TrafficMetrics per backend (smi-spec digest §7).
+  // A TrafficSplit's get is a list: one TrafficMetrics per backend (docs/spec-notes.md).
   const std::string splits(kTrafficSplitsResource);
   add(base + "/" + splits, "list" + splits + "AllNamespaces", "TrafficMetricsList", {});
   add(base + "/namespaces/{namespace}/" + splits, "list" + splits, "TrafficMetricsList",

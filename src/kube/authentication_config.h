@@ -1,5 +1,5 @@
 // The kube-system/extension-apiserver-authentication ConfigMap that kube-apiserver keeps for
-// extension apiservers (aggregated-apiserver.md §3.1): the client CA, and the front-proxy
+// extension apiservers (docs/kubernetes-api.md): the client CA, and the front-proxy
 // (request-header) CA, allowed names and header names. Read with a GET and re-read periodically
 // (RBAC: the Role extension-apiserver-authentication-reader in kube-system).
 #pragma once

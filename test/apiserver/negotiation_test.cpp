@@ -7,7 +7,7 @@
 namespace smi::apiserver {
 namespace {
 
-// What kubectl 1.32 sends (research §2.1, §2.2).
+// What kubectl 1.32 sends (docs/measurements.md, "kubectl 1.32 behaviour").
 constexpr const char* kKubectlGet =
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/"
     "json;as=Table;v=v1beta1;g=meta.k8s.io,"
@@ -63,7 +63,8 @@ TEST(NegotiationTest, AggregatedDiscoveryOnlyWhenAskedByGvk) {
 }
 
 TEST(NegotiationTest, IncludeObject) {
-  EXPECT_EQ(ParseIncludeObject(std::nullopt), IncludeObject::kMetadata);  // research §2.3
+  // docs/kubernetes-api.md, "Content negotiation and Tables".
+  EXPECT_EQ(ParseIncludeObject(std::nullopt), IncludeObject::kMetadata);
   EXPECT_EQ(ParseIncludeObject(""), IncludeObject::kMetadata);
   EXPECT_EQ(ParseIncludeObject("Metadata"), IncludeObject::kMetadata);
   EXPECT_EQ(ParseIncludeObject("Object"), IncludeObject::kObject);

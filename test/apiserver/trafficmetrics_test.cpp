@@ -1,5 +1,5 @@
-// The `trafficmetrics` resource (DESIGN.md decision 10), discovery as kubectl and the aggregator
-// read it (aggregated, ETag/304), OpenAPI, and Table negotiation through the handler.
+// The `trafficmetrics` resource (docs/decisions.md, decision 10), discovery as kubectl and the
+// aggregator read it (aggregated, ETag/304), OpenAPI, and Table negotiation through the handler.
 #include <gtest/gtest.h>
 
 #include <limits>
