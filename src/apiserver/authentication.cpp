@@ -2,7 +2,6 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -12,23 +11,17 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "base/pem.h"
+#include "base/strings.h"
+
 namespace smi::apiserver {
 
 namespace {
 
 using Outcome = AuthenticationResult::Outcome;
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
+using base::Lower;
+using base::X509Ptr;
 
 std::string Hex(const unsigned char* d, size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -47,26 +40,12 @@ std::string Sha256Hex(const unsigned char* data, size_t n) {
   return Hex(md, len);
 }
 
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-
-std::vector<X509Ptr> ParsePems(const std::string& pem) {
-  std::vector<X509Ptr> certs;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509* c = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) certs.emplace_back(c);
-  ERR_clear_error();
-  BIO_free(bio);
-  return certs;
-}
-
 // A CA bundle ready for verification.
 struct CaPool {
   std::string pem;
   X509_STORE* store = nullptr;
   explicit CaPool(const std::string& bundle, const char* what) : pem(bundle) {
-    auto certs = ParsePems(bundle);
+    auto certs = base::ReadCertificates(bundle);
     if (certs.empty()) {
       throw std::invalid_argument(std::string(what) + " holds no PEM certificate");
     }
@@ -148,7 +127,7 @@ std::optional<Peer> PeerOf(const AuthenticationInput& in) {
   if (in.peer_certificates_pem.empty()) return std::nullopt;
   Peer p;
   for (size_t i = 0; i < in.peer_certificates_pem.size(); ++i) {
-    auto certs = ParsePems(in.peer_certificates_pem[i]);
+    auto certs = base::ReadCertificates(in.peer_certificates_pem[i]);
     for (auto& c : certs) {
       if (!p.leaf) {
         p.leaf = std::move(c);
@@ -201,9 +180,10 @@ std::string UnescapeExtraKey(const std::string& key) {
 }
 
 Authenticator::Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer,
-                             Clock clock)
-    : options_(std::move(options)), reviewer_(reviewer), clock_(std::move(clock)) {
-  if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
+                             const base::Clock& clock)
+    : options_(std::move(options)),
+      reviewer_(reviewer),
+      token_cache_(options_.max_cached_tokens, clock) {
   state_ = Build(options_.client_ca_pem.value_or(""), options_.request_header);
 }
 
@@ -247,7 +227,7 @@ std::string Authenticator::Describe() const {
   std::string d = "front proxy: ";
   if (s->request_header) {
     const auto& rh = *s->request_header;
-    d += "request-header CA (" + std::to_string(ParsePems(rh.client_ca_pem).size()) +
+    d += "request-header CA (" + std::to_string(base::ReadCertificates(rh.client_ca_pem).size()) +
          " certificates), allowed names " +
          (rh.allowed_names.empty() ? "any" : JoinNames(rh.allowed_names)) + ", user from " +
          JoinNames(rh.username_headers) + ", groups from " + JoinNames(rh.group_headers) +
@@ -257,7 +237,8 @@ std::string Authenticator::Describe() const {
   }
   d += "; client certificates: ";
   d += s->client_ca
-           ? "client CA (" + std::to_string(ParsePems(s->client_ca->pem).size()) + " certificates)"
+           ? "client CA (" + std::to_string(base::ReadCertificates(s->client_ca->pem).size()) +
+                 " certificates)"
            : "off (no client CA)";
   d += "; bearer tokens: ";
   d += reviewer_ ? "TokenReview" : "off (no Kubernetes access)";
@@ -358,7 +339,7 @@ std::optional<AuthenticationResult> Authenticator::Token(const AuthenticationInp
   const auto auth = Values(in, "Authorization");
   if (auth.empty()) return std::nullopt;
   // bearertoken.go: "Bearer <token>", the scheme in any case; anything else is not a token.
-  const std::string value = Trim(auth.front());
+  const std::string value = base::Trim(auth.front());
   const size_t space = value.find(' ');
   if (space == std::string::npos || Lower(value.substr(0, space)) != "bearer") return std::nullopt;
   std::string token = value.substr(space + 1);
@@ -370,48 +351,32 @@ std::optional<AuthenticationResult> Authenticator::Token(const AuthenticationInp
   }
   const std::string key =
       Sha256Hex(reinterpret_cast<const unsigned char*>(token.data()), token.size());
-  kube::TokenReviewResult review;
-  bool cached = false;
+  std::optional<kube::TokenReviewResult> review;
   {
     std::lock_guard lock(mu_);
-    const auto now = clock_();
-    if (auto it = token_cache_.find(key); it != token_cache_.end()) {
-      if (it->second.expires > now) {
-        review = it->second.result;
-        cached = true;
-      } else {
-        token_cache_.erase(it);
-      }
-    }
-    if (token_cache_.size() > 4096) {
-      for (auto it = token_cache_.begin(); it != token_cache_.end();) {
-        it = it->second.expires <= now ? token_cache_.erase(it) : std::next(it);
-      }
-    }
+    review = token_cache_.Get(key);
   }
-  if (!cached) {
+  if (!review) {
     try {
       review = reviewer_->ReviewToken(token, {});
     } catch (const std::exception& e) {
       errors.push_back(e.what());  // not cached: the next request asks again
       return std::nullopt;
     }
-    const auto ttl = review.authenticated ? options_.token_authenticated_ttl
-                                          : options_.token_unauthenticated_ttl;
-    if (ttl.count() > 0) {
-      std::lock_guard lock(mu_);
-      token_cache_[key] = {clock_() + ttl, review};
-    }
+    const auto ttl = review->authenticated ? options_.token_authenticated_ttl
+                                           : options_.token_unauthenticated_ttl;
+    std::lock_guard lock(mu_);
+    token_cache_.Put(key, *review, ttl);
   }
-  if (!review.authenticated || review.user.username.empty()) {
-    errors.push_back(review.error.empty() ? "invalid bearer token" : review.error);
+  if (!review->authenticated || review->user.username.empty()) {
+    errors.push_back(review->error.empty() ? "invalid bearer token" : review->error);
     return std::nullopt;
   }
   AuthenticationResult r;
-  r.identity.user = review.user.username;
-  r.identity.uid = review.user.uid;
-  r.identity.groups = review.user.groups;
-  r.identity.extra = review.user.extra;
+  r.identity.user = review->user.username;
+  r.identity.uid = review->user.uid;
+  r.identity.groups = review->user.groups;
+  r.identity.extra = review->user.extra;
   r.consumed_headers.push_back("authorization");
   r.outcome = Outcome::kAuthenticated;
   r.method = "token";

@@ -12,7 +12,7 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "apiserver/http_types.h"
+#include "base/clock.h"
+#include "base/ttl_cache.h"
 #include "kube/access_review.h"
 #include "kube/authentication_config.h"
 
@@ -36,6 +38,9 @@ struct AuthenticationOptions {
   // TokenReview answers are reused this long (authenticated / not authenticated).
   std::chrono::milliseconds token_authenticated_ttl{10000};
   std::chrono::milliseconds token_unauthenticated_ttl{2000};
+  // At most this many answers are kept, so that a burst of distinct tokens cannot grow the cache
+  // without bound (the oldest answers go first).
+  size_t max_cached_tokens = 4096;
 };
 
 // The header defaults of the generic apiserver's request-header options.
@@ -63,9 +68,10 @@ struct AuthenticationResult {
 
 class Authenticator {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  // `reviewer` may be null: bearer tokens then fail authentication.
-  Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer, Clock clock = {});
+  // `reviewer` may be null: bearer tokens then fail authentication. `clock` (monotonic time)
+  // expires cached TokenReview answers; it must outlive this.
+  Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer,
+                const base::Clock& clock = base::DefaultClock());
   ~Authenticator();
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
@@ -96,14 +102,10 @@ class Authenticator {
 
   AuthenticationOptions options_;
   kube::AccessReviewer* reviewer_;
-  Clock clock_;
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_;
-  struct CachedToken {
-    std::chrono::steady_clock::time_point expires;
-    kube::TokenReviewResult result;
-  };
-  mutable std::map<std::string, CachedToken> token_cache_;  // key: SHA-256 of the token
+  // Key: SHA-256 of the token. Guarded by mu_.
+  mutable base::TtlCache<std::string, kube::TokenReviewResult> token_cache_;
 };
 
 // url.PathUnescape of an extra key ("%2f" -> "/"); the key itself if it does not unescape.

@@ -92,10 +92,11 @@ HttpResponse ForbiddenResponse(const RequestInfo& info, const std::string& user,
   return r;
 }
 
-Authorizer::Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer, Clock clock)
-    : options_(std::move(options)), reviewer_(reviewer), clock_(std::move(clock)) {
-  if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
-}
+Authorizer::Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer,
+                       const base::Clock& clock)
+    : options_(std::move(options)),
+      reviewer_(reviewer),
+      cache_(options_.max_cached_decisions, clock) {}
 
 kube::SubjectAccessReviewSpec Authorizer::ReviewSpec(const RequestInfo& info, const Identity& who) {
   kube::SubjectAccessReviewSpec spec;
@@ -131,37 +132,22 @@ Decision Authorizer::Decide(const RequestInfo& info, const Identity& who,
 
   const auto spec = ReviewSpec(info, who);
   const std::string key = kube::ToJson(spec).dump();
-  kube::SubjectAccessReviewStatus status;
-  bool cached = false;
+  std::optional<kube::SubjectAccessReviewStatus> status;
   {
     std::lock_guard lock(mu_);
-    const auto now = clock_();
-    if (auto it = cache_.find(key); it != cache_.end()) {
-      if (it->second.expires > now) {
-        status = it->second.status;
-        cached = true;
-      } else {
-        cache_.erase(it);
-      }
-    }
-    if (cache_.size() > 4096) {  // drop expired entries now and then
-      for (auto it = cache_.begin(); it != cache_.end();) {
-        it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
-      }
-    }
+    status = cache_.Get(key);
   }
-  if (!cached) {
+  if (!status) {
     status = reviewer_->ReviewAccess(spec);  // throws ReviewError: not cached
     std::lock_guard lock(mu_);
-    const auto ttl = status.allowed ? options_.allowed_ttl : options_.denied_ttl;
-    if (ttl.count() > 0) cache_[key] = {clock_() + ttl, status};
+    cache_.Put(key, *status, status->allowed ? options_.allowed_ttl : options_.denied_ttl);
   }
-  if (reason) *reason = status.reason;
-  if (status.allowed && status.denied) {
+  if (reason) *reason = status->reason;
+  if (status->allowed && status->denied) {
     throw kube::ReviewError("webhook subject access review returned both allow and deny response");
   }
-  if (status.denied) return Decision::kDeny;
-  if (status.allowed) return Decision::kAllow;
+  if (status->denied) return Decision::kDeny;
+  if (status->allowed) return Decision::kAllow;
   return Decision::kNoOpinion;
 }
 

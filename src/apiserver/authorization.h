@@ -8,8 +8,7 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
-#include <map>
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +16,8 @@
 
 #include "apiserver/http_types.h"
 #include "apiserver/request_info.h"
+#include "base/clock.h"
+#include "base/ttl_cache.h"
 #include "kube/access_review.h"
 #include "model/go_quote.h"
 
@@ -38,15 +39,19 @@ struct AuthorizationOptions {
   std::vector<std::string> always_allow_paths{"/healthz", "/readyz", "/livez"};
   std::chrono::milliseconds allowed_ttl{10000};  // --authorization-webhook-cache-authorized-ttl
   std::chrono::milliseconds denied_ttl{10000};   // --authorization-webhook-cache-unauthorized-ttl
+  // At most this many decisions are kept, so that a burst of distinct requests cannot grow the
+  // cache without bound (the oldest decisions go first).
+  size_t max_cached_decisions = 4096;
 };
 
 enum class Decision { kAllow, kDeny, kNoOpinion };
 
 class Authorizer {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   // `reviewer` is required in kDelegated mode (and unused otherwise); it must outlive this.
-  Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer, Clock clock = {});
+  // `clock` (monotonic time) expires cached decisions; it must outlive this too.
+  Authorizer(AuthorizationOptions options, kube::AccessReviewer* reviewer,
+             const base::Clock& clock = base::DefaultClock());
 
   // The request may go on (nullopt), or the answer to send instead: 401 Unauthorized without an
   // identity (or anonymous in the local mode), 403 Forbidden with the generic apiserver's
@@ -63,15 +68,11 @@ class Authorizer {
   const AuthorizationOptions& options() const { return options_; }
 
  private:
-  struct Cached {
-    std::chrono::steady_clock::time_point expires;
-    kube::SubjectAccessReviewStatus status;
-  };
   AuthorizationOptions options_;
   kube::AccessReviewer* reviewer_;
-  Clock clock_;
   mutable std::mutex mu_;
-  mutable std::map<std::string, Cached> cache_;  // key: the spec's JSON
+  // Key: the spec's JSON. Guarded by mu_.
+  mutable base::TtlCache<std::string, kube::SubjectAccessReviewStatus> cache_;
 };
 
 // The 403 the generic apiserver answers (responsewriters.Forbidden + apierrors.NewForbidden):

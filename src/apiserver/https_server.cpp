@@ -10,33 +10,20 @@
 #include <stdexcept>
 
 #include "apiserver/status.h"
+#include "base/pem.h"
+#include "base/strings.h"
 
 namespace smi::apiserver {
 
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::vector<X509*> ReadCerts(const std::string& pem) {
-  std::vector<X509*> certs;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) certs.push_back(cert);
-  ERR_clear_error();  // the loop ends on "no start line"
-  BIO_free(bio);
-  return certs;
-}
 
 // The certificate_authorities of the CertificateRequest: the authenticator's current client and
 // request-header CAs (the ConfigMap may change them), set per handshake.
 int SetAcceptableCas(SSL* ssl, void* arg) {
   const auto* authenticator = static_cast<const Authenticator*>(arg);
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  for (X509* ca : ReadCerts(authenticator->AcceptableCaPem())) {
-    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
-    X509_free(ca);
+  for (const base::X509Ptr& ca : base::ReadCertificates(authenticator->AcceptableCaPem())) {
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
   }
   SSL_set_client_CA_list(ssl, names);  // takes ownership
   return 1;
@@ -45,19 +32,20 @@ int SetAcceptableCas(SSL* ssl, void* arg) {
 bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options, const Authenticator& authenticator) {
   SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-  auto chain = ReadCerts(options.serving.cert);
+  auto chain = base::ReadCertificates(options.serving.cert);
   if (chain.empty()) return false;
-  bool ok = SSL_CTX_use_certificate(&ctx, chain[0]) == 1;
+  bool ok = SSL_CTX_use_certificate(&ctx, chain[0].get()) == 1;
   for (size_t i = 1; i < chain.size(); ++i) {
-    ok = ok && SSL_CTX_add_extra_chain_cert(&ctx, chain[i]) == 1;  // takes ownership
+    // SSL_CTX_add_extra_chain_cert takes ownership only when it succeeds.
+    if (!ok || SSL_CTX_add_extra_chain_cert(&ctx, chain[i].get()) != 1) {
+      ok = false;
+      break;
+    }
+    chain[i].release();
   }
-  X509_free(chain[0]);
-  BIO* bio =
-      BIO_new_mem_buf(options.serving.key.data(), static_cast<int>(options.serving.key.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  ok = ok && key && SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
-  EVP_PKEY_free(key);
+  const base::EvpPkeyPtr key = base::ReadPrivateKey(options.serving.key);
+  ok = ok && key && SSL_CTX_use_PrivateKey(&ctx, key.get()) == 1 &&
+       SSL_CTX_check_private_key(&ctx) == 1;
   if (!ok) return false;
 
   // Ask for a client certificate and accept the handshake whatever comes (the peer still proves
@@ -122,7 +110,7 @@ struct HttpsServer::Impl {
     request.path = req.path;
     for (const auto& [k, v] : req.params) request.params.emplace(k, v);
     request.target = req.target;
-    for (const auto& [k, v] : req.headers) request.headers[Lower(k)] = v;
+    for (const auto& [k, v] : req.headers) request.headers[base::Lower(k)] = v;
     const AuthenticationResult authn = authenticator.Authenticate(InputOf(req));
     HttpResponse response;
     if (authn.outcome == AuthenticationResult::Outcome::kFailed) {

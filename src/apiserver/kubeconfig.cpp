@@ -1,21 +1,8 @@
 #include "apiserver/kubeconfig.h"
 
-#include <openssl/evp.h>
-
-#include <vector>
+#include "base/base64.h"
 
 namespace smi::apiserver {
-
-namespace {
-
-std::string Base64(const std::string& data) {
-  std::vector<unsigned char> out(4 * ((data.size() + 2) / 3) + 1);
-  const int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  return std::string(reinterpret_cast<char*>(out.data()), n);
-}
-
-}  // namespace
 
 std::string KubeconfigYaml(const std::string& server_url, const std::string& ca_pem,
                            const PemPair& client, const std::string& user_name) {
@@ -28,7 +15,7 @@ std::string KubeconfigYaml(const std::string& server_url, const std::string& ca_
          server_url +
          "\n"
          "    certificate-authority-data: " +
-         Base64(ca_pem) +
+         base::Base64Encode(ca_pem) +
          "\n"
          "users:\n"
          "- name: " +
@@ -36,10 +23,10 @@ std::string KubeconfigYaml(const std::string& server_url, const std::string& ca_
          "\n"
          "  user:\n"
          "    client-certificate-data: " +
-         Base64(client.cert) +
+         base::Base64Encode(client.cert) +
          "\n"
          "    client-key-data: " +
-         Base64(client.key) +
+         base::Base64Encode(client.key) +
          "\n"
          "contexts:\n"
          "- name: smi-metrics\n"

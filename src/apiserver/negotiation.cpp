@@ -8,21 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
+
 namespace smi::apiserver {
 
 namespace {
 
-std::string Trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  const auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using base::Lower;
+using base::Trim;
 
 std::vector<std::string> Split(std::string_view s, char sep) {
   std::vector<std::string> out;
@@ -79,7 +72,7 @@ std::vector<MediaRange> ParseAccept(std::string_view accept) {
 }
 
 std::optional<Representation> NegotiateObject(std::string_view accept) {
-  if (Trim(accept).empty()) return Representation::kJson;
+  if (base::TrimView(accept).empty()) return Representation::kJson;
   for (const MediaRange& m : ParseAccept(accept)) {
     if (!IsJsonish(m)) continue;
     const std::string as = Param(m, "as");
@@ -96,7 +89,7 @@ std::optional<Representation> NegotiateObject(std::string_view accept) {
 }
 
 std::optional<DiscoveryFormat> NegotiateDiscovery(std::string_view accept) {
-  if (Trim(accept).empty()) return DiscoveryFormat::kLegacy;
+  if (base::TrimView(accept).empty()) return DiscoveryFormat::kLegacy;
   for (const MediaRange& m : ParseAccept(accept)) {
     if (!IsJsonish(m)) continue;
     const std::string as = Param(m, "as");

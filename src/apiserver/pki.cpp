@@ -1,6 +1,5 @@
 #include "apiserver/pki.h"
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -13,25 +12,21 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/pem.h"
+
 namespace smi::apiserver {
 
 namespace {
 
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
+using KeyPtr = base::EvpPkeyPtr;
+using CertPtr = base::X509Ptr;
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
 };
-using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using CertPtr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 [[noreturn]] void Fail(const std::string& what) {
-  char buf[256] = {0};
-  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-  throw std::runtime_error(what + ": " + buf);
+  throw std::runtime_error(what + ": " + base::OpenSslError());
 }
 
 KeyPtr NewKey() {
@@ -59,15 +54,13 @@ std::string ToPem(EVP_PKEY* key) {
 }
 
 CertPtr CertFromPem(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  CertPtr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) Fail("reading a PEM certificate");
-  return cert;
+  std::vector<CertPtr> certs = base::ReadCertificates(pem);
+  if (certs.empty()) throw std::runtime_error("reading a PEM certificate: no certificate found");
+  return std::move(certs.front());
 }
 
 KeyPtr KeyFromPem(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  KeyPtr key = base::ReadPrivateKey(pem);
   if (!key) Fail("reading a PEM private key");
   return key;
 }
@@ -133,9 +126,12 @@ PemPair IssueCertificate(const PemPair& ca, const CertRequest& request) {
   if (request.client_auth) eku += std::string(eku.empty() ? "" : ",") + "clientAuth";
   if (!eku.empty()) AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, eku);
   std::string san;
-  for (const auto& d : request.dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
-  for (const auto& ip : request.ip_addresses)
-    san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  auto add_san = [&san](std::string_view type, const std::string& value) {
+    if (!san.empty()) san += ',';
+    san.append(type).append(value);
+  };
+  for (const auto& d : request.dns_names) add_san("DNS:", d);
+  for (const auto& ip : request.ip_addresses) add_san("IP:", ip);
   if (!san.empty()) AddExtension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
   AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
   if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) Fail("signing a certificate");

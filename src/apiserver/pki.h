@@ -27,12 +27,6 @@ PemPair GenerateCa(const std::string& common_name, int valid_days = 3650);
 // A leaf certificate signed by `ca`.
 PemPair IssueCertificate(const PemPair& ca, const CertRequest& request);
 
-// The identity a verified client certificate names: CN is the user, each O a group.
-struct CertificateSubject {
-  std::string common_name;
-  std::vector<std::string> organizations;
-};
-
 void WriteTextFile(const std::string& path, const std::string& content, bool secret);
 
 }  // namespace smi::apiserver

@@ -1,20 +1,13 @@
 #include "apiserver/request_info.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "base/strings.h"
 #include "kube/field_selector.h"
 
 namespace smi::apiserver {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using base::Lower;
 
 // splitPath: trim every leading and trailing '/', then split on '/' (inner empty parts stay).
 std::vector<std::string> SplitPath(std::string_view path) {

@@ -1,12 +1,10 @@
 #include "kube/cluster_state.h"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "kube/store.h"
 
 namespace smi::kube {
@@ -151,15 +149,6 @@ size_t ClusterSnapshot::Count(Resource r) const {
   return 0;
 }
 
-bool ClusterState::WaitForSync(std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!Synced()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 // ---- StoreSet ------------------------------------------------------------------------------
 
 namespace internal {
@@ -225,13 +214,10 @@ StaticClusterState::StaticClusterState() : stores_(std::make_unique<internal::St
 StaticClusterState::~StaticClusterState() = default;
 
 std::unique_ptr<StaticClusterState> StaticClusterState::FromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read Kubernetes objects file " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = base::ReadFile(path, "Kubernetes objects file");
   auto state = std::make_unique<StaticClusterState>();
   try {
-    state->Load(ParseTrimmed(text.str(), 3));  // depth of a List's items
+    state->Load(ParseTrimmed(text, 3));  // depth of a List's items
   } catch (const json::exception& e) {
     throw std::runtime_error("Kubernetes objects file " + path + " is not valid JSON: " + e.what());
   } catch (const std::invalid_argument& e) {

@@ -106,8 +106,6 @@ class ClusterState {
   virtual bool Synced(std::string* why = nullptr) const = 0;
   // The current view. Before Synced() it may be incomplete: callers answer 503 until then.
   virtual std::shared_ptr<const ClusterSnapshot> Snapshot() const = 0;
-  // Polls Synced() until it holds or `timeout` passes.
-  bool WaitForSync(std::chrono::milliseconds timeout) const;
 };
 
 namespace internal {

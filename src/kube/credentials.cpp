@@ -2,52 +2,31 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
+
+#include "base/base64.h"
+#include "base/strings.h"
 
 namespace smi::kube {
 
 namespace {
 
+// base::ReadFile, failing as a configuration error.
 std::string ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("cannot read " + what + " " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
+  try {
+    return base::ReadFile(path, what);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
 }
 
 std::string Base64Decode(const std::string& in, const std::string& what) {
-  static const std::string kChars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (std::isspace(c)) continue;
-    if (c == '=') break;
-    const size_t pos = kChars.find(static_cast<char>(c));
-    if (pos == std::string::npos) throw ConfigError(what + " is not valid base64");
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
+  std::optional<std::string> out = base::Base64Decode(in);
+  if (!out) throw ConfigError(what + " is not valid base64");
+  return std::move(*out);
 }
 
 std::string Resolve(const std::string& base_dir, const std::string& path) {
@@ -68,7 +47,7 @@ std::string FileTokenSource::Token() {
                        st.st_mtim.tv_sec != mtime_.tv_sec || st.st_mtim.tv_nsec != mtime_.tv_nsec ||
                        st.st_size != size_;
   if (changed) {
-    std::string t = Trim(ReadFile(path_, "token file"));
+    std::string t = base::Trim(ReadFile(path_, "token file"));
     if (t.empty() && loaded_) return token_;  // caught half-written: next call reads again
     token_ = std::move(t);
     loaded_ = true;

@@ -27,6 +27,9 @@ bool MatchesQualifiedNameRegex(std::string_view s) {
 }
 
 // [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
+// The pattern alone, not model::IsDns1123Subdomain (which also limits the length to 253): a label
+// key's prefix reports the length and the pattern as two errors, as validation.IsDNS1123Subdomain
+// does, so a long prefix that matches the pattern gets only the length error.
 bool MatchesDns1123Subdomain(std::string_view s) {
   if (s.empty()) return false;
   size_t start = 0;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/url.h"
 #include "kube/objects.h"
 
 namespace smi::kube {
@@ -11,21 +12,6 @@ namespace smi::kube {
 using nlohmann::json;
 
 namespace {
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 double Random01() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -181,7 +167,7 @@ bool Reflector::List(bool paged) {
     std::string q = path_;
     if (paged) {
       q += "?limit=" + std::to_string(options_.page_size);
-      if (!cont.empty()) q += "&continue=" + UrlEncode(cont);
+      if (!cont.empty()) q += "&continue=" + base::PercentEncode(cont);
     }
     const HttpResponse r = client_.Get(q);
     if (r.status == 410 && !cont.empty()) return false;
@@ -219,7 +205,7 @@ Reflector::WatchEnd Reflector::Watch(std::string* error, bool* progressed) {
   }
   const int64_t min_s = std::max<int64_t>(1, options_.min_watch_timeout.count());
   const int64_t timeout_s = min_s + static_cast<int64_t>(Random01() * static_cast<double>(min_s));
-  const std::string q = path_ + "?watch=1&resourceVersion=" + UrlEncode(rv) +
+  const std::string q = path_ + "?watch=1&resourceVersion=" + base::PercentEncode(rv) +
                         "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_s);
 
   std::string buffer;

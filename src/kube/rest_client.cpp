@@ -1,14 +1,16 @@
 #include "kube/rest_client.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <mutex>
+#include <vector>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include "base/pem.h"
+#include "base/url.h"
 
 namespace smi::kube {
 
@@ -22,46 +24,13 @@ struct ParsedUrl {
 };
 
 ParsedUrl ParseServer(const std::string& url) {
-  ParsedUrl u;
-  std::string rest;
-  if (url.rfind("https://", 0) == 0) {
-    rest = url.substr(8);
-  } else if (url.rfind("http://", 0) == 0) {
-    u.tls = false;
-    u.port = 80;
-    rest = url.substr(7);
-  } else {
-    throw ConfigError("server URL " + url + " is neither http:// nor https://");
+  base::HttpUrl u;
+  try {
+    u = base::ParseHttpUrl(url);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("server URL " + url + " " + e.what());
   }
-  const size_t slash = rest.find('/');
-  std::string hostport = rest.substr(0, slash);
-  if (slash != std::string::npos) u.prefix = rest.substr(slash);
-  while (!u.prefix.empty() && u.prefix.back() == '/') u.prefix.pop_back();
-  size_t colon = std::string::npos;
-  if (!hostport.empty() && hostport[0] == '[') {
-    const size_t close = hostport.find(']');
-    if (close == std::string::npos) throw ConfigError("server URL " + url + " has a bad host");
-    u.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') colon = close + 1;
-  } else {
-    colon = hostport.rfind(':');
-    u.host = hostport.substr(0, colon);
-  }
-  if (colon != std::string::npos) {
-    try {
-      u.port = std::stoi(hostport.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw ConfigError("server URL " + url + " has a bad port");
-    }
-  }
-  if (u.host.empty()) throw ConfigError("server URL " + url + " has no host");
-  return u;
-}
-
-std::string OpenSslError() {
-  char buf[256] = {0};
-  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-  return buf;
+  return {u.scheme == "https", std::move(u.host), u.port, std::move(u.prefix)};
 }
 
 }  // namespace
@@ -81,23 +50,14 @@ RestClient::RestClient(RestConfig config, Options options)
   } else {
     std::unique_ptr<httplib::SSLClient> ssl;
     if (!config_.client_cert_pem.empty()) {
-      BIO* cb = BIO_new_mem_buf(config_.client_cert_pem.data(),
-                                static_cast<int>(config_.client_cert_pem.size()));
-      X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-      BIO_free(cb);
-      BIO* kb = BIO_new_mem_buf(config_.client_key_pem.data(),
-                                static_cast<int>(config_.client_key_pem.size()));
-      EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-      BIO_free(kb);
-      if (!cert || !key) {
-        X509_free(cert);
-        EVP_PKEY_free(key);
-        throw ConfigError(config_.description +
-                          ": unreadable client certificate or key: " + OpenSslError());
+      std::vector<base::X509Ptr> certs = base::ReadCertificates(config_.client_cert_pem);
+      const base::EvpPkeyPtr key = base::ReadPrivateKey(config_.client_key_pem);
+      if (certs.empty() || !key) {
+        throw ConfigError(config_.description + ": unreadable client certificate or key: " +
+                          (certs.empty() ? "no PEM certificate" : base::OpenSslError()));
       }
-      ssl = std::make_unique<httplib::SSLClient>(u.host, u.port, cert, key);
-      X509_free(cert);
-      EVP_PKEY_free(key);
+      // The TLS context takes its own references to both.
+      ssl = std::make_unique<httplib::SSLClient>(u.host, u.port, certs.front().get(), key.get());
     } else {
       ssl = std::make_unique<httplib::SSLClient>(u.host, u.port);
     }
@@ -107,23 +67,15 @@ RestClient::RestClient(RestConfig config, Options options)
     } else {
       ssl->enable_server_certificate_verification(true);
       if (!config_.ca_pem.empty()) {
-        X509_STORE* store = X509_STORE_new();
-        BIO* bio = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
-        int added = 0;
-        while (X509* c = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-          X509_STORE_add_cert(store, c);
-          X509_free(c);
-          ++added;
-        }
-        ERR_clear_error();
-        BIO_free(bio);
-        if (added == 0) {
-          X509_STORE_free(store);
+        const std::vector<base::X509Ptr> cas = base::ReadCertificates(config_.ca_pem);
+        if (cas.empty()) {
           throw ConfigError(config_.description +
                             ": the certificate authority holds no PEM "
                             "certificate");
         }
-        ssl->set_ca_cert_store(store);  // takes ownership
+        X509_STORE* store = X509_STORE_new();
+        for (const auto& c : cas) X509_STORE_add_cert(store, c.get());  // adds a reference
+        ssl->set_ca_cert_store(store);                                  // takes ownership
       } else {
         SSL_CTX_set_default_verify_paths(ssl->ssl_context());
       }

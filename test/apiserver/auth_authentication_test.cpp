@@ -4,6 +4,7 @@
 
 #include "apiserver/authentication.h"
 #include "apiserver/pki.h"
+#include "mocks/manual_clock.h"
 
 namespace smi::apiserver {
 namespace {
@@ -63,7 +64,7 @@ class AuthenticationTest : public ::testing::Test {
     return o;
   }
   std::unique_ptr<Authenticator> Make(AuthenticationOptions o) {
-    return std::make_unique<Authenticator>(std::move(o), &tokens_, [this] { return now_; });
+    return std::make_unique<Authenticator>(std::move(o), &tokens_, clock_);
   }
   static AuthenticationInput Input(const PemPair* cert,
                                    std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -85,7 +86,7 @@ class AuthenticationTest : public ::testing::Test {
 
   PemPair client_ca_, front_proxy_ca_, other_ca_;
   ScriptedTokens tokens_;
-  std::chrono::steady_clock::time_point now_{};
+  testing::ManualClock clock_;
 };
 
 TEST_F(AuthenticationTest, FrontProxyIdentityFromHeaders) {
@@ -230,11 +231,11 @@ TEST_F(AuthenticationTest, BearerTokensAreReviewedAndCached) {
             (std::vector<std::string>{"system:serviceaccounts", "system:serviceaccounts:monitoring",
                                       "system:authenticated"}));
   EXPECT_EQ(r.consumed_headers, (std::vector<std::string>{"authorization"}));
-  now_ += 9s;
+  clock_.Advance(9s);
   EXPECT_EQ(a->Authenticate(Input(nullptr, {{"authorization", "bearer good"}})).outcome,
             Outcome::kAuthenticated);
   EXPECT_EQ(tokens_.tokens.size(), 1u);
-  now_ += 2s;
+  clock_.Advance(2s);
   a->Authenticate(Input(nullptr, {{"Authorization", "Bearer good"}}));
   EXPECT_EQ(tokens_.tokens.size(), 2u);
 }
@@ -244,12 +245,31 @@ TEST_F(AuthenticationTest, RefusedTokensAreUnauthorizedAndCachedBriefly) {
   auto r = a->Authenticate(Input(nullptr, {{"Authorization", "Bearer stale"}}));
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_EQ(r.error, "token expired");
-  now_ += 1s;
+  clock_.Advance(1s);
   a->Authenticate(Input(nullptr, {{"Authorization", "Bearer stale"}}));
   EXPECT_EQ(tokens_.tokens.size(), 1u);
-  now_ += 2s;  // the denied TTL (2 s) is shorter than the allowed one
+  clock_.Advance(2s);  // the denied TTL (2 s) is shorter than the allowed one
   a->Authenticate(Input(nullptr, {{"Authorization", "Bearer stale"}}));
   EXPECT_EQ(tokens_.tokens.size(), 2u);
+}
+
+TEST_F(AuthenticationTest, ABurstOfDistinctTokensDoesNotGrowTheCacheBeyondItsBound) {
+  auto o = Options();
+  o.max_cached_tokens = 4;
+  const auto a = Make(o);
+  auto bearer = [](int i) {
+    return Input(nullptr, {{"Authorization", "Bearer t" + std::to_string(i)}});
+  };
+  for (int i = 0; i < 100; ++i) {
+    a->Authenticate(bearer(i));
+    clock_.Advance(1ms);  // well within the TTL: only the bound evicts
+  }
+  ASSERT_EQ(tokens_.tokens.size(), 100u);
+  for (int i = 96; i < 100; ++i) a->Authenticate(bearer(i));
+  EXPECT_EQ(tokens_.tokens.size(), 100u);  // the newest four are still cached
+  a->Authenticate(bearer(95));
+  EXPECT_EQ(tokens_.tokens.size(), 101u);  // an older one was dropped and is reviewed again
+  EXPECT_EQ(tokens_.tokens.back(), "t95");
 }
 
 TEST_F(AuthenticationTest, ATokenReviewThatFailsIsUnauthorizedAndNotCached) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apiserver/authorization.h"
+#include "mocks/manual_clock.h"
 
 namespace smi::apiserver {
 namespace {
@@ -32,7 +33,7 @@ class ScriptedReviewer : public kube::AccessReviewer {
 
 class AuthorizationTest : public ::testing::Test {
  protected:
-  AuthorizationTest() : authorizer_({}, &reviewer_, [this] { return now_; }) {}
+  AuthorizationTest() : authorizer_({}, &reviewer_, clock_) {}
 
   HttpRequest Request(const std::string& path, Identity who,
                       std::multimap<std::string, std::string> params = {}) {
@@ -45,7 +46,7 @@ class AuthorizationTest : public ::testing::Test {
   static Identity Alice() { return {"alice", {"devs", "system:authenticated"}, "", {}}; }
 
   ScriptedReviewer reviewer_;
-  std::chrono::steady_clock::time_point now_{};
+  testing::ManualClock clock_;
   Authorizer authorizer_;
 };
 
@@ -145,23 +146,49 @@ TEST_F(AuthorizationTest, DecisionsAreCachedForTheirTtl) {
   const std::string path = std::string(kB) + "/namespaces/d/pods/p";
   reviewer_.answer.allowed = true;
   EXPECT_FALSE(authorizer_.Authorize(Request(path, Alice())));
-  now_ += 9s;
+  clock_.Advance(9s);
   EXPECT_FALSE(authorizer_.Authorize(Request(path, Alice())));
   EXPECT_EQ(reviewer_.specs.size(), 1u);  // within 10 s: not asked again
   // Another user, or another object, is another question.
   EXPECT_FALSE(authorizer_.Authorize(Request(path, {"bob", {"system:authenticated"}, "", {}})));
   EXPECT_EQ(reviewer_.specs.size(), 2u);
-  now_ += 2s;  // 11 s after the first answer: asked again
+  clock_.Advance(2s);  // 11 s after the first answer: asked again
   reviewer_.answer.allowed = false;
   EXPECT_TRUE(authorizer_.Authorize(Request(path, Alice())));
   EXPECT_EQ(reviewer_.specs.size(), 3u);
   // Denials are cached too.
-  now_ += 5s;
+  clock_.Advance(5s);
   EXPECT_TRUE(authorizer_.Authorize(Request(path, Alice())));
   EXPECT_EQ(reviewer_.specs.size(), 3u);
-  now_ += 6s;
+  clock_.Advance(6s);
   EXPECT_TRUE(authorizer_.Authorize(Request(path, Alice())));
   EXPECT_EQ(reviewer_.specs.size(), 4u);
+}
+
+TEST(AuthorizationCacheTest, ABurstOfDistinctRequestsDoesNotGrowTheCacheBeyondItsBound) {
+  ScriptedReviewer reviewer;
+  reviewer.answer.allowed = true;
+  testing::ManualClock clock;
+  AuthorizationOptions o;
+  o.max_cached_decisions = 4;
+  const Authorizer authorizer(o, &reviewer, clock);
+  const Identity alice{"alice", {"system:authenticated"}, "", {}};
+  auto get = [&](int i) {
+    HttpRequest r;
+    r.path = std::string(kB) + "/namespaces/d/pods/p" + std::to_string(i);
+    r.identity = alice;
+    return authorizer.Authorize(r);
+  };
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_FALSE(get(i));
+    clock.Advance(1ms);  // well within the TTL: only the bound evicts
+  }
+  ASSERT_EQ(reviewer.specs.size(), 100u);
+  for (int i = 96; i < 100; ++i) EXPECT_FALSE(get(i));
+  EXPECT_EQ(reviewer.specs.size(), 100u);  // the newest four are still cached
+  EXPECT_FALSE(get(95));
+  EXPECT_EQ(reviewer.specs.size(), 101u);  // an older one was dropped and is asked again
+  EXPECT_EQ(reviewer.specs.back()["resourceAttributes"]["name"], "p95");
 }
 
 TEST_F(AuthorizationTest, FailsClosedWhenTheReviewFails) {

@@ -114,6 +114,11 @@ TEST(LabelSelector, ErrorsWordedAsApimachinery) {
   EXPECT_EQ(ErrorOf(std::string(64, 'k') + "=v"),
             "unable to parse requirement: <nil>: Invalid value: \"" + std::string(64, 'k') +
                 "\": name part must be no more than 63 characters");
+  // A prefix too long but of the right pattern: the length error alone.
+  const std::string long_prefix = std::string(254, 'p') + "/a";
+  EXPECT_EQ(ErrorOf(long_prefix + "=b"), "unable to parse requirement: <nil>: Invalid value: \"" +
+                                             long_prefix +
+                                             "\": prefix part must be no more than 253 characters");
   EXPECT_EQ(ErrorOf("a/b/c"),
             "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a qualified name must "
             "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
