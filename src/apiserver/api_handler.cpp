@@ -15,19 +15,13 @@
 #include "apiserver/status.h"
 #include "apiserver/table.h"
 #include "base/overloaded.h"
+#include "base/strings.h"
 #include "model/duration.h"
 #include "model/go_quote.h"
 
 namespace smi::apiserver {
 
 namespace {
-
-std::string Trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  const auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 bool IsApiEndpoint(Endpoint e) {
   return e == Endpoint::kGet || e == Endpoint::kList || e == Endpoint::kEdges;
@@ -61,7 +55,7 @@ bool EtagMatches(const HttpRequest& request, const std::string& etag) {
   std::stringstream in(header);
   std::string item;
   while (std::getline(in, item, ',')) {
-    std::string tag = Trim(item);
+    std::string tag = base::Trim(item);
     if (tag == "*") return true;
     if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
     if (tag == etag) return true;
@@ -106,7 +100,7 @@ std::string HttpDate(std::chrono::system_clock::time_point t) {
 // Whether the Accept header admits the JSON form of an OpenAPI document (kube-openapi offers
 // application/json and protobuf; this server only JSON).
 bool AcceptsOpenApiJson(const std::string& accept) {
-  if (Trim(accept).empty()) return true;
+  if (base::TrimView(accept).empty()) return true;
   for (const auto& m : ParseAccept(accept)) {
     if ((m.type == "application" || m.type == "*") && (m.subtype == "json" || m.subtype == "*")) {
       return true;
