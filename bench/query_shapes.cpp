@@ -5,8 +5,8 @@
 //   ours-repeat    the same request repeated (what a polling dashboard or autoscaler does: the
 //                  answer for the second is coalesced/cached),
 //   reference      the reference smi-metrics server's query shapes replayed straight against
-//                  Prometheus: its Linkerd templates (irate + regex matchers, smi-metrics-impl.md
-//                  §2) rendered as it did, 5 queries per get/list and 10 per edges, sequentially.
+//                  Prometheus: its Linkerd templates (irate + regex matchers) rendered as it did,
+//                  5 queries per get/list and 10 per edges, sequentially.
 // Queries per request are counted by Prometheus itself (prometheus_http_requests_total of
 // /api/v1/query). Prints a Markdown table.
 #include <algorithm>
@@ -51,13 +51,6 @@ double Percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
   return v[i];
-}
-
-std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
-    s.replace(p, from.size(), to);
-  }
-  return s;
 }
 
 // The reference Linkerd templates (chart/linkerd.yaml), with {{default ".+" .x}} rendered.
