@@ -46,8 +46,10 @@ MESHSIM="$build/tools/meshsim/meshsim" "$root/tools/mesh-stack.sh" start "$work"
   --address-base "$address_base" >&2
 prometheus_url=$(cat "$work/prometheus.url")
 port=$(free_port)
+# No Kubernetes to ask who may read: every caller with a client certificate may.
 "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
-  --prometheus-url "$prometheus_url" --proxy-job linkerd-proxy --client-ca-file "$work/ca.crt" >"$work/server.log" 2>&1 &
+  --prometheus-url "$prometheus_url" --proxy-job linkerd-proxy --client-ca-file "$work/ca.crt" \
+  --authorization-mode=AlwaysAllowAuthenticated >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   curl -skf "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
