@@ -5,7 +5,9 @@
 // sync time includes the fake server producing the JSON (on the same machine), as a real
 // apiserver's would be included.
 //
-//   build-kube/test/kube/kube_sync_bench [N ...]       (default: 1000 10000)
+//   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSMI_BUILD_BENCH=ON
+//   cmake --build build-bench -j2 --target kube_sync_bench
+//   build-bench/bench/kube_sync_bench [N ...]       (default: 1000 10000)
 #include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>

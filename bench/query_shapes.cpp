@@ -54,13 +54,6 @@ double Percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
-std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
-    s.replace(p, from.size(), to);
-  }
-  return s;
-}
-
 // The reference Linkerd templates (chart/linkerd.yaml), with {{default ".+" .x}} rendered.
 std::string ResourceQuery(const std::string& metric, const std::string& kind, const std::string& ns,
                           const std::string& name, const std::string& window) {

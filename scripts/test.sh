@@ -9,4 +9,6 @@ build="${BUILD_DIR:-$root/build}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" -DSMI_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"${JOBS:-2}"
 cd "$build"
-ctest --output-on-failure "$@"
+# Every test has its own temporary directory and ports, so they run in parallel; the end-to-end
+# harnesses are RUN_SERIAL (each starts a whole stack) and run alone.
+ctest --output-on-failure -j"$(nproc)" "$@"

@@ -23,6 +23,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   size_t padding = 0;
   while (padding < compact.size() && compact[compact.size() - 1 - padding] == '=') ++padding;
   if (padding > 2) return std::nullopt;
+  // EVP_DecodeBlock reads a '=' before the end as zero bits; it is padding only at the end.
+  if (compact.find('=') < compact.size() - padding) return std::nullopt;
   if (compact.size() % 4 == 1) return std::nullopt;
   while (compact.size() % 4 != 0) {
     compact += '=';

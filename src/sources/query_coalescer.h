@@ -141,12 +141,6 @@ class QueryCoalescer {
     return value;
   }
 
-  // Answers held in the cache now (expired ones included until the next Get). For tests.
-  size_t cached_entries() const {
-    std::lock_guard lock(mu_);
-    return expiry_.size();
-  }
-
  private:
   using Key = std::pair<std::string, int64_t>;  // query text, evaluation time in ms
   struct Entry {

@@ -1,6 +1,5 @@
 #include "sources/source_metrics.h"
 
-#include <charconv>
 #include <sstream>
 
 #include <prometheus/text_serializer.h>
@@ -86,26 +85,6 @@ std::string SerializeMetrics(const ::prometheus::Registry& registry) {
   std::ostringstream out;
   ::prometheus::TextSerializer().Serialize(out, registry.Collect());
   return out.str();
-}
-
-double ScrapeValue(std::string_view text, std::string_view series) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
-      std::string_view value = line.substr(series.size() + 1);
-      if (const size_t space = value.find(' '); space != std::string_view::npos) {
-        value = value.substr(0, space);  // a timestamp follows
-      }
-      double v = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (ec == std::errc()) return v;
-    }
-  }
-  return 0;
 }
 
 }  // namespace smi::sources

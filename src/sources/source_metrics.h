@@ -64,8 +64,4 @@ class SourceMetrics {
 // The registry's metrics in the Prometheus text exposition format (version 0.0.4), for /metrics.
 std::string SerializeMetrics(const ::prometheus::Registry& registry);
 
-// The value of a counter or gauge sample in a text exposition `text` whose name and labels are
-// exactly `series` (`smi_prometheus_queries_total{outcome="success"}`); 0 when absent. For tests.
-double ScrapeValue(std::string_view text, std::string_view series);
-
 }  // namespace smi::sources

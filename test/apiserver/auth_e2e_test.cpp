@@ -2,14 +2,10 @@
 // and authorization against the fake Kubernetes API server (TokenReview and SubjectAccessReview
 // scripted, the extension-apiserver-authentication ConfigMap served), called as kube-apiserver's
 // front proxy, as a bearer-token client, and as the aggregator itself.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -23,6 +19,7 @@
 #include "kube/access_review.h"
 #include "kube/authentication_config.h"
 #include "mocks/fake_source.h"
+#include "support/free_port.h"
 
 namespace smi::apiserver {
 namespace {
@@ -31,18 +28,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kB = "/apis/metrics.smi-spec.io/v1alpha1";
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 class AuthE2eTest : public ::testing::Test {
  protected:
@@ -106,23 +91,42 @@ class AuthE2eTest : public ::testing::Test {
 
     ServingOptions o;
     o.bind_address = "127.0.0.1";
-    o.port = FreePort();
     o.serving = serving_;
     o.threads = 4;
     o.authenticator = authenticator_.get();
-    port_ = o.port;
-    server_ = std::make_unique<HttpsServer>(o, *handler_);
-    thread_ = std::thread([this] { server_->Run(); });
-    for (int i = 0; i < 500; ++i) {
-      httplib::SSLClient probe("127.0.0.1", port_);
-      probe.enable_server_certificate_verification(false);
-      if (probe.Get("/healthz")) break;
-      std::this_thread::sleep_for(10ms);
+    // The server binds the port it is given; a test running beside this one may take that port
+    // first, which costs another try on another port.
+    bool up = false;
+    for (int attempt = 0; attempt < 5 && !up; ++attempt) {
+      o.port = test_support::FreePort();
+      port_ = o.port;
+      bind_failed_ = false;
+      server_ = std::make_unique<HttpsServer>(o, *handler_);
+      thread_ = std::thread([this] {
+        try {
+          server_->Run();
+        } catch (const std::runtime_error&) {
+          bind_failed_ = true;
+        }
+      });
+      for (int i = 0; i < 500 && !bind_failed_ && !up; ++i) {
+        httplib::SSLClient probe("127.0.0.1", port_);
+        probe.enable_server_certificate_verification(false);
+        up = probe.Get("/healthz") && !bind_failed_;
+        if (!up) std::this_thread::sleep_for(10ms);
+      }
+      if (!up) {
+        server_->Stop();
+        thread_.join();
+      }
     }
+    ASSERT_TRUE(up) << "the server did not come up";
   }
   void TearDown() override {
-    server_->Stop();
-    thread_.join();
+    if (thread_.joinable()) {
+      server_->Stop();
+      thread_.join();
+    }
     // The reviewer's keep-alive connections first, or the fake waits for them to time out.
     authorizer_.reset();
     authenticator_.reset();
@@ -175,6 +179,7 @@ class AuthE2eTest : public ::testing::Test {
   std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<HttpsServer> server_;
   std::thread thread_;
+  std::atomic<bool> bind_failed_{false};
   int port_ = 0;
 };
 

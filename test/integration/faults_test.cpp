@@ -5,20 +5,22 @@
 // Upstream queries are counted by Prometheus itself (prometheus_http_requests_total of
 // /api/v1/query on its own /metrics) and, when the server serves /metrics, by the server's
 // smi_prometheus_queries_total as well. The slow and garbage backends are local HTTP servers in
-// this test: a real Prometheus cannot be made to answer garbage or to stall on demand.
-#include <netinet/in.h>
+// this test: a real Prometheus cannot be made to answer garbage or to stall on demand. The
+// stopped backend is a Prometheus the test starts and stops itself, so that no test depends on
+// running before or after another.
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcntl.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
-#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -30,12 +32,15 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "support/free_port.h"
+
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using SteadyClock = std::chrono::steady_clock;
+using smi::test_support::FreePort;
 
 const char kList[] = "/apis/metrics.smi-spec.io/v1alpha1/namespaces/emojivoto/deployments";
 
@@ -103,24 +108,6 @@ std::string StatusMessage(const Answer& a) {
   }
 }
 
-// A port below the kernel's ephemeral range (32768 and up), where no outgoing connection's local
-// port can take it between this check and the server's bind.
-int FreePort() {
-  static std::mt19937 rng(std::random_device{}());
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int port = 20000 + static_cast<int>(rng() % 12000);
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    if (free) return port;
-  }
-  throw std::runtime_error("no free port below 32000 on 127.0.0.1");
-}
-
 // One more smi-metrics-server, against `prometheus_url`, stopped when this goes away.
 class ServerProcess {
  public:
@@ -159,6 +146,55 @@ class ServerProcess {
     waitpid(pid_, &status, 0);
   }
   int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// A Prometheus of this test's own (with nothing to scrape), for the test that stops it: stopping
+// the stack's would break every test that ran after it.
+class PrometheusProcess {
+ public:
+  explicit PrometheusProcess(const std::string& name) : port_(FreePort()) {
+    const std::string bin = Env("SMI_FAULTS_PROMETHEUS_BIN");
+    const std::string dir = Env("SMI_FAULTS_WORK") + "/" + name;
+    const std::string log = dir + ".log";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/prometheus.yml") << "global: {scrape_interval: 1m}\n";
+    std::vector<std::string> args = {bin, "--config.file=" + dir + "/prometheus.yml",
+                                     "--storage.tsdb.path=" + dir + "/data",
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_)};
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    httplib::Client client(url());
+    client.set_connection_timeout(seconds(2));
+    for (int i = 0; i < 600; ++i) {
+      if (auto res = client.Get("/-/ready"); res && res->status == 200) return;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) break;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    Stop();
+    throw std::runtime_error("Prometheus " + name + " never became ready; see " + log);
+  }
+  ~PrometheusProcess() { Stop(); }
+  // SIGTERM, and waits until it has exited (so its port refuses connections).
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
   int port_;
@@ -320,24 +356,21 @@ TEST(BackendFaults, NonJsonIs503) {
   EXPECT_THAT(StatusMessage(a), HasSubstr("answered HTTP 502 with a non-JSON body"));
 }
 
-// Last: it stops the stack's Prometheus.
-TEST(BackendFaults, ZZStoppedPrometheusIs503NamingIt) {
-  const int port = std::stoi(Env("SMI_FAULTS_SERVER_PORT"));
-  const std::string url = Env("SMI_FAULTS_PROMETHEUS_URL");
-  const pid_t prometheus = std::stoi(Env("SMI_FAULTS_PROMETHEUS_PID"));
-  ASSERT_EQ(kill(prometheus, SIGTERM), 0);
-  for (int i = 0; i < 200 && kill(prometheus, 0) == 0; ++i) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  ASSERT_NE(kill(prometheus, 0), 0) << "Prometheus did not stop";
-  // Another window than the earlier tests asked for, so no cached answer can serve it.
-  const Answer a = Get(port, std::string(kList) + "?window=45s");
+TEST(BackendFaults, StoppedPrometheusIs503NamingIt) {
+  PrometheusProcess prometheus("prometheus-stopped");
+  ServerProcess server(prometheus.url(), "5s", "server-stopped");
+  // While it runs the server reaches it: the 503 below is the stop's doing.
+  const Answer before = Get(server.port(), kList);
+  EXPECT_NE(before.status, 503) << before.body;
+  prometheus.Stop();
+  // Another window than the one asked for above, so no cached answer can serve it.
+  const Answer a = Get(server.port(), std::string(kList) + "?window=45s");
   EXPECT_EQ(a.status, 503) << a.body;
-  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + url + " is unreachable"));
+  EXPECT_THAT(StatusMessage(a), HasSubstr("Prometheus at " + prometheus.url() + " is unreachable"));
   EXPECT_THAT(StatusMessage(a), HasSubstr("connection refused"));
-  EXPECT_GE(
-      SumSeries(ServerMetrics(port), "smi_prometheus_query_errors_total", "reason=\"unreachable\""),
-      1);
+  EXPECT_GE(SumSeries(ServerMetrics(server.port()), "smi_prometheus_query_errors_total",
+                      "reason=\"unreachable\""),
+            1);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 # binary against them (one stack start for all: it takes most of the time). Stops everything it
 # started. Fails if kubectl is missing: these tests must run in CI, never skip.
 # Usage: run_e2e.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [TEST_BINARY...] [-- gtest args...]
-# Every binary runs even when an earlier one failed; the exit code is non-zero if any failed.
+# Every binary runs even when an earlier one failed; the exit code is 1 if any failed, else 77
+# (ctest: skipped) if any skipped a test, else 0.
 set -euo pipefail
 
 server_bin=$1 meshsim_bin=$2
@@ -96,8 +97,22 @@ view '{.clusters[0].cluster.certificate-authority-data}' >"$work/ca.crt"
 view '{.users[0].user.client-certificate-data}' >"$work/client.crt"
 view '{.users[0].user.client-key-data}' >"$work/client.key"
 
-# Let every simulated call produce series and fill a 10s window before asserting on edges.
-sleep 12
+# The tests read the mesh's request counters over windows of up to 10s that end at the server's
+# evaluation time, 2s ago. A call's series appear with its first request; wait until none
+# appeared in the last 13s, so every simulated call has its series and each fills the window.
+# Polled (bounded): a fixed wait is too short on a loaded machine.
+counters='{__name__=~"request_total|istio_requests_total"}'
+series="" young=""
+for _ in $(seq 1 240); do
+  series=$(prometheus_value "$prometheus_url" "count($counters)")
+  young=$(prometheus_value "$prometheus_url" "count($counters unless $counters offset 13s)")
+  [[ ${series:-0} -gt 0 && -z $young ]] && break
+  sleep 0.25
+done
+if [[ ${series:-0} -eq 0 || -n $young ]]; then
+  echo "run_e2e: after 60s, ${series:-0} request series, ${young:-0} of them younger than 13s" >&2
+  exit 1
+fi
 
 export SMI_E2E_SERVER_PORT=$port
 export SMI_E2E_CA_FILE="$work/ca.crt"
@@ -111,12 +126,7 @@ export SMI_E2E_TOPOLOGY="$work/topology.json"
 export SMI_E2E_KUBE="$kube_mode"
 export SMI_E2E_KUBE_OBJECTS="$work/kube-objects.json"
 [[ $kube_mode == fakekube ]] && export SMI_E2E_FAKEKUBE_CONTROL="$work/fakekube.ctl"
-failed=()
 for test_bin in "${test_bins[@]}"; do
-  echo "run_e2e: running $(basename "$test_bin")"
-  "$test_bin" "$@" || failed+=("$(basename "$test_bin")")
+  harness_run_test "$test_bin" "$@"
 done
-if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "run_e2e: failed: ${failed[*]}" >&2
-  exit 1
-fi
+harness_finish

@@ -2,8 +2,9 @@
 # Starts the mesh simulator, a real Prometheus scraping it and the server, then runs the
 # concurrency and backend-fault test binary (faults_test.cpp) against them. The test starts more
 # servers of its own (against a slow and a garbage-answering local backend) with the same client
-# CA, and stops this Prometheus in its last test. Stops everything it started.
+# CA, and a Prometheus of its own that it stops. Stops everything it started.
 # Usage: run_faults.sh SERVER_BINARY MESHSIM_BINARY TEST_BINARY [gtest args...]
+# Exit code: 1 if a test failed, else 77 (ctest: skipped) if one skipped, else 0.
 set -euo pipefail
 
 server_bin=$1 meshsim_bin=$2 test_bin=$3
@@ -41,12 +42,13 @@ for _ in $(seq 1 100); do
 done
 curl -skf "https://127.0.0.1:$port/readyz" >/dev/null || { echo "run_faults: server never became ready" >&2; exit 1; }
 
-SMI_FAULTS_SERVER_BIN="$server_bin" \
-SMI_FAULTS_SERVER_PORT=$port \
-SMI_FAULTS_CLIENT_CA="$work/client-ca.crt" \
-SMI_FAULTS_CLIENT_CERT="$work/client.crt" \
-SMI_FAULTS_CLIENT_KEY="$work/client.key" \
-SMI_FAULTS_PROMETHEUS_URL="$prometheus_url" \
-SMI_FAULTS_PROMETHEUS_PID="$(cat "$work/prometheus.pid")" \
-SMI_FAULTS_WORK="$work" \
-  "$test_bin" "$@"
+export SMI_FAULTS_SERVER_BIN="$server_bin"
+export SMI_FAULTS_SERVER_PORT=$port
+export SMI_FAULTS_CLIENT_CA="$work/client-ca.crt"
+export SMI_FAULTS_CLIENT_CERT="$work/client.crt"
+export SMI_FAULTS_CLIENT_KEY="$work/client.key"
+export SMI_FAULTS_PROMETHEUS_URL="$prometheus_url"
+export SMI_FAULTS_PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
+export SMI_FAULTS_WORK="$work"
+harness_run_test "$test_bin" "$@"
+harness_finish

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakekube/fake_kube_api.h"
+#include "support/temp_dir.h"
 
 namespace smi::kube {
 namespace {
@@ -242,8 +243,8 @@ TEST(WatchedCluster, RotatedServiceAccountTokenIsPickedUp) {
   FakeKubeApi api(fo);
   api.LoadFile(Fixture());
   api.Start();
-  char tmpl[] = "/tmp/kube-sa-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  const test_support::TempDir tmp("kube-sa");
+  const std::string& dir = tmp.path();
   std::ofstream(dir + "/token") << "token-1";
   std::ofstream(dir + "/ca.crt") << api.ca_pem();
   InClusterPaths paths;
@@ -264,7 +265,6 @@ TEST(WatchedCluster, RotatedServiceAccountTokenIsPickedUp) {
       Eventually([&] { return c.Snapshot()->FindPod("default", "after-rotation") != nullptr; }));
   EXPECT_TRUE(api.authenticated_users().count("token:token-2"));
   c.Stop();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(WatchedCluster, ClientCertificatesAsKubeApiserverChecksThem) {

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "e2e_env.h"
+#include "support/temp_dir.h"
 
 namespace smi::e2e {
 namespace {
@@ -33,13 +34,10 @@ std::string KubectlBin() {
 // kubectl with the server's kubeconfig and a fresh discovery cache (kubectl keeps discovery for
 // 6 h, which would hide changes of the server's: docs/measurements.md, "kubectl 1.32 behaviour").
 int Kubectl(const std::string& args, std::string* out, bool merge_stderr = true) {
-  char dir[] = "/tmp/smi-kubectl-cache.XXXXXX";
-  if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
-  const int rc = RunCommand(
-      KubectlBin() + " --kubeconfig " + GetEnv().kubeconfig + " --cache-dir " + dir + " " + args,
-      out, merge_stderr);
-  std::filesystem::remove_all(dir);
-  return rc;
+  const test_support::TempDir cache("smi-kubectl-cache");
+  return RunCommand(KubectlBin() + " --kubeconfig " + GetEnv().kubeconfig + " --cache-dir " +
+                        cache.path() + " " + args,
+                    out, merge_stderr);
 }
 
 std::string Replace(const std::string& text, const std::string& re, const std::string& with) {

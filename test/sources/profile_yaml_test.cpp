@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "sources/prometheus/mesh_profile.h"
+#include "support/temp_dir.h"
 
 namespace smi::sources::prometheus {
 namespace {
@@ -112,8 +113,8 @@ TEST(ProfileYaml, BuiltinProfilesAreTheSameYaml) {
 }
 
 TEST(ProfileYaml, LoadsAFile) {
-  const std::string path = ::testing::TempDir() + "/profile_yaml_test.yaml";
-  std::ofstream(path) << kCustom;
+  const test_support::TempDir dir;
+  const std::string path = dir.Write("profile.yaml", kCustom);
   EXPECT_EQ(LoadProfileFile(path).requests_metric, "mesh_requests_total");
   std::remove(path.c_str());
   try {

@@ -14,6 +14,7 @@
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/prometheus/prometheus_source.h"
 #include "sources/source_metrics.h"
+#include "support/metrics_text.h"
 #include "test_server.h"
 
 namespace smi::sources::prometheus {
@@ -41,7 +42,7 @@ SampleQuery Deployments() {
 }
 
 double MetricIn(const ::prometheus::Registry& registry, const std::string& series) {
-  return ScrapeValue(SerializeMetrics(registry), series);
+  return test_support::ScrapeValue(SerializeMetrics(registry), series);
 }
 
 struct Source {

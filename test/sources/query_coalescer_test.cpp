@@ -14,12 +14,15 @@
 #include <gtest/gtest.h>
 
 #include "sources/source_metrics.h"
+#include "support/metrics_text.h"
 
 namespace smi::sources {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using test_support::FindSample;
+using test_support::ScrapeValue;
 using ::testing::HasSubstr;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -192,9 +195,12 @@ TEST(QueryCoalescer, KeyIsQueryTextAndEvaluationTime) {
   f.Get("sum(up)", kAt + seconds(1));  // another second: another answer
   f.Get("count(up)", kAt);             // another query
   EXPECT_EQ(f.backend.calls(), 3);
+  // Each of the three is its own cached answer.
   EXPECT_EQ(f.Get("sum(up)", kAt + seconds(1))->text, "sum(up)@1700000001000000000");
+  EXPECT_EQ(f.Get("sum(up)", kAt)->text, "sum(up)@1700000000000000000");
+  EXPECT_EQ(f.Get("count(up)", kAt)->text, "count(up)@1700000000000000000");
   EXPECT_EQ(f.backend.calls(), 3);
-  EXPECT_EQ(f.coalescer.cached_entries(), 3u);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 3);
 }
 
 TEST(QueryCoalescer, ZeroTtlDisablesTheCacheButNotCoalescing) {
@@ -202,7 +208,7 @@ TEST(QueryCoalescer, ZeroTtlDisablesTheCacheButNotCoalescing) {
   f.Get("sum(up)");
   f.Get("sum(up)");
   EXPECT_EQ(f.backend.calls(), 2);
-  EXPECT_EQ(f.coalescer.cached_entries(), 0u);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 0);
 
   f.backend.Hold();
   std::thread a([&] { f.Get("sum(up)"); });
@@ -229,12 +235,28 @@ TEST(QueryCoalescer, OldestAnswersGoFirstBeyondTheLimit) {
   f.Get("a");
   f.Get("b");
   f.Get("c");  // evicts "a"
-  EXPECT_EQ(f.coalescer.cached_entries(), 2u);
   f.Get("c");
   f.Get("b");
   EXPECT_EQ(f.backend.calls(), 3);
-  f.Get("a");
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 2);
+  f.Get("a");  // asked again; evicts "b", the oldest answer, though "b" was used last
   EXPECT_EQ(f.backend.calls(), 4);
+  f.Get("c");
+  EXPECT_EQ(f.backend.calls(), 4);
+  f.Get("b");
+  EXPECT_EQ(f.backend.calls(), 5);
+}
+
+TEST(QueryCoalescer, ABurstOfDistinctQueriesKeepsOnlyTheLimit) {
+  Fixture f(seconds(5), /*max_entries=*/4);
+  for (int i = 0; i < 100; ++i) f.Get("q" + std::to_string(i));
+  EXPECT_EQ(f.backend.calls(), 100);
+  // Only the last four are still answered from the cache; every earlier one is asked again.
+  for (int i = 96; i < 100; ++i) f.Get("q" + std::to_string(i));
+  EXPECT_EQ(f.backend.calls(), 100);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 4);
+  f.Get("q95");
+  EXPECT_EQ(f.backend.calls(), 101);
 }
 
 TEST(QueryCoalescer, AWaiterGivesUpAtItsOwnDeadline) {
@@ -269,7 +291,10 @@ TEST(SourceMetrics, SerializesInTheTextFormat) {
   EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_queries_total{outcome="cached"})"), 2);
   EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_query_errors_total{reason="timeout"})"), 1);
   EXPECT_EQ(ScrapeValue(text, R"(smi_prometheus_queries_total{outcome="success"})"), 0);
-  EXPECT_EQ(ScrapeValue(text, "no_such_metric"), 0);
+  EXPECT_EQ(FindSample(text, "no_such_metric"), std::nullopt);
+  EXPECT_EQ(FindSample(text, R"(smi_prometheus_query_errors_total{reason="unreachable"})"),
+            std::nullopt)
+      << "a reason appears once it has counted something";
 }
 
 }  // namespace
