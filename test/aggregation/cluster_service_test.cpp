@@ -373,7 +373,9 @@ TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
   EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
 }
 
-TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
+// Caches that have not synced are the server not being ready, not the backend failing: a NotReady
+// (503 naming the caches), for objects and TrafficSplits alike.
+TEST_F(ClusterServiceTest, NotSyncedIsNotReady) {
   class Unsynced : public kube::ClusterState {
    public:
     bool Synced(std::string* why) const override {
@@ -386,6 +388,10 @@ TEST_F(ClusterServiceTest, NotSyncedIsUnavailable) {
   } unsynced;
   TrafficMetricsService service(source_, clock_, {}, &unsynced);
   EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), aggregation::NotReady);
+  MetricsQuery splits;
+  splits.ns = "emojivoto";
+  EXPECT_THROW(service.ListTrafficSplits(splits), aggregation::NotReady);
+  EXPECT_TRUE(source_.queries.empty());
 }
 
 // Without Kubernetes knowledge workload edges are the mesh's, whatever the source could do.

@@ -208,7 +208,7 @@ TEST_F(TrafficSplitsTest, SourceAndWindowErrorsPassThrough) {
   EXPECT_THROW(service.ListTrafficSplits(q), InvalidWindow);
   q.window = 30s;
   source_.unavailable = "prometheus at http://x: connection refused";
-  EXPECT_THROW(service.ListTrafficSplits(q), aggregation::NotReady);
+  EXPECT_THROW(service.ListTrafficSplits(q), sources::SourceUnavailable);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "config/flags.h"
 
-#include <stdlib.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config_file.h"
+#include "support/temp_dir.h"
 
 namespace smi::config {
 namespace {
@@ -62,22 +61,10 @@ std::string Message(const std::vector<std::string>& args) {
 }
 
 // A configuration file in the test's temporary directory, removed at the end.
-// A directory of this process's own (ctest runs each test in a process of its own, in parallel),
-// removed when the process ends.
+// A directory of this process's own (ctest runs each test in a process of its own, in parallel).
 const std::string& TestDir() {
-  struct Dir {
-    Dir() {
-      std::string pattern = ::testing::TempDir() + "/flags_test.XXXXXX";
-      std::vector<char> buf(pattern.begin(), pattern.end());
-      buf.push_back('\0');
-      if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
-      path = buf.data();
-    }
-    ~Dir() { std::filesystem::remove_all(path); }
-    std::string path;
-  };
-  static const Dir dir;
-  return dir.path;
+  static const test_support::TempDir dir("flags_test");
+  return dir.path();
 }
 
 class ConfigFile {
