@@ -108,11 +108,13 @@ void AddAuthenticatedGroup(Identity& id) {
   id.groups.push_back("system:authenticated");
 }
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 // The first value of each header named (case-insensitively) `name`, in order.
-std::vector<std::string> Values(const AuthenticationInput& in, const std::string& name) {
+std::vector<std::string> Values(const Headers& headers, const std::string& name) {
   std::vector<std::string> out;
   const std::string lower = Lower(name);
-  for (const auto& [k, v] : in.headers) {
+  for (const auto& [k, v] : headers) {
     if (Lower(k) == lower) out.push_back(v);
   }
   return out;
@@ -248,27 +250,17 @@ std::string Authenticator::Describe() const {
 }
 
 std::optional<AuthenticationResult> Authenticator::FrontProxy(
-    const State& s, const AuthenticationInput& in, std::vector<std::string>& errors) const {
-  if (!s.request_header || !s.request_header_ca) return std::nullopt;
-  auto peer = PeerOf(in);
-  if (!peer) return std::nullopt;
+    const State& s, const PeerVerdict& peer, const Headers& headers,
+    std::vector<std::string>& errors) const {
+  if (!s.request_header || !s.request_header_ca || !peer.present) return std::nullopt;
   const auto& rh = *s.request_header;
-  if (const std::string err = s.request_header_ca->Verify(peer->leaf.get(), peer->intermediates);
-      !err.empty()) {
-    errors.push_back(err);
+  if (!peer.front_proxy_ok) {
+    errors.push_back(peer.front_proxy_error);
     return std::nullopt;
-  }
-  if (!rh.allowed_names.empty()) {
-    std::string cn;
-    SubjectOf(peer->leaf.get(), &cn, nullptr);
-    if (std::find(rh.allowed_names.begin(), rh.allowed_names.end(), cn) == rh.allowed_names.end()) {
-      errors.push_back("x509: subject with cn=" + cn + " is not in the allowed list");
-      return std::nullopt;
-    }
   }
   AuthenticationResult r;
   for (const auto& h : rh.username_headers) {
-    const auto values = Values(in, h);
+    const auto values = Values(headers, h);
     if (!values.empty() && !values.front().empty()) {
       r.identity.user = values.front();
       break;
@@ -276,11 +268,11 @@ std::optional<AuthenticationResult> Authenticator::FrontProxy(
   }
   if (r.identity.user.empty()) return std::nullopt;  // not this authenticator
   for (const auto& h : rh.group_headers) {
-    for (const auto& v : Values(in, h)) {
+    for (const auto& v : Values(headers, h)) {
       if (!v.empty()) r.identity.groups.push_back(v);
     }
   }
-  for (const auto& [name, value] : in.headers) {
+  for (const auto& [name, value] : headers) {
     const std::string lower = Lower(name);
     for (const auto& prefix : rh.extra_headers_prefix) {
       const std::string p = Lower(prefix);
@@ -292,7 +284,7 @@ std::optional<AuthenticationResult> Authenticator::FrontProxy(
   for (const auto& list : {rh.username_headers, rh.uid_headers, rh.group_headers}) {
     for (const auto& h : list) r.consumed_headers.push_back(Lower(h));
   }
-  for (const auto& [name, value] : in.headers) {
+  for (const auto& [name, value] : headers) {
     const std::string lower = Lower(name);
     for (const auto& prefix : rh.extra_headers_prefix) {
       if (lower.rfind(Lower(prefix), 0) == 0) r.consumed_headers.push_back(lower);
@@ -304,39 +296,71 @@ std::optional<AuthenticationResult> Authenticator::FrontProxy(
 }
 
 std::optional<AuthenticationResult> Authenticator::ClientCert(
-    const State& s, const AuthenticationInput& in, std::vector<std::string>& errors) const {
-  auto peer = PeerOf(in);
-  if (!peer) return std::nullopt;
-  if (!s.client_ca) {
-    errors.push_back("x509: no client CA is configured");
-    return std::nullopt;
-  }
-  if (const std::string err = s.client_ca->Verify(peer->leaf.get(), peer->intermediates);
-      !err.empty()) {
-    errors.push_back(err);
+    const PeerVerdict& peer, std::vector<std::string>& errors) const {
+  if (!peer.present) return std::nullopt;
+  if (!peer.client_ok) {
+    errors.push_back(peer.client_error);
     return std::nullopt;
   }
   AuthenticationResult r;
-  SubjectOf(peer->leaf.get(), &r.identity.user, &r.identity.groups);
-  if (r.identity.user.empty()) {
-    errors.push_back("x509: the certificate has no common name");
-    return std::nullopt;
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(peer->leaf.get(), &der);
-  if (len > 0) {
-    r.identity.extra["authentication.kubernetes.io/credential-id"] = {
-        "X509SHA256=" + Sha256Hex(der, static_cast<size_t>(len))};
-  }
-  OPENSSL_free(der);
+  r.identity = peer.client_identity;
   r.outcome = Outcome::kAuthenticated;
   r.method = "x509";
   return r;
 }
 
-std::optional<AuthenticationResult> Authenticator::Token(const AuthenticationInput& in,
+std::shared_ptr<const Authenticator::PeerVerdict> Authenticator::VerifyPeer(
+    const std::vector<std::string>& peer_certificates_pem) const {
+  auto v = std::make_shared<PeerVerdict>();
+  v->made_with = state();
+  const State& s = *v->made_with;
+  AuthenticationInput in;
+  in.peer_certificates_pem = peer_certificates_pem;
+  const auto peer = PeerOf(in);
+  if (!peer) return v;
+  v->present = true;
+  if (s.request_header && s.request_header_ca) {
+    const auto& rh = *s.request_header;
+    v->front_proxy_error = s.request_header_ca->Verify(peer->leaf.get(), peer->intermediates);
+    if (v->front_proxy_error.empty() && !rh.allowed_names.empty()) {
+      std::string cn;
+      SubjectOf(peer->leaf.get(), &cn, nullptr);
+      if (std::find(rh.allowed_names.begin(), rh.allowed_names.end(), cn) ==
+          rh.allowed_names.end()) {
+        v->front_proxy_error = "x509: subject with cn=" + cn + " is not in the allowed list";
+      }
+    }
+    v->front_proxy_ok = v->front_proxy_error.empty();
+  }
+  if (!s.client_ca) {
+    v->client_error = "x509: no client CA is configured";
+    return v;
+  }
+  v->client_error = s.client_ca->Verify(peer->leaf.get(), peer->intermediates);
+  if (!v->client_error.empty()) return v;
+  SubjectOf(peer->leaf.get(), &v->client_identity.user, &v->client_identity.groups);
+  if (v->client_identity.user.empty()) {
+    v->client_error = "x509: the certificate has no common name";
+    return v;
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(peer->leaf.get(), &der);
+  if (len > 0) {
+    v->client_identity.extra["authentication.kubernetes.io/credential-id"] = {
+        "X509SHA256=" + Sha256Hex(der, static_cast<size_t>(len))};
+  }
+  OPENSSL_free(der);
+  v->client_ok = true;
+  return v;
+}
+
+bool Authenticator::IsCurrent(const PeerVerdict& verdict) const {
+  return verdict.made_with == state();
+}
+
+std::optional<AuthenticationResult> Authenticator::Token(const Headers& headers,
                                                          std::vector<std::string>& errors) const {
-  const auto auth = Values(in, "Authorization");
+  const auto auth = Values(headers, "Authorization");
   if (auth.empty()) return std::nullopt;
   // bearertoken.go: "Bearer <token>", the scheme in any case; anything else is not a token.
   const std::string value = base::Trim(auth.front());
@@ -384,11 +408,16 @@ std::optional<AuthenticationResult> Authenticator::Token(const AuthenticationInp
 }
 
 AuthenticationResult Authenticator::Authenticate(const AuthenticationInput& input) const {
-  const auto s = state();
+  return Authenticate(*VerifyPeer(input.peer_certificates_pem), input.headers);
+}
+
+AuthenticationResult Authenticator::Authenticate(
+    const PeerVerdict& peer,
+    const std::vector<std::pair<std::string, std::string>>& headers) const {
   std::vector<std::string> errors;
-  std::optional<AuthenticationResult> r = FrontProxy(*s, input, errors);
-  if (!r) r = ClientCert(*s, input, errors);
-  if (!r) r = Token(input, errors);
+  std::optional<AuthenticationResult> r = FrontProxy(*peer.made_with, peer, headers, errors);
+  if (!r) r = ClientCert(peer, errors);
+  if (!r) r = Token(headers, errors);
   if (r) {
     AddAuthenticatedGroup(r->identity);
     return *r;

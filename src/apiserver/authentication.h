@@ -67,7 +67,24 @@ struct AuthenticationResult {
 };
 
 class Authenticator {
+  struct State;
+
  public:
+  // What a TLS peer's certificates prove against the CAs in force when it was made. The server
+  // makes one per connection (the peer cannot change its certificate within one) and re-makes it
+  // only when the CAs change, so a chain is verified once, not on every request.
+  struct PeerVerdict {
+    bool present = false;  // the peer sent a certificate
+    // Front proxy: empty when the chain verified against the request-header CA with an allowed
+    // CN; otherwise why not ("" and !front_proxy_ok when no request-header CA is configured).
+    bool front_proxy_ok = false;
+    std::string front_proxy_error;
+    // Client CA: the identity the certificate names when it verified; otherwise why not.
+    bool client_ok = false;
+    Identity client_identity;
+    std::string client_error;
+    std::shared_ptr<const State> made_with;  // the CAs it was checked against
+  };
   // `reviewer` may be null: bearer tokens then fail authentication. `clock` (monotonic time)
   // expires cached TokenReview answers; it must outlive this.
   Authenticator(AuthenticationOptions options, kube::AccessReviewer* reviewer,
@@ -77,6 +94,16 @@ class Authenticator {
   Authenticator& operator=(const Authenticator&) = delete;
 
   AuthenticationResult Authenticate(const AuthenticationInput& input) const;
+
+  // The two halves of Authenticate: the peer's certificates (PEM, leaf first), once per
+  // connection; then each request's headers with that verdict.
+  std::shared_ptr<const PeerVerdict> VerifyPeer(
+      const std::vector<std::string>& peer_certificates_pem) const;
+  // Whether `verdict` was made against the CAs in force now; if not, verify the peer again.
+  bool IsCurrent(const PeerVerdict& verdict) const;
+  AuthenticationResult Authenticate(
+      const PeerVerdict& peer,
+      const std::vector<std::pair<std::string, std::string>>& headers) const;
 
   // The ConfigMap's client CA and request-header settings replace the current ones, for every
   // part not fixed by a flag. Throws std::invalid_argument if a CA bundle holds no certificate.
@@ -89,16 +116,18 @@ class Authenticator {
   std::string Describe() const;
 
  private:
-  struct State;
   std::shared_ptr<const State> state() const;
   std::shared_ptr<const State> Build(const std::string& client_ca,
                                      const std::optional<kube::RequestHeaderConfig>& rh) const;
-  std::optional<AuthenticationResult> FrontProxy(const State& s, const AuthenticationInput& in,
+  std::optional<AuthenticationResult> FrontProxy(
+      const State& s, const PeerVerdict& peer,
+      const std::vector<std::pair<std::string, std::string>>& headers,
+      std::vector<std::string>& errors) const;
+  std::optional<AuthenticationResult> ClientCert(const PeerVerdict& peer,
                                                  std::vector<std::string>& errors) const;
-  std::optional<AuthenticationResult> ClientCert(const State& s, const AuthenticationInput& in,
-                                                 std::vector<std::string>& errors) const;
-  std::optional<AuthenticationResult> Token(const AuthenticationInput& in,
-                                            std::vector<std::string>& errors) const;
+  std::optional<AuthenticationResult> Token(
+      const std::vector<std::pair<std::string, std::string>>& headers,
+      std::vector<std::string>& errors) const;
 
   AuthenticationOptions options_;
   kube::AccessReviewer* reviewer_;
