@@ -186,6 +186,8 @@ Authenticator::Authenticator(AuthenticationOptions options, kube::AccessReviewer
     : options_(std::move(options)),
       reviewer_(reviewer),
       token_cache_(options_.max_cached_tokens, clock) {
+  flag_client_ca_ = options_.client_ca_pem;
+  flag_request_header_ = options_.request_header;
   state_ = Build(options_.client_ca_pem.value_or(""), options_.request_header);
 }
 
@@ -208,12 +210,28 @@ std::shared_ptr<const Authenticator::State> Authenticator::state() const {
 }
 
 void Authenticator::UpdateFromConfigMap(const kube::ExtensionApiserverAuthentication& config) {
-  const std::string client_ca =
-      options_.client_ca_pem ? *options_.client_ca_pem : config.client_ca_pem;
-  const auto rh = options_.request_header ? options_.request_header : config.request_header;
-  auto next = Build(client_ca, rh);
   std::lock_guard lock(mu_);
-  state_ = std::move(next);
+  const std::string client_ca = flag_client_ca_ ? *flag_client_ca_ : config.client_ca_pem;
+  const auto rh = flag_request_header_ ? flag_request_header_ : config.request_header;
+  state_ = Build(client_ca, rh);
+  config_map_ = config;
+}
+
+void Authenticator::UpdateFlagCas(const std::optional<std::string>& client_ca_pem,
+                                  const std::optional<std::string>& request_header_ca_pem) {
+  std::lock_guard lock(mu_);
+  auto client = flag_client_ca_;
+  auto rh = flag_request_header_;
+  if (client_ca_pem && client) client = client_ca_pem;
+  if (request_header_ca_pem && rh) rh->client_ca_pem = *request_header_ca_pem;
+  const std::string client_ca =
+      client ? *client : (config_map_ ? config_map_->client_ca_pem : std::string());
+  const auto effective_rh =
+      rh ? rh
+         : (config_map_ ? config_map_->request_header : std::optional<kube::RequestHeaderConfig>());
+  state_ = Build(client_ca, effective_rh);  // throws before anything changes
+  flag_client_ca_ = std::move(client);
+  flag_request_header_ = std::move(rh);
 }
 
 std::string Authenticator::AcceptableCaPem() const {

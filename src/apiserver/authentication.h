@@ -109,6 +109,12 @@ class Authenticator {
   // part not fixed by a flag. Throws std::invalid_argument if a CA bundle holds no certificate.
   void UpdateFromConfigMap(const kube::ExtensionApiserverAuthentication& config);
 
+  // New contents of the CA files given by flags (--client-ca-file,
+  // --requestheader-client-ca-file), re-read after they changed; nullopt leaves one as it is.
+  // Throws std::invalid_argument (and changes nothing) if a bundle holds no certificate.
+  void UpdateFlagCas(const std::optional<std::string>& client_ca_pem,
+                     const std::optional<std::string>& request_header_ca_pem);
+
   // Both CA bundles (client and request-header), for the TLS handshake's list of acceptable
   // client-certificate issuers.
   std::string AcceptableCaPem() const;
@@ -133,6 +139,11 @@ class Authenticator {
   kube::AccessReviewer* reviewer_;
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_;
+  // The ConfigMap's settings last applied (guarded by mu_), for rebuilding after a flag CA changes.
+  std::optional<kube::ExtensionApiserverAuthentication> config_map_;
+  // The CAs fixed by flags (their files may be re-read); guarded by mu_.
+  std::optional<std::string> flag_client_ca_;
+  std::optional<kube::RequestHeaderConfig> flag_request_header_;
   // Key: SHA-256 of the token. Guarded by mu_.
   mutable base::TtlCache<std::string, kube::TokenReviewResult> token_cache_;
 };

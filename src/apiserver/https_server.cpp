@@ -1,21 +1,53 @@
 #include "apiserver/https_server.h"
 
-#include <httplib.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
-#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <condition_variable>
+#include <cstring>
 #include <iostream>
+#include <list>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <thread>
+#include <unordered_map>
 
+#include "apiserver/serving_metrics.h"
 #include "apiserver/status.h"
 #include "base/pem.h"
 #include "base/strings.h"
+#include "base/url.h"
 
 namespace smi::apiserver {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+bool OffersHttp11(const unsigned char* protocols, unsigned int length) {
+  for (unsigned int i = 0; i < length;) {
+    const unsigned int n = protocols[i];
+    if (i + 1 + n > length) return false;
+    if (n == 8 && std::memcmp(protocols + i + 1, "http/1.1", 8) == 0) return true;
+    i += 1 + n;
+  }
+  return false;
+}
+
 namespace {
+
+void Log(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
 
 // The certificate_authorities of the CertificateRequest: the authenticator's current client and
 // request-header CAs (the ConfigMap may change them), set per handshake.
@@ -29,33 +61,47 @@ int SetAcceptableCas(SSL* ssl, void* arg) {
   return 1;
 }
 
-bool ConfigureTls(SSL_CTX& ctx, const ServingOptions& options, const Authenticator& authenticator) {
-  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-  auto chain = base::ReadCertificates(options.serving.cert);
-  if (chain.empty()) return false;
-  bool ok = SSL_CTX_use_certificate(&ctx, chain[0].get()) == 1;
-  for (size_t i = 1; i < chain.size(); ++i) {
-    // SSL_CTX_add_extra_chain_cert takes ownership only when it succeeds.
-    if (!ok || SSL_CTX_add_extra_chain_cert(&ctx, chain[i].get()) != 1) {
-      ok = false;
-      break;
-    }
-    chain[i].release();
-  }
-  const base::EvpPkeyPtr key = base::ReadPrivateKey(options.serving.key);
-  ok = ok && key && SSL_CTX_use_PrivateKey(&ctx, key.get()) == 1 &&
-       SSL_CTX_check_private_key(&ctx) == 1;
-  if (!ok) return false;
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+  static const unsigned char kHttp11[] = "http/1.1";
+  if (!OffersHttp11(in, inlen)) return SSL_TLSEXT_ERR_NOACK;
+  *out = kHttp11;
+  *outlen = 8;
+  return SSL_TLSEXT_ERR_OK;
+}
 
+// A TLS context for one serving certificate. Throws std::runtime_error when the pair is unusable.
+std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair,
+                                             const Authenticator& authenticator) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+                             SSL_OP_NO_RENEGOTIATION);
+  auto chain = base::ReadCertificates(pair.cert);
+  if (chain.empty()) throw std::runtime_error("the certificate file holds no PEM certificate");
+  bool ok = SSL_CTX_use_certificate(c, chain[0].get()) == 1;
+  for (size_t i = 1; ok && i < chain.size(); ++i) {
+    // SSL_CTX_add_extra_chain_cert takes ownership only when it succeeds.
+    ok = SSL_CTX_add_extra_chain_cert(c, chain[i].get()) == 1;
+    if (ok) chain[i].release();
+  }
+  const base::EvpPkeyPtr key = base::ReadPrivateKey(pair.key);
+  if (!ok || !key || SSL_CTX_use_PrivateKey(c, key.get()) != 1 ||
+      SSL_CTX_check_private_key(c) != 1) {
+    const std::string why = base::OpenSslError();
+    throw std::runtime_error("the TLS certificate or key cannot be used" +
+                             (why.empty() ? "" : ": " + why));
+  }
   // Ask for a client certificate and accept the handshake whatever comes (the peer still proves
-  // it holds the key): the authenticator verifies it per request against the CA it is meant for
-  // (front proxy or client CA), so that a refused certificate is a 401 Status, as kube-apiserver
-  // answers, and CA changes need no new TLS context. Clients without one stay anonymous.
-  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
-  SSL_CTX_set_cert_cb(&ctx, SetAcceptableCas,
+  // it holds the key): the authenticator verifies it against the CA it is meant for (front proxy
+  // or client CA), so that a refused certificate is a 401 Status, as kube-apiserver answers, and
+  // CA changes need no new TLS context. Clients without one stay anonymous.
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  SSL_CTX_set_cert_cb(c, SetAcceptableCas,
                       const_cast<void*>(static_cast<const void*>(&authenticator)));
-  return true;
+  SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
+  return ctx;
 }
 
 std::string CertPem(X509* cert) {
@@ -63,27 +109,25 @@ std::string CertPem(X509* cert) {
   PEM_write_bio_X509(b, cert);
   char* data = nullptr;
   const long n = BIO_get_mem_data(b, &data);
-  std::string pem(data, n);
+  std::string pem(data, static_cast<size_t>(n));
   BIO_free(b);
   return pem;
 }
 
-AuthenticationInput InputOf(const httplib::Request& req) {
-  AuthenticationInput in;
-  if (req.ssl) {
-    if (X509* leaf = SSL_get0_peer_certificate(req.ssl)) {
-      in.peer_certificates_pem.push_back(CertPem(leaf));
-      // On the server side the peer's chain does not hold the leaf: the intermediates it sent.
-      if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(req.ssl)) {
-        for (int i = 0; i < sk_X509_num(chain); ++i) {
-          X509* c = sk_X509_value(chain, i);
-          if (X509_cmp(c, leaf) != 0) in.peer_certificates_pem.push_back(CertPem(c));
-        }
+// The peer's certificates, leaf first, then the intermediates it sent.
+std::vector<std::string> PeerCertificates(SSL* ssl) {
+  std::vector<std::string> pems;
+  if (X509* leaf = SSL_get0_peer_certificate(ssl)) {
+    pems.push_back(CertPem(leaf));
+    // On the server side the peer's chain does not hold the leaf: the intermediates it sent.
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+      for (int i = 0; i < sk_X509_num(chain); ++i) {
+        X509* c = sk_X509_value(chain, i);
+        if (X509_cmp(c, leaf) != 0) pems.push_back(CertPem(c));
       }
     }
   }
-  for (const auto& [k, v] : req.headers) in.headers.emplace_back(k, v);
-  return in;
+  return pems;
 }
 
 AuthenticationOptions ClientCaOnly(const ServingOptions& o) {
@@ -93,7 +137,48 @@ AuthenticationOptions ClientCaOnly(const ServingOptions& o) {
   return a;
 }
 
+// The request-target split into the decoded path and decoded query parameters.
+void ParseTarget(std::string_view target, HttpRequest& request) {
+  const size_t q = target.find('?');
+  request.path = base::PercentDecode(target.substr(0, q), /*plus_as_space=*/false);
+  if (q == std::string_view::npos) return;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const size_t eq = pair.find('=');
+      request.params.emplace(base::PercentDecode(pair.substr(0, eq), true),
+                             eq == std::string_view::npos
+                                 ? std::string()
+                                 : base::PercentDecode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+// What identifies a file's version: a swapped symlink or a rewritten file changes one of these.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  timespec mtime{};
+  bool operator==(const FileStamp& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec;
+  }
+};
+
+std::optional<FileStamp> StampOf(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
 }  // namespace
+
+class Connection;
 
 struct HttpsServer::Impl {
   Impl(const ServingOptions& o, const ApiHandler& h)
@@ -102,96 +187,504 @@ struct HttpsServer::Impl {
         own_authenticator(
             o.authenticator ? nullptr : std::make_unique<Authenticator>(ClientCaOnly(o), nullptr)),
         authenticator(o.authenticator ? *o.authenticator : *own_authenticator),
-        server([this](SSL_CTX& ctx) { return ConfigureTls(ctx, options, authenticator); }) {}
-
-  void Serve(const httplib::Request& req, httplib::Response& res) {
-    HttpRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    for (const auto& [k, v] : req.params) request.params.emplace(k, v);
-    request.target = req.target;
-    for (const auto& [k, v] : req.headers) request.headers[base::Lower(k)] = v;
-    const AuthenticationResult authn = authenticator.Authenticate(InputOf(req));
-    HttpResponse response;
-    if (authn.outcome == AuthenticationResult::Outcome::kFailed) {
-      // filters/authentication.go: credentials that were presented and refused are a 401.
-      std::cerr << "smi-metrics-server: unable to authenticate the request to " << req.path << ": "
-                << authn.error << "\n";
-      response = Unauthorized();
-    } else {
-      if (authn.outcome != AuthenticationResult::Outcome::kUnauthenticated) {
-        request.identity = authn.identity;
-      }
-      for (const auto& h : authn.consumed_headers) request.headers.erase(h);
-      response = handler.Handle(request);
+        metrics(o.metrics),
+        ioc(std::max(1, o.io_threads)),
+        acceptor(ioc),
+        reload_timer(ioc),
+        workers(static_cast<size_t>(std::max(1, o.worker_threads))) {
+    tls = MakeTlsContext(options.serving, authenticator);
+    if (!options.cert_file.empty()) {
+      reloadable.push_back({"serving certificate",
+                            {options.cert_file, options.key_file},
+                            [this](const std::vector<std::string>& contents) {
+                              auto next = MakeTlsContext({contents[0], contents[1]}, authenticator);
+                              std::lock_guard lock(tls_mu);
+                              tls = std::move(next);
+                            }});
     }
-    res.status = response.status;
-    for (const auto& [k, v] : response.headers) res.set_header(k, v);
-    res.set_content(response.body, response.content_type);
+    for (const auto& r : options.reloadable) reloadable.push_back(r);
+    for (const auto& r : reloadable) {
+      std::vector<std::optional<FileStamp>> stamps;
+      for (const auto& p : r.paths) stamps.push_back(StampOf(p));
+      reload_stamps.push_back(std::move(stamps));
+    }
   }
+
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
+
+  void Accept();
+  void ScheduleReload();
+  void CheckReloads();
+  // Called with a newly accepted socket: false when the connection cap holds and no idle
+  // connection could make room.
+  bool Admit();
+
+  // Connections idle the longest first; guarded by conn_mu.
+  void MarkIdle(Connection* c);
+  void MarkBusy(Connection* c);
+  void Forget(Connection* c);
 
   ServingOptions options;
   const ApiHandler& handler;
   std::unique_ptr<Authenticator> own_authenticator;
   const Authenticator& authenticator;
-  httplib::SSLServer server;
+  ServingMetrics metrics;
+
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
+  std::vector<ReloadableFiles> reloadable;
+  std::vector<std::vector<std::optional<FileStamp>>> reload_stamps;
+
+  std::mutex conn_mu;
+  std::atomic<size_t> open{0};
+  std::atomic<size_t> in_flight{0};
+  std::list<Connection*> idle;  // oldest first; a connection removes itself before it is freed
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> all;
+
+  // Destroyed in reverse order: the workers first (their jobs hold connections), then the event
+  // loop (its handlers hold connections), before the registry above.
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer reload_timer;
+  asio::thread_pool workers;
+  std::vector<std::thread> io_threads;
+
+  std::mutex stop_mu;
+  std::condition_variable stopped_cv;
+  bool started = false;
+  bool stopped = false;
 };
 
-HttpsServer::HttpsServer(const ServingOptions& options, const ApiHandler& handler)
-    : impl_(std::make_unique<Impl>(options, handler)) {
-  auto& s = impl_->server;
-  if (!s.is_valid()) {
-    throw std::runtime_error(
-        "the TLS certificate or key cannot be used (check --tls-cert-file and "
-        "--tls-private-key-file)");
+// One client connection: TLS handshake, then requests one after another (pipelined ones too),
+// each read with its deadlines, answered by a worker and written back here. Every step runs on
+// the connection's strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(HttpsServer::Impl& server, tcp::socket socket, std::shared_ptr<ssl::context> tls)
+      : server_(server), tls_(std::move(tls)), stream_(std::move(socket), *tls_) {}
+
+  ~Connection() {
+    server_.Forget(this);
+    server_.open.fetch_sub(1);
+    server_.metrics.ConnectionsOpen(-1);
   }
-  // Measured (docs/measurements.md, "Serving over TLS with cpp-httplib"): Nagle's algorithm with
-  // delayed ACKs and short keep-alive cut throughput by an order of magnitude; a pool smaller than
-  // the open connections queues them.
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(1000);
-  s.set_keep_alive_timeout(60);
-  s.set_read_timeout(30);
-  s.set_payload_max_length(1 << 20);
-  const int threads = std::max(2, options.threads);
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  const auto serve = [this](const httplib::Request& req, httplib::Response& res) {
-    impl_->Serve(req, res);
-  };
-  s.Get(".*", serve);
-  s.Post(".*", serve);
-  s.Put(".*", serve);
-  s.Patch(".*", serve);
-  s.Delete(".*", serve);
-  s.Options(".*", serve);
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
+
+  void Start() {
+    {
+      std::lock_guard lock(server_.conn_mu);
+      server_.all.emplace(this, weak_from_this());
+    }
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
+    Deadline(Phase::kHandshake, server_.options.limits.handshake_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+  }
+
+  // Closes the connection from another thread (cap reached, server stopping).
+  void CloseFromOutside(const char* reason) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), reason] {
+      if (!self->close_reason_) self->close_reason_ = reason;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  enum class Phase { kHandshake, kIdle, kHeader, kBody, kHandling, kWrite, kShutdown };
+
+  void Deadline(Phase phase, std::chrono::milliseconds d) {
+    phase_ = phase;
+    beast::get_lowest_layer(stream_).expires_after(d);
+  }
+
+  // Why the connection ends, for the metrics: a limit, or the peer.
+  const char* ReasonFor(const beast::error_code& ec) const {
+    if (close_reason_) return close_reason_;
+    if (ec == beast::error::timeout) {
+      switch (phase_) {
+        case Phase::kHandshake:
+          return "handshake_timeout";
+        case Phase::kIdle:
+          return "idle_timeout";
+        case Phase::kHeader:
+        case Phase::kBody:
+          return "header_timeout";
+        case Phase::kWrite:
+          return "write_timeout";
+        default:
+          return "timeout";
+      }
+    }
+    if (phase_ == Phase::kHandshake) return "tls_error";
+    return "client_closed";
+  }
+
+  void End(const beast::error_code& ec) {
+    server_.metrics.ConnectionClosed(ReasonFor(ec));
+    server_.MarkBusy(this);
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return End(ec);
+    peer_certificates_ = PeerCertificates(stream_.native_handle());
+    WaitForRequest();
+  }
+
+  // Keep-alive: the idle deadline until the first byte of the next request, then the header
+  // deadline for the rest of it, so that a client trickling bytes cannot hold the connection.
+  void WaitForRequest() {
+    if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+    server_.MarkIdle(this);
+    Deadline(Phase::kIdle, server_.options.limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->server_.MarkBusy(self.get());
+                              if (ec) return self->End(ec);
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    const auto& limits = server_.options.limits;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser_->body_limit(limits.max_body_bytes);
+    Deadline(Phase::kHeader, limits.header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      return Refuse(431, "RequestHeaderFieldsTooLarge", "header_too_large",
+                    "the request header is larger than the server accepts (" +
+                        std::to_string(server_.options.limits.max_header_bytes) + " bytes)");
+    }
+    if (ec) return End(ec);
+    const auto length = parser_->content_length();
+    if (length && *length > server_.options.limits.max_body_bytes) return TooLarge();
+    if (parser_->is_done()) return Dispatch();
+    Deadline(Phase::kBody, server_.options.limits.header_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec == http::error::body_limit) return self->TooLarge();
+                       if (ec) return self->End(ec);
+                       self->Dispatch();
+                     });
+  }
+
+  void TooLarge() {
+    Refuse(413, "RequestEntityTooLarge", "body_too_large",
+           "the request body is larger than the server accepts (" +
+               std::to_string(server_.options.limits.max_body_bytes) + " bytes)");
+  }
+
+  // Answers with a Status and closes: what follows on the connection cannot be trusted.
+  void Refuse(int code, const char* reason, const char* metric, const std::string& message) {
+    close_reason_ = metric;
+    HttpResponse r = StatusResponse(code, reason, message);
+    Write(std::move(r), /*keep_alive=*/false, http::verb::get);
+  }
+
+  void Dispatch() {
+    auto request = parser_->release();
+    parser_.reset();
+    const bool keep_alive = request.keep_alive();
+    const http::verb verb = request.method();
+    if (server_.in_flight.fetch_add(1) >= server_.options.limits.max_requests_in_flight) {
+      server_.in_flight.fetch_sub(1);
+      HttpResponse r = StatusResponse(429, "TooManyRequests",
+                                      "the server has received too many requests and has asked "
+                                      "us to try again later");
+      r.headers.emplace_back("Retry-After", "1");
+      server_.metrics.Request(std::string(request.method_string()), "", {}, 429, 0);
+      return Write(std::move(r), keep_alive, verb);
+    }
+    Deadline(Phase::kHandling, std::chrono::hours(24 * 365));  // the handler has its own timeouts
+    server_.metrics.InFlight(+1);
+    asio::post(server_.workers, [self = shared_from_this(), request = std::move(request),
+                                 keep_alive, verb]() mutable {
+      HttpResponse response = self->Handle(request);
+      self->server_.in_flight.fetch_sub(1);
+      self->server_.metrics.InFlight(-1);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), keep_alive, verb]() mutable {
+                   self->Write(std::move(response), keep_alive, verb);
+                 });
+    });
+  }
+
+  // On a worker thread: authentication, then the API.
+  HttpResponse Handle(const http::request<http::string_body>& req) {
+    const auto start = std::chrono::steady_clock::now();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    ParseTarget(std::string_view(req.target().data(), req.target().size()), request);
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      std::string value(field.value());
+      request.headers[base::Lower(name)] = value;
+      headers.emplace_back(std::move(name), std::move(value));
+    }
+    HttpResponse response;
+    try {
+      // Requests on one connection come one at a time: only this worker touches the verdict.
+      if (!verdict_ || !server_.authenticator.IsCurrent(*verdict_)) {
+        verdict_ = server_.authenticator.VerifyPeer(peer_certificates_);
+      }
+      const AuthenticationResult authn = server_.authenticator.Authenticate(*verdict_, headers);
+      if (authn.outcome == AuthenticationResult::Outcome::kFailed) {
+        // filters/authentication.go: credentials that were presented and refused are a 401.
+        Log("unable to authenticate the request to " + request.path + ": " + authn.error);
+        response = Unauthorized();
+      } else {
+        if (authn.outcome != AuthenticationResult::Outcome::kUnauthenticated) {
+          request.identity = authn.identity;
         }
-        std::cerr << "smi-metrics-server: request failed: " << what << "\n";
-        const HttpResponse r = InternalError(what);
-        res.status = r.status;
-        res.set_content(r.body, r.content_type);
-      });
+        for (const auto& h : authn.consumed_headers) request.headers.erase(h);
+        response = server_.handler.Handle(request);
+      }
+    } catch (const std::exception& e) {
+      Log(std::string("request failed: ") + e.what());
+      response = InternalError(e.what());
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    server_.metrics.Request(request.method, request.path, request.params, response.status, seconds);
+    return response;
+  }
+
+  void Write(HttpResponse r, bool keep_alive, http::verb verb) {
+    response_.emplace();
+    response_->version(11);
+    response_->result(static_cast<unsigned>(r.status));
+    response_->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) response_->insert(k, v);
+    response_->keep_alive(keep_alive && !close_reason_);
+    if (verb == http::verb::head) {
+      response_->content_length(r.body.size());
+    } else {
+      response_->body() = std::move(r.body);
+      response_->prepare_payload();
+    }
+    Deadline(Phase::kWrite, server_.options.limits.write_timeout);
+    http::async_write(
+        stream_, *response_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    if (ec) return End(ec);
+    const bool keep_alive = response_->keep_alive();
+    response_.reset();
+    if (keep_alive) return WaitForRequest();
+    // Connection: close (asked, or after a refusal): a TLS close_notify, briefly waited for.
+    Deadline(Phase::kShutdown, std::chrono::milliseconds(1000));
+    stream_.async_shutdown(
+        [self = shared_from_this()](beast::error_code) { self->End(beast::error_code{}); });
+  }
+
+  HttpsServer::Impl& server_;
+  std::shared_ptr<ssl::context> tls_;  // kept for the life of the stream
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::vector<std::string> peer_certificates_;
+  std::shared_ptr<const Authenticator::PeerVerdict> verdict_;
+  Phase phase_ = Phase::kHandshake;
+  const char* close_reason_ = nullptr;
+
+ public:
+  std::list<Connection*>::iterator idle_position;
+  bool idle = false;
+};
+
+void HttpsServer::Impl::MarkIdle(Connection* c) {
+  std::lock_guard lock(conn_mu);
+  if (c->idle) return;
+  c->idle_position = idle.insert(idle.end(), c);
+  c->idle = true;
 }
 
-HttpsServer::~HttpsServer() = default;
+void HttpsServer::Impl::MarkBusy(Connection* c) {
+  std::lock_guard lock(conn_mu);
+  if (!c->idle) return;
+  idle.erase(c->idle_position);
+  c->idle = false;
+}
+
+void HttpsServer::Impl::Forget(Connection* c) {
+  std::lock_guard lock(conn_mu);
+  if (c->idle) idle.erase(c->idle_position);
+  c->idle = false;
+  all.erase(c);
+}
+
+bool HttpsServer::Impl::Admit() {
+  if (open.load() < options.limits.max_connections) return true;
+  std::shared_ptr<Connection> oldest;
+  {
+    std::lock_guard lock(conn_mu);
+    while (!idle.empty() && !oldest) {
+      Connection* c = idle.front();
+      idle.pop_front();
+      c->idle = false;
+      oldest = c->weak_from_this().lock();  // null while it is being destroyed
+    }
+  }
+  if (!oldest) return false;
+  oldest->CloseFromOutside("over_capacity");
+  return true;
+}
+
+void HttpsServer::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (!Admit()) {
+        metrics.ConnectionClosed("refused");
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        open.fetch_add(1);
+        metrics.ConnectionsOpen(+1);
+        std::make_shared<Connection>(*this, std::move(socket), CurrentTls())->Start();
+      }
+    } else if (ec == asio::error::no_descriptors) {
+      // Out of file descriptors: pause briefly rather than spin.
+      auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](beast::error_code) { Accept(); });
+      return;
+    }
+    Accept();
+  });
+}
+
+void HttpsServer::Impl::ScheduleReload() {
+  if (reloadable.empty()) return;
+  reload_timer.expires_after(options.reload_interval);
+  reload_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    CheckReloads();
+    ScheduleReload();
+  });
+}
+
+void HttpsServer::Impl::CheckReloads() {
+  for (size_t i = 0; i < reloadable.size(); ++i) {
+    const auto& r = reloadable[i];
+    std::vector<std::optional<FileStamp>> now;
+    for (const auto& p : r.paths) now.push_back(StampOf(p));
+    if (now == reload_stamps[i]) continue;
+    // Mid-swap a file may be missing: wait for the next check.
+    if (std::any_of(now.begin(), now.end(), [](const auto& s) { return !s; })) continue;
+    reload_stamps[i] = now;
+    try {
+      std::vector<std::string> contents;
+      for (const auto& p : r.paths) contents.push_back(base::ReadFile(p, r.what));
+      r.apply(contents);
+      metrics.Reload(r.what, true);
+      Log("reloaded the " + r.what + " from " + r.paths.front());
+    } catch (const std::exception& e) {
+      metrics.Reload(r.what, false);
+      Log("the new " + r.what + " in " + r.paths.front() +
+          " is not used (the previous one stays): " + e.what());
+    }
+  }
+}
+
+HttpsServer::HttpsServer(const ServingOptions& options, const ApiHandler& handler)
+    : impl_(std::make_unique<Impl>(options, handler)) {}
+
+HttpsServer::~HttpsServer() { Stop(); }
+
+void HttpsServer::Start() {
+  auto& s = *impl_;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(s.options.bind_address, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + s.options.bind_address + ": not an IP address");
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + s.options.bind_address + ":" +
+                             std::to_string(s.options.port) + " (" + ec.message() +
+                             "; in use, or not an address of this host?)");
+  }
+  s.Accept();
+  s.ScheduleReload();
+  {
+    std::lock_guard lock(s.stop_mu);
+    s.started = true;
+  }
+  for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {
+    s.io_threads.emplace_back([&s] { s.ioc.run(); });
+  }
+}
+
+int HttpsServer::BoundPort() const {
+  beast::error_code ec;
+  const auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
 
 void HttpsServer::Run() {
-  auto& s = impl_->server;
-  if (!s.bind_to_port(impl_->options.bind_address, impl_->options.port)) {
-    throw std::runtime_error("cannot listen on " + impl_->options.bind_address + ":" +
-                             std::to_string(impl_->options.port) +
-                             " (in use, or not an address of this host?)");
-  }
-  s.listen_after_bind();
+  Start();
+  std::unique_lock lock(impl_->stop_mu);
+  impl_->stopped_cv.wait(lock, [this] { return impl_->stopped; });
 }
 
-void HttpsServer::Stop() { impl_->server.stop(); }
+void HttpsServer::Stop() {
+  auto& s = *impl_;
+  {
+    std::lock_guard lock(s.stop_mu);
+    if (s.stopped) return;
+    if (!s.started) {
+      s.stopped = true;
+      s.stopped_cv.notify_all();
+      return;
+    }
+  }
+  asio::post(s.ioc, [&s] {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    s.reload_timer.cancel();
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard lock(s.conn_mu);
+    for (auto& [c, weak] : s.all) {
+      if (auto conn = weak.lock()) open.push_back(std::move(conn));
+    }
+  }
+  for (auto& c : open) c->CloseFromOutside("server_stopped");
+  open.clear();
+  s.workers.join();
+  s.ioc.stop();
+  for (auto& t : s.io_threads) {
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+  }
+  std::lock_guard lock(s.stop_mu);
+  s.stopped = true;
+  s.stopped_cv.notify_all();
+}
 
 }  // namespace smi::apiserver

@@ -24,4 +24,8 @@ HttpUrl ParseHttpUrl(std::string_view url);
 // as they are, every other byte as %XX (upper-case hex).
 std::string PercentEncode(std::string_view text);
 
+// Decodes %XX escapes (either case); with `plus_as_space`, '+' is a space (query strings). An
+// escape that is not two hex digits stays as it is.
+std::string PercentDecode(std::string_view text, bool plus_as_space);
+
 }  // namespace smi::base

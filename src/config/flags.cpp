@@ -152,9 +152,59 @@ const std::map<std::string, FlagSpec>& Specs() {
               "authorization-webhook-cache-unauthorized-ttl", v, /*allow_zero=*/true);
         }}},
       {"threads",
-       {"request threads; keep it at least the number of concurrent keep-alive clients (default "
-        "32)",
-        [](ServerFlags& f, const std::string& v) { f.threads = ParseInt("threads", v, 2, 4096); }}},
+       {"worker threads answering requests (they may wait on Prometheus or a review); idle or "
+        "slow connections hold none (default 32)",
+        [](ServerFlags& f, const std::string& v) { f.threads = ParseInt("threads", v, 1, 4096); }}},
+      {"io-threads",
+       {"event-loop threads doing TLS and HTTP for every connection (default 2)",
+        [](ServerFlags& f, const std::string& v) {
+          f.io_threads = ParseInt("io-threads", v, 1, 256);
+        }}},
+      {"serving-handshake-timeout",
+       {"longest a client may take to complete the TLS handshake (default 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.handshake_timeout = ParseDurationFlag("serving-handshake-timeout", v);
+        }}},
+      {"serving-header-timeout",
+       {"longest a request's header (and body) may take to arrive once it has begun (default 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.header_timeout = ParseDurationFlag("serving-header-timeout", v);
+        }}},
+      {"serving-idle-timeout",
+       {"how long a keep-alive connection may wait idle for its next request (default 90s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.idle_timeout = ParseDurationFlag("serving-idle-timeout", v);
+        }}},
+      {"serving-write-timeout",
+       {"longest the client may take to read one answer (default 60s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.write_timeout = ParseDurationFlag("serving-write-timeout", v);
+        }}},
+      {"serving-max-header-bytes",
+       {"largest request line and headers accepted; larger is a 431 (default 65536)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.max_header_bytes =
+              static_cast<size_t>(ParseInt("serving-max-header-bytes", v, 1024, 16 << 20));
+        }}},
+      {"serving-max-body-bytes",
+       {"largest request body accepted; larger is a 413 (default 1048576)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.max_body_bytes =
+              static_cast<size_t>(ParseInt("serving-max-body-bytes", v, 0, 1 << 30));
+        }}},
+      {"max-connections",
+       {"client connections open at once; past it the connection idle the longest is closed, "
+        "and a new one is refused when none is idle (default 20000)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.max_connections =
+              static_cast<size_t>(ParseInt("max-connections", v, 1, 1 << 24));
+        }}},
+      {"max-requests-inflight",
+       {"requests answered at once; more are a 429 with Retry-After (default 400)",
+        [](ServerFlags& f, const std::string& v) {
+          f.limits.max_requests_in_flight =
+              static_cast<size_t>(ParseInt("max-requests-inflight", v, 1, 1 << 20));
+        }}},
       {"write-kubeconfig",
        {"make a client CA and an admin client certificate, and write a kubeconfig for them here",
         [](ServerFlags& f, const std::string& v) { f.write_kubeconfig = v; }}},

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "apiserver/serving_limits.h"
 #include "sources/prometheus/mesh_profile.h"
 
 namespace smi::config {
@@ -18,7 +19,9 @@ struct ServerFlags {
   std::string tls_cert_file;
   std::string tls_private_key_file;
   std::string client_ca_file;
-  int threads = 32;
+  int threads = 32;    // worker threads answering requests
+  int io_threads = 2;  // event-loop threads
+  apiserver::ServingLimits limits;
   std::string write_kubeconfig;  // path; makes a client CA and an admin certificate for it
 
   // Delegated authentication (README "Identity and access"). Each request-header setting given

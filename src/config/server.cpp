@@ -8,6 +8,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <prometheus/registry.h>
+#include <sys/resource.h>
+
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/authentication.h"
@@ -37,6 +40,49 @@ std::string ReadSecretFile(const std::string& path, std::string_view what) {
   return base::Trim(base::ReadFile(path, what));
 }
 
+// The namespace of the pod the server runs in, when it runs in one.
+std::optional<std::string> PodNamespace() {
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) return std::string(ns);
+  try {
+    const std::string ns =
+        base::Trim(base::ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"));
+    if (!ns.empty()) return ns;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// Many idle connections each hold a descriptor: lift the soft limit to the hard one, as Go
+// programs do at start-up.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// The CA files given by flags are re-read when they change, like the serving certificate.
+std::vector<apiserver::ReloadableFiles> ReloadableCas(const ServerFlags& flags,
+                                                      apiserver::Authenticator& authenticator) {
+  std::vector<apiserver::ReloadableFiles> files;
+  if (!flags.client_ca_file.empty()) {
+    files.push_back({"client CA",
+                     {flags.client_ca_file},
+                     [&authenticator](const std::vector<std::string>& contents) {
+                       authenticator.UpdateFlagCas(contents[0], std::nullopt);
+                     }});
+  }
+  if (!flags.requestheader_client_ca_file.empty()) {
+    files.push_back({"request-header CA",
+                     {flags.requestheader_client_ca_file},
+                     [&authenticator](const std::vector<std::string>& contents) {
+                       authenticator.UpdateFlagCas(std::nullopt, contents[0]);
+                     }});
+  }
+  return files;
+}
+
 // The serving certificate: the files given, or a self-signed one for localhost. Also returns the
 // CA a client verifies it with (for the kubeconfig --write-kubeconfig writes).
 apiserver::PemPair ServingCertificate(const ServerFlags& flags, std::string* serving_ca_pem) {
@@ -51,10 +97,18 @@ apiserver::PemPair ServingCertificate(const ServerFlags& flags, std::string* ser
   request.common_name = "localhost";
   request.dns_names = {"localhost"};
   request.ip_addresses = {"127.0.0.1"};
+  // In a pod, also the names the Service of deploy/ gives it in the pod's namespace.
+  if (const auto ns = PodNamespace()) {
+    for (const char* suffix : {"", ".svc", ".svc.cluster.local"}) {
+      request.dns_names.push_back("smi-metrics." + *ns + suffix);
+    }
+  }
   request.server_auth = true;
   *serving_ca_pem = ca.cert;
-  Log("no --tls-cert-file given: serving with a self-signed certificate for localhost and "
-      "127.0.0.1");
+  std::string names;
+  for (const auto& n : request.dns_names) names += (names.empty() ? "" : ", ") + n;
+  Log("no --tls-cert-file given: serving with a self-signed certificate for " + names +
+      " and 127.0.0.1");
   return apiserver::IssueCertificate(ca, request);
 }
 
@@ -240,12 +294,17 @@ void StopOnSignal(apiserver::HttpsServer& server) {
 }  // namespace
 
 int RunServer(const ServerFlags& flags) {
+  RaiseFileLimit();
   std::string serving_ca_pem;
   apiserver::ServingOptions serving;
   serving.bind_address = flags.bind_address;
   serving.port = flags.secure_port;
-  serving.threads = flags.threads;
+  serving.io_threads = flags.io_threads;
+  serving.worker_threads = flags.threads;
+  serving.limits = flags.limits;
   serving.serving = ServingCertificate(flags, &serving_ca_pem);
+  serving.cert_file = flags.tls_cert_file;
+  serving.key_file = flags.tls_private_key_file;
   const auto access = KubeAccess(flags);
   serving.client_ca_pem = ClientCa(flags, serving_ca_pem);
 
@@ -268,9 +327,14 @@ int RunServer(const ServerFlags& flags) {
   aggregation::TrafficMetricsService service(*source, base::DefaultClock(), answers, cluster.get());
   apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), *source));
   handler.set_authorizer(&authorizer);
-  handler.set_metrics_text(
-      [&source] { return sources::SerializeMetrics(*source->metrics_registry()); });
+  prometheus::Registry serving_metrics;
+  handler.set_metrics_text([&source, &serving_metrics] {
+    return sources::SerializeMetrics(serving_metrics) +
+           sources::SerializeMetrics(*source->metrics_registry());
+  });
   serving.authenticator = &authenticator;
+  serving.metrics = &serving_metrics;
+  serving.reloadable = ReloadableCas(flags, authenticator);
   apiserver::HttpsServer server(serving, handler);
   StopOnSignal(server);
 

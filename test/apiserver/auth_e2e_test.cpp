@@ -92,41 +92,23 @@ class AuthE2eTest : public ::testing::Test {
     ServingOptions o;
     o.bind_address = "127.0.0.1";
     o.serving = serving_;
-    o.threads = 4;
+    o.worker_threads = 4;
     o.authenticator = authenticator_.get();
-    // The server binds the port it is given; a test running beside this one may take that port
-    // first, which costs another try on another port.
+    o.port = 0;  // any free port: no other test can take it first
+    server_ = std::make_unique<HttpsServer>(o, *handler_);
+    server_->Start();
+    port_ = server_->BoundPort();
     bool up = false;
-    for (int attempt = 0; attempt < 5 && !up; ++attempt) {
-      o.port = test_support::FreePort();
-      port_ = o.port;
-      bind_failed_ = false;
-      server_ = std::make_unique<HttpsServer>(o, *handler_);
-      thread_ = std::thread([this] {
-        try {
-          server_->Run();
-        } catch (const std::runtime_error&) {
-          bind_failed_ = true;
-        }
-      });
-      for (int i = 0; i < 500 && !bind_failed_ && !up; ++i) {
-        httplib::SSLClient probe("127.0.0.1", port_);
-        probe.enable_server_certificate_verification(false);
-        up = probe.Get("/healthz") && !bind_failed_;
-        if (!up) std::this_thread::sleep_for(10ms);
-      }
-      if (!up) {
-        server_->Stop();
-        thread_.join();
-      }
+    for (int i = 0; i < 500 && !up; ++i) {
+      httplib::SSLClient probe("127.0.0.1", port_);
+      probe.enable_server_certificate_verification(false);
+      up = static_cast<bool>(probe.Get("/healthz"));
+      if (!up) std::this_thread::sleep_for(10ms);
     }
     ASSERT_TRUE(up) << "the server did not come up";
   }
   void TearDown() override {
-    if (thread_.joinable()) {
-      server_->Stop();
-      thread_.join();
-    }
+    if (server_) server_->Stop();
     // The reviewer's keep-alive connections first, or the fake waits for them to time out.
     authorizer_.reset();
     authenticator_.reset();
@@ -178,8 +160,6 @@ class AuthE2eTest : public ::testing::Test {
   std::unique_ptr<aggregation::TrafficMetricsService> service_;
   std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<HttpsServer> server_;
-  std::thread thread_;
-  std::atomic<bool> bind_failed_{false};
   int port_ = 0;
 };
 
