@@ -13,6 +13,8 @@
 
 #include "apiserver/authorization.h"
 #include "model/duration.h"
+#include "sources/prometheus/builtin_profiles.h"
+#include "sources/prometheus/profile_yaml.h"
 
 namespace smi::apiserver {
 

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/builtin_profiles.h"
+
 namespace smi::apiserver {
 namespace {
 

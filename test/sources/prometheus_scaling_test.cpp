@@ -1,6 +1,6 @@
 // The Prometheus source and client under concurrency and failure: coalesced upstream queries,
 // the cache, total deadlines, error causes in the server's own metrics, and the real error bodies
-// of ../shared/fixtures/promapi (copied to test/fixtures/promapi).
+// in test/fixtures/promapi.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -10,7 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/prometheus/prometheus_source.h"
 #include "sources/source_metrics.h"
@@ -33,8 +33,7 @@ const char kEmptyVector[] = R"({"status":"success","data":{"resultType":"vector"
 
 SampleQuery Deployments() {
   SampleQuery q;
-  q.kind = ResourceKind::kDeployment;
-  q.ns = "emojivoto";
+  q.shape = ResourceScope{ResourceKind::kDeployment, "emojivoto", ""};
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000));
   return q;

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/promql_builder.h"
+
 namespace smi::sources::prometheus {
 namespace {
 
@@ -42,7 +45,7 @@ PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile,
                        std::move(source_options)) {}
 
 TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
-  const ProfileQueries queries = profile_.BuildQueries(query);
+  const ProfileQueries queries = BuildQueries(profile_, query);
   const TimePoint at = std::chrono::floor<std::chrono::seconds>(query.at);
   // Joining an identical query in flight waits no longer than asking would have.
   const auto deadline = std::chrono::steady_clock::now() + client_->timeout();
@@ -64,7 +67,7 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   }
   const std::shared_ptr<const QueryResult> bucket_result = buckets.get();
 
-  TrafficSamples out = profile_.ToSamples(query, counts->samples, bucket_result->samples);
+  TrafficSamples out = ToSamples(profile_, query, counts->samples, bucket_result->samples);
   out.evaluated_at = at;
   std::vector<std::string> warnings = counts->warnings;
   for (const auto& w : bucket_result->warnings) {

@@ -10,6 +10,7 @@
 
 #include <prometheus/registry.h>
 
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/query_coalescer.h"
