@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "base/overloaded.h"
+#include "sources/prometheus/api_decoding.h"
 
 namespace smi::sources::prometheus {
 namespace {
