@@ -43,7 +43,7 @@ std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
 
 // The edges of the workload `self` (of `kind`, a workload kind) from pod edges (resources of kind
-// Pod, SampleQuery's edges of every pod of a namespace) through the caches: edges of the pods
+// Pod, the NamespacePodEdges query shape) through the caches: edges of the pods
 // OwnerOf maps to `self` are kept; each peer pod becomes its owner when that is of `kind`, else
 // keeps the identity the mesh gives (EdgeSample::peer_as_kind when the series name one, else the
 // pod): a peer is never dropped (docs/decisions.md, decision 6). Counts and latency buckets are

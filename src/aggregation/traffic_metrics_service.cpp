@@ -51,6 +51,24 @@ ResourceKind ResolveWorkload(const kube::ClusterSnapshot& snapshot, const Metric
   throw ObjectNotFound(ResourceKind::kDeployment, q.name);
 }
 
+// The resource scope of the objects `q` names (a namespace is named without one).
+sources::ResourceScope ScopeOf(const MetricsQuery& q) {
+  return {q.kind, q.kind == ResourceKind::kNamespace ? "" : q.ns, q.name};
+}
+
+// Every workload kind at once, for the names `q` gives.
+sources::AllWorkloads AllWorkloadsOf(const MetricsQuery& q) {
+  return {q.kind == ResourceKind::kNamespace ? "" : q.ns, q.name};
+}
+
+// The edges of the object `q` names; pods without a name stand for every pod of the namespace.
+sources::QueryShape EdgesShapeOf(const MetricsQuery& q) {
+  if (q.kind == ResourceKind::kPod && q.name.empty()) {
+    return sources::NamespacePodEdges{q.ns, std::nullopt};
+  }
+  return sources::ObjectEdges{q.kind, q.kind == ResourceKind::kNamespace ? "" : q.ns, q.name};
+}
+
 ObjectReference ObjectOf(const MetricsQuery& q) {
   ObjectReference ref{std::string(model::KindName(q.kind)), q.ns, q.name, ""};
   if (q.kind == ResourceKind::kNamespace) ref.ns.clear();
@@ -102,18 +120,12 @@ std::optional<int> WorkloadKindRank(std::string_view kind_name) {
   return std::nullopt;
 }
 
-sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, bool edges,
-                                                     bool all_workload_kinds,
-                                                     std::optional<model::ResourceKind> peer_kind) {
-  CheckWindow(query.window);
+sources::TrafficSamples TrafficMetricsService::Fetch(std::chrono::milliseconds window,
+                                                     sources::QueryShape shape) {
+  CheckWindow(window);
   sources::SampleQuery sq;
-  sq.all_workload_kinds = all_workload_kinds;
-  sq.kind = query.kind;
-  sq.ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
-  sq.name = query.name;
-  sq.edges = edges;
-  sq.peer_kind = peer_kind;
-  sq.window = query.window;
+  sq.shape = std::move(shape);
+  sq.window = window;
   const auto now = clock_.Now() - options_.evaluation_delay;
   sq.at = std::chrono::floor<std::chrono::seconds>(now);
   auto samples = source_.Fetch(sq);
@@ -123,7 +135,7 @@ sources::TrafficSamples TrafficMetricsService::Fetch(const MetricsQuery& query, 
 
 model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
   if (const auto snapshot = ClusterView()) return GetFromCluster(query, *snapshot);
-  const auto samples = Fetch(query, /*edges=*/false);
+  const auto samples = Fetch(query.window, ScopeOf(query));
   const ObjectReference want = ObjectOf(query);
   for (const auto& sample : samples.resources) {
     if (sample.resource == want) {
@@ -144,7 +156,7 @@ model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
 model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query) {
   if (const auto snapshot = ClusterView()) return ListFromCluster(query, *snapshot);
   RequireNoLabelSelector(query);
-  const auto samples = Fetch(query, /*edges=*/false);
+  const auto samples = Fetch(query.window, ScopeOf(query));
   // Every object the source knows, with its counts when it had traffic; ordered by namespace, name.
   std::map<std::pair<std::string, std::string>, std::pair<ObjectReference, sources::TrafficCounts>>
       rows;
@@ -178,7 +190,7 @@ model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& que
   if (snapshot && CachedWorkloadKind(query.kind) && source_.PodEdgesNamePeerPods()) {
     return WorkloadEdgesFromPods(query, *snapshot);
   }
-  const auto samples = Fetch(query, /*edges=*/true);
+  const auto samples = Fetch(query.window, EdgesShapeOf(query));
   const ObjectReference self = ObjectOf(query);
   const bool known = std::find(samples.known_objects.begin(), samples.known_objects.end(), self) !=
                      samples.known_objects.end();
@@ -229,7 +241,7 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuer
   q.name.clear();
   if (const auto snapshot = ClusterView()) return ListWorkloadsFromCluster(q, *snapshot);
   RequireNoLabelSelector(q);
-  const auto samples = Fetch(q, /*edges=*/false, /*all_workload_kinds=*/true);
+  const auto samples = Fetch(q.window, AllWorkloadsOf(q));
   model::TrafficMetricsList list;
   list.resource.ns = q.ns;
   for (const auto& [key, row] : CollectWorkloads(samples, q)) {
@@ -247,7 +259,7 @@ model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& que
     q.kind = ResolveWorkload(*snapshot, query);
     return GetFromCluster(q, *snapshot);
   }
-  const auto samples = Fetch(query, /*edges=*/false, /*all_workload_kinds=*/true);
+  const auto samples = Fetch(query.window, AllWorkloadsOf(query));
   const auto rows = CollectWorkloads(samples, query);
   // Keys sort by rank within one (namespace, name): the first row is the resolved kind.
   if (rows.empty()) throw ObjectNotFound(ResourceKind::kDeployment, query.name);
@@ -293,7 +305,7 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(
   MetricsQuery q = query;
   q.kind = ResourceKind::kPod;
   q.name.clear();
-  const auto samples = Fetch(q, /*edges=*/true, /*all_workload_kinds=*/false, query.kind);
+  const auto samples = Fetch(q.window, sources::NamespacePodEdges{q.ns, query.kind});
   const ObjectReference self = ReferenceOf(query.kind, query.ns, query.name);
   model::TrafficMetricsList list;
   list.resource = self;
@@ -312,7 +324,7 @@ sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& que
   MetricsQuery q = query;
   q.kind = ResourceKind::kPod;
   q.name.clear();
-  return Fetch(q, /*edges=*/false);
+  return Fetch(q.window, ScopeOf(q));
 }
 
 std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsByObject(
@@ -336,7 +348,7 @@ model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& 
     throw ObjectNotFound(query.kind, query.name);
   }
   const bool workload = CachedWorkloadKind(query.kind).has_value();
-  const auto samples = workload ? FetchPods(query) : Fetch(query, /*edges=*/false);
+  const auto samples = workload ? FetchPods(query) : Fetch(query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   const ObjectReference want = ReferenceOf(query.kind, query.ns, query.name);
   auto tm = NewItem(want, samples, query.window);
@@ -352,7 +364,7 @@ model::TrafficMetricsList TrafficMetricsService::ListFromCluster(
                                        query.label_selector.value_or(kube::LabelSelector{}),
                                        query.field_selector.value_or(kube::FieldSelector{}));
   const bool workload = CachedWorkloadKind(query.kind).has_value();
-  const auto samples = workload ? FetchPods(query) : Fetch(query, /*edges=*/false);
+  const auto samples = workload ? FetchPods(query) : Fetch(query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   model::TrafficMetricsList list;
   list.resource.kind = model::KindName(query.kind);

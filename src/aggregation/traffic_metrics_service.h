@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/clock.h"
 #include "kube/field_selector.h"
 #include "kube/label_selector.h"
-#include "base/clock.h"
 #include "model/traffic_metrics.h"
 #include "sources/traffic_source.h"
 
@@ -108,9 +108,8 @@ class TrafficMetricsService {
   std::chrono::milliseconds default_window() const { return options_.default_window; }
 
  private:
-  sources::TrafficSamples Fetch(const MetricsQuery& query, bool edges,
-                                bool all_workload_kinds = false,
-                                std::optional<model::ResourceKind> peer_kind = std::nullopt);
+  // Asks the source for `shape` over `window`, evaluated `evaluation_delay` ago (a whole second).
+  sources::TrafficSamples Fetch(std::chrono::milliseconds window, sources::QueryShape shape);
   // With Kubernetes knowledge: the caches' view for one request (throws NotReady until they
   // have synced); null without it.
   std::shared_ptr<const kube::ClusterSnapshot> ClusterView() const;

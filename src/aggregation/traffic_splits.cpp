@@ -39,17 +39,15 @@ model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::Time
                                      std::chrono::milliseconds window,
                                      const std::vector<const kube::TrafficSplit*>& splits) {
   model::TrafficMetricsList list;
-  sources::SampleQuery sq;
+  sources::TrafficSplitBackends query;
   for (const kube::TrafficSplit* split : splits) {
     sources::TrafficSplitQuery t{split->meta.ns, split->service, {}};
     for (const auto& backend : split->backends) t.backends.push_back(backend.service);
-    if (!t.backends.empty()) sq.traffic_splits.push_back(std::move(t));
+    if (!t.backends.empty()) query.splits.push_back(std::move(t));
   }
   sources::TrafficSamples samples;
-  sq.window = window;
-  sq.at = at;
   // Splits without backends have no items, and need no query.
-  if (!sq.traffic_splits.empty()) samples = source.Fetch(sq);
+  if (!query.splits.empty()) samples = source.Fetch({std::move(query), window, at});
   using Key = std::tuple<std::string, std::string, std::string>;  // namespace, apex, backend
   std::map<Key, const sources::BackendSample*> by_backend;
   for (const auto& b : samples.backends) by_backend[{b.ns, b.apex, b.backend}] = &b;
@@ -58,7 +56,7 @@ model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::Time
     for (const auto& backend : split->backends) {
       model::TrafficMetrics tm;
       tm.resource = SplitReference(*split);
-      tm.timestamp = sq.at;
+      tm.timestamp = at;
       tm.window = window;
       // Every request sent to the apex, measured by the clients: an empty (not null) resource.
       tm.edge.direction = model::Direction::kFrom;

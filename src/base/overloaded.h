@@ -1,4 +1,6 @@
-// std::visit over a set of lambdas, one per alternative: a missing alternative does not compile.
+// Overloaded{lambdas...}: one visitor from several lambdas, for std::visit over a variant. A
+// variant alternative no lambda accepts is a compile error, so a new alternative cannot be
+// silently ignored by a visitor that lists the cases one by one.
 #pragma once
 
 namespace smi::base {

@@ -9,7 +9,9 @@
 
 #include "base/yaml_keys.h"
 #include "model/duration.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/profile_yaml.h"
 
 namespace smi::config {
 namespace {

@@ -2,7 +2,9 @@
 
 #include <stdexcept>
 
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/profile_yaml.h"
 
 namespace smi::config {
 

@@ -11,6 +11,10 @@
 // The caller's own thread asks the backend (no thread is started here): the first caller of a
 // key is the one that fetches, and its fetch must end by its deadline (the Prometheus client
 // enforces a total deadline per call).
+//
+// Cache expiry and the fetch latency in the metrics follow the injected clock's monotonic time; a
+// waiter's deadline is real std::chrono::steady_clock time, as it bounds a real
+// condition-variable wait.
 #pragma once
 
 #include <chrono>
@@ -25,6 +29,7 @@
 #include <string>
 #include <utility>
 
+#include "base/clock.h"
 #include "sources/source_metrics.h"
 #include "sources/traffic_source.h"
 
@@ -61,13 +66,11 @@ class QueryCoalescer {
     std::function<std::exception_ptr()> wait_timeout;
   };
 
-  // `now` drives cache expiry only (tests inject one); waits use the real steady clock.
+  // `clock` (which must outlive the coalescer) drives cache expiry and latency measurement;
+  // waits use the real steady clock.
   QueryCoalescer(CacheOptions options, std::shared_ptr<SourceMetrics> metrics, Hooks hooks,
-                 std::function<SteadyClock::time_point()> now = {})
-      : options_(options),
-        metrics_(std::move(metrics)),
-        hooks_(std::move(hooks)),
-        now_(now ? std::move(now) : [] { return SteadyClock::now(); }) {}
+                 const base::Clock& clock = base::DefaultClock())
+      : options_(options), metrics_(std::move(metrics)), hooks_(std::move(hooks)), clock_(clock) {}
 
   // The answer to `query` at `at`: from the cache, from the identical query in flight, or from
   // `fetch` called on this thread. Throws what `fetch` threw (also to the callers that joined),
@@ -80,7 +83,7 @@ class QueryCoalescer {
     std::shared_ptr<Entry> entry;
     {
       std::unique_lock lock(mu_);
-      ExpireLocked(now_());
+      ExpireLocked(clock_.Monotonic());
       if (auto it = entries_.find(key); it != entries_.end()) {
         entry = it->second;
         if (entry->done) {  // only cached successes stay in the map once done
@@ -102,7 +105,7 @@ class QueryCoalescer {
 
     // This caller fetches for everyone who asks meanwhile.
     if (metrics_) metrics_->in_flight().Increment();
-    const auto start = SteadyClock::now();
+    const auto start = clock_.Monotonic();
     std::shared_ptr<const Result> value;
     std::exception_ptr error;
     try {
@@ -112,7 +115,7 @@ class QueryCoalescer {
     }
     if (metrics_) {
       metrics_->in_flight().Decrement();
-      metrics_->ObserveLatency(std::chrono::duration<double>(SteadyClock::now() - start).count());
+      metrics_->ObserveLatency(std::chrono::duration<double>(clock_.Monotonic() - start).count());
       if (error) {
         metrics_->Count(QueryOutcome::kError);
         metrics_->CountError(hooks_.error_reason ? hooks_.error_reason(error) : "unknown");
@@ -129,7 +132,7 @@ class QueryCoalescer {
       const bool keep = !error && options_.ttl > std::chrono::milliseconds::zero() &&
                         options_.max_entries > 0 && (!hooks_.cacheable || hooks_.cacheable(*value));
       if (keep) {
-        entry->expires = now_() + options_.ttl;
+        entry->expires = clock_.Monotonic() + options_.ttl;
         expiry_.emplace_back(entry->expires, key);
         while (expiry_.size() > options_.max_entries) EraseFrontLocked();
       } else if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
@@ -171,7 +174,7 @@ class QueryCoalescer {
   const CacheOptions options_;
   const std::shared_ptr<SourceMetrics> metrics_;
   const Hooks hooks_;
-  const std::function<SteadyClock::time_point()> now_;
+  const base::Clock& clock_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "model/traffic_metrics.h"
@@ -18,36 +19,66 @@ using model::ResourceKind;
 using model::Side;
 using model::TimePoint;
 
-// One TrafficSplit's definition as the Kubernetes caches hold it (smi-spec digest §7): the apex
-// service clients call and the backend services it routes to, all in namespace `ns`.
+// One TrafficSplit's definition as the Kubernetes caches hold it (docs/spec-notes.md,
+// TrafficSplit semantics): the apex service clients call and the backend services it routes to,
+// all in namespace `ns`.
 struct TrafficSplitQuery {
   std::string ns;
   std::string apex;
   std::vector<std::string> backends;
 };
 
-// What aggregation asks a source for.
-struct SampleQuery {
+// The shapes of what aggregation asks a source for. A source answers every one of them (it visits
+// SampleQuery::shape with a case per shape, so a new shape is a compile error until it is handled).
+
+// The resource scope of objects of one kind: their inbound traffic, measured at the server side.
+// Answered in TrafficSamples::resources.
+struct ResourceScope {
   ResourceKind kind = ResourceKind::kDeployment;
   std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
   std::string name;  // empty: every object of the kind (in `ns`)
-  // false: the resource scope (inbound, server side); true: its edges. Edges need the object's
-  // name, except for pods: kind == kPod with an empty name (and `ns` set) asks for the edges of
-  // every pod of `ns` (for `from` edges: callers anywhere whose peer pods are in `ns`), which
-  // aggregation rolls up to workloads through the Kubernetes caches.
-  bool edges = false;
-  // Edges of every pod of a namespace only: also name each peer as the mesh names it as an object
-  // of this kind (EdgeSample::peer_as_kind), where the series do; peers without a pod are then
-  // kept with that identity alone instead of being left out.
+};
+
+// The resource scope of every workload kind at once (deployments, statefulsets and daemonsets;
+// `name` then matches a workload of any of them). This is what the `trafficmetrics` resource
+// lists, in the same number of queries as one kind. Answered in TrafficSamples::resources.
+struct AllWorkloads {
+  std::string ns;    // empty: all namespaces
+  std::string name;  // empty: every workload (in `ns`)
+};
+
+// The edges of one named object: traffic between it and its peers, both directions. Answered in
+// TrafficSamples::edges.
+struct ObjectEdges {
+  ResourceKind kind = ResourceKind::kDeployment;
+  std::string ns;  // the object's namespace (for kind == kNamespace: unused)
+  std::string name;
+};
+
+// The edges of every pod of namespace `ns` (for `from` edges: callers anywhere whose peer pods are
+// in `ns`), which aggregation rolls up to workloads through the Kubernetes caches. Answered in
+// TrafficSamples::edges.
+struct NamespacePodEdges {
+  std::string ns;
+  // Also name each peer as the mesh names it as an object of this kind (EdgeSample::peer_as_kind),
+  // where the series do; peers without a pod are then kept with that identity alone instead of
+  // being left out. Not kPod.
   std::optional<ResourceKind> peer_kind;
-  // Resource scope only: ignore `kind` and answer for every workload kind at once (deployments,
-  // statefulsets and daemonsets; `name` then matches a workload of any of them). This is what the
-  // `trafficmetrics` resource lists, in the same number of queries as one kind.
-  bool all_workload_kinds = false;
-  // When not empty: the traffic sent to these splits' apex services and routed to each of their
-  // backends, measured at the clients (TrafficSamples::backends), in the same two queries however
-  // many splits there are; `kind`, `ns`, `name` and `edges` are then unused.
-  std::vector<TrafficSplitQuery> traffic_splits;
+};
+
+// The traffic sent to these splits' apex services and routed to each of their backends, measured
+// at the clients, in the same two queries however many splits there are. Answered in
+// TrafficSamples::backends.
+struct TrafficSplitBackends {
+  std::vector<TrafficSplitQuery> splits;  // at least one
+};
+
+using QueryShape =
+    std::variant<ResourceScope, AllWorkloads, ObjectEdges, NamespacePodEdges, TrafficSplitBackends>;
+
+// What aggregation asks a source for.
+struct SampleQuery {
+  QueryShape shape;
   std::chrono::milliseconds window{30000};
   TimePoint at;  // evaluation time, a whole second
 };
@@ -74,9 +105,9 @@ struct EdgeSample {
   Side side = Side::kClient;
   ObjectReference peer;
   TrafficCounts counts;
-  // Edges of every pod of a namespace with SampleQuery::peer_kind: the peer as the mesh names it
-  // as an object of that kind (e.g. its Deployment), when the series say. `peer` is then the peer
-  // pod, or this same reference when the series name no peer pod.
+  // Edges of every pod of a namespace with NamespacePodEdges::peer_kind: the peer as the mesh names
+  // it as an object of that kind (e.g. its Deployment), when the series say. `peer` is then the
+  // peer pod, or this same reference when the series name no peer pod.
   std::optional<ObjectReference> peer_as_kind = std::nullopt;
 };
 
@@ -94,9 +125,9 @@ struct TrafficSamples {
   TimePoint evaluated_at;
   // Objects the source knows to exist at evaluation time (even if idle), matching the query.
   std::vector<ObjectReference> known_objects;
-  std::vector<ResourceSample> resources;  // filled when !query.edges
-  std::vector<EdgeSample> edges;          // filled when query.edges
-  std::vector<BackendSample> backends;    // filled for query.traffic_splits (with traffic only)
+  std::vector<ResourceSample> resources;  // ResourceScope, AllWorkloads
+  std::vector<EdgeSample> edges;          // ObjectEdges, NamespacePodEdges
+  std::vector<BackendSample> backends;    // TrafficSplitBackends (with traffic only)
   std::vector<std::string> warnings;      // non-fatal notes from the backend
 };
 

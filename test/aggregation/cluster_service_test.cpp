@@ -125,9 +125,10 @@ class ClusterServiceTest : public ::testing::Test {
 TEST_F(ClusterServiceTest, WorkloadsRollUpFromPodsInOneFetchAtPodGranularity) {
   const auto tm = service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "web"));
   ASSERT_EQ(source_.queries.size(), 1u);
-  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kPod);
-  EXPECT_EQ(source_.queries[0].ns, "emojivoto");
-  EXPECT_EQ(source_.queries[0].name, "");
+  const auto& pods_of_web = testing::ShapeAs<sources::ResourceScope>(source_.queries[0]);
+  EXPECT_EQ(pods_of_web.kind, ResourceKind::kPod);
+  EXPECT_EQ(pods_of_web.ns, "emojivoto");
+  EXPECT_EQ(pods_of_web.name, "");
   EXPECT_EQ(tm.resource, (ObjectReference{"Deployment", "emojivoto", "web", ""}));
   EXPECT_EQ(Metric(tm, "success_count"), "18");
   EXPECT_EQ(Metric(tm, "failure_count"), "2");
@@ -168,7 +169,7 @@ TEST_F(ClusterServiceTest, ListsShowEveryExistingObjectIdleOnesIncluded) {
   const auto everywhere = service_.List(Query(ResourceKind::kDeployment, ""));
   EXPECT_EQ(Names(everywhere), (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy",
                                                          "emojivoto/web", "other/web"}));
-  EXPECT_EQ(source_.queries.back().ns, "");
+  EXPECT_EQ(testing::ShapeAs<sources::ResourceScope>(source_.queries.back()).ns, "");
 
   const auto pods = service_.List(Query(ResourceKind::kPod, "emojivoto"));
   EXPECT_EQ(Names(pods),
@@ -180,7 +181,8 @@ TEST_F(ClusterServiceTest, ListsShowEveryExistingObjectIdleOnesIncluded) {
   const auto namespaces = service_.List(Query(ResourceKind::kNamespace, ""));
   EXPECT_EQ(Names(namespaces), (std::vector<std::string>{"emojivoto", "other", "quiet"}));
   EXPECT_EQ(Metric(namespaces.items[0], "success_count"), "10");
-  EXPECT_EQ(source_.queries.back().kind, ResourceKind::kNamespace);
+  EXPECT_EQ(testing::ShapeAs<sources::ResourceScope>(source_.queries.back()).kind,
+            ResourceKind::kNamespace);
 
   const auto workloads = service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto"));
   EXPECT_EQ(Names(workloads), (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy",
@@ -262,8 +264,8 @@ TEST_F(ClusterServiceTest, WorkloadNamesResolveThroughTheCaches) {
   const auto edges =
       service_.WorkloadEdges(Query(ResourceKind::kDeployment, "emojivoto", "vote-store"));
   ASSERT_EQ(source_.queries.size(), 1u);
-  EXPECT_TRUE(source_.queries[0].edges);
-  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kStatefulSet);
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]).kind,
+            ResourceKind::kStatefulSet);
   // Peers keep the mesh's identity, known to the caches or not (docs/decisions.md, decision 6).
   ASSERT_EQ(edges.items.size(), 1u);
   EXPECT_EQ(edges.items[0].edge.resource->name, "not-in-caches");
@@ -324,11 +326,8 @@ TEST_F(ClusterServiceTest, WorkloadEdgesRollUpFromPodEdgesOnBothEnds) {
   };
   const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
   ASSERT_EQ(source_.queries.size(), 1u);
-  const auto& q = source_.queries[0];
-  EXPECT_TRUE(q.edges);
-  EXPECT_EQ(q.kind, ResourceKind::kPod);
+  const auto& q = testing::ShapeAs<sources::NamespacePodEdges>(source_.queries[0]);
   EXPECT_EQ(q.ns, "emojivoto");
-  EXPECT_EQ(q.name, "");
   EXPECT_EQ(q.peer_kind, ResourceKind::kDeployment);
 
   const ObjectReference web{"Deployment", "emojivoto", "web", ""};
@@ -366,9 +365,9 @@ TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
                                  {}}};
   const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
   ASSERT_EQ(source_.queries.size(), 1u);
-  EXPECT_EQ(source_.queries[0].kind, ResourceKind::kDeployment);
-  EXPECT_EQ(source_.queries[0].name, "web");
-  EXPECT_EQ(source_.queries[0].peer_kind, std::nullopt);
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]).kind,
+            ResourceKind::kDeployment);
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]).name, "web");
   ASSERT_EQ(list.items.size(), 1u);
   EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
 }
@@ -411,9 +410,9 @@ TEST(NoClusterService, WorkloadEdgesStayWorkloadLevel) {
   q.name = "web";
   const auto list = service.Edges(q);
   ASSERT_EQ(source.queries.size(), 1u);
-  EXPECT_EQ(source.queries[0].kind, ResourceKind::kDeployment);
-  EXPECT_EQ(source.queries[0].name, "web");
-  EXPECT_EQ(source.queries[0].peer_kind, std::nullopt);
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source.queries[0]).kind,
+            ResourceKind::kDeployment);
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source.queries[0]).name, "web");
   ASSERT_EQ(list.items.size(), 1u);
   EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
 }

@@ -105,11 +105,11 @@ TEST_F(TrafficSplitsTest, GetIsOneItemPerBackendWithTheObjectsWeights) {
 
   ASSERT_EQ(source_.queries.size(), 1u);
   const auto& sq = source_.queries[0];
-  ASSERT_EQ(sq.traffic_splits.size(), 1u);
-  EXPECT_EQ(sq.traffic_splits[0].ns, "emojivoto");
-  EXPECT_EQ(sq.traffic_splits[0].apex, "voting-svc");
-  EXPECT_EQ(sq.traffic_splits[0].backends,
-            (std::vector<std::string>{"voting-v1-svc", "voting-v2-svc"}));
+  const auto& splits = testing::ShapeAs<sources::TrafficSplitBackends>(sq).splits;
+  ASSERT_EQ(splits.size(), 1u);
+  EXPECT_EQ(splits[0].ns, "emojivoto");
+  EXPECT_EQ(splits[0].apex, "voting-svc");
+  EXPECT_EQ(splits[0].backends, (std::vector<std::string>{"voting-v1-svc", "voting-v2-svc"}));
   EXPECT_EQ(sq.window, 30s);
   EXPECT_EQ(sq.at, std::chrono::system_clock::time_point(1699999999s));
 
@@ -149,7 +149,7 @@ TEST_F(TrafficSplitsTest, ListsEveryBackendOfEverySplitInOneFetch) {
   EXPECT_EQ(all.items[2].backend->name, "cart-v1");
   EXPECT_EQ(all.items[2].backend->weight, all.items[3].backend->weight);
   ASSERT_EQ(source_.queries.size(), 1u);
-  EXPECT_EQ(source_.queries[0].traffic_splits.size(), 2u);
+  EXPECT_EQ(testing::ShapeAs<sources::TrafficSplitBackends>(source_.queries[0]).splits.size(), 2u);
 
   q.ns = "shop";
   const auto shop = service.ListTrafficSplits(q);

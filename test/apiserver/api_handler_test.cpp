@@ -125,7 +125,7 @@ TEST_F(ApiHandlerTest, EdgesKeepDirectionAndSide) {
   EXPECT_EQ(items[0]["edge"]["resource"]["name"], "emoji");
   EXPECT_EQ(items[1]["edge"]["direction"], "from");
   EXPECT_EQ(items[1]["edge"]["resource"]["name"], "vote-bot");
-  EXPECT_TRUE(source_.queries.at(0).edges);
+  EXPECT_TRUE(std::holds_alternative<sources::ObjectEdges>(source_.queries.at(0).shape));
 }
 
 TEST_F(ApiHandlerTest, WindowParameter) {

@@ -118,9 +118,7 @@ TEST_F(TrafficMetricsTest, ListAsksForEveryWorkloadKindInOneFetch) {
   const auto r = Get(std::string(kBase) + "/namespaces/emojivoto/trafficmetrics");
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(source_.queries.size(), 1u);
-  EXPECT_TRUE(source_.queries[0].all_workload_kinds);
-  EXPECT_FALSE(source_.queries[0].edges);
-  EXPECT_EQ(source_.queries[0].ns, "emojivoto");
+  EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(source_.queries[0]).ns, "emojivoto");
   const auto body = json::parse(r.body);
   EXPECT_EQ(body["kind"], "TrafficMetricsList");
   std::vector<std::string> got;
@@ -136,7 +134,7 @@ TEST_F(TrafficMetricsTest, ListAsksForEveryWorkloadKindInOneFetch) {
 TEST_F(TrafficMetricsTest, ListAcrossNamespaces) {
   const auto r = Get(std::string(kBase) + "/trafficmetrics", kTable);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(source_.queries.at(0).ns, "");
+  EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(source_.queries.at(0)).ns, "");
   const auto t = json::parse(r.body);
   ASSERT_EQ(t["rows"].size(), 4u);
   EXPECT_EQ(t["rows"][3]["cells"][0], "node-logger");
@@ -148,8 +146,7 @@ TEST_F(TrafficMetricsTest, NameSharedByTwoKindsResolvesToTheDeployment) {
   auto r = Get(std::string(kBase) + "/namespaces/emojivoto/trafficmetrics/shared");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["resource"]["kind"], "Deployment");
-  EXPECT_TRUE(source_.queries.at(0).all_workload_kinds);
-  EXPECT_EQ(source_.queries.at(0).name, "shared");
+  EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(source_.queries.at(0)).name, "shared");
   // The Deployment is idle (zero counts), though the StatefulSet of that name is not.
   EXPECT_EQ(json::parse(r.body)["metrics"].size(), 2u);
 }
@@ -158,11 +155,9 @@ TEST_F(TrafficMetricsTest, EdgesResolveTheKindThenFetchItsEdges) {
   const auto r = Get(std::string(kBase) + "/namespaces/emojivoto/trafficmetrics/shared/edges");
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(source_.queries.size(), 2u);
-  EXPECT_FALSE(source_.queries[0].edges);
-  EXPECT_TRUE(source_.queries[0].all_workload_kinds);
-  EXPECT_TRUE(source_.queries[1].edges);
-  EXPECT_FALSE(source_.queries[1].all_workload_kinds);
-  EXPECT_EQ(source_.queries[1].kind, model::ResourceKind::kDeployment);
+  EXPECT_TRUE(std::holds_alternative<sources::AllWorkloads>(source_.queries[0].shape));
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[1]).kind,
+            model::ResourceKind::kDeployment);
   const auto body = json::parse(r.body);
   ASSERT_EQ(body["items"].size(), 1u);
   EXPECT_EQ(body["items"][0]["edge"]["resource"]["name"], "web");

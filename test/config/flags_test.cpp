@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config_file.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "support/temp_dir.h"
 
 namespace smi::config {

@@ -4,8 +4,10 @@
 
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "base/overloaded.h"
 #include "mocks/manual_clock.h"
 #include "sources/traffic_source.h"
 
@@ -16,7 +18,15 @@ class FakeSource : public sources::TrafficSource {
   sources::TrafficSamples Fetch(const sources::SampleQuery& query) override {
     queries.push_back(query);
     if (unavailable) throw sources::SourceUnavailable(*unavailable);
-    return query.edges ? edge_samples : resource_samples;
+    return std::visit(base::Overloaded{
+                          [&](const sources::ResourceScope&) { return resource_samples; },
+                          [&](const sources::AllWorkloads&) { return resource_samples; },
+                          [&](const sources::ObjectEdges&) { return edge_samples; },
+                          [&](const sources::NamespacePodEdges&) { return edge_samples; },
+                          // The test sets what the splits' answer holds in resource_samples.
+                          [&](const sources::TrafficSplitBackends&) { return resource_samples; },
+                      },
+                      query.shape);
   }
   bool Ready(std::string* why) override {
     if (unavailable && why) *why = *unavailable;
@@ -34,5 +44,12 @@ class FakeSource : public sources::TrafficSource {
 };
 
 using FakeClock = ManualClock;
+
+// The shape of `query` as a T; throws std::bad_variant_access (failing the test) when it has
+// another shape.
+template <typename T>
+const T& ShapeAs(const sources::SampleQuery& query) {
+  return std::get<T>(query.shape);
+}
 
 }  // namespace smi::testing

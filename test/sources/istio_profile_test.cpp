@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/promql_builder.h"
 
 namespace smi::sources::prometheus {
 namespace {
@@ -15,20 +18,28 @@ using std::chrono::seconds;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+// A query of `shape` over 30s at a fixed whole second.
+SampleQuery At(QueryShape shape) {
   SampleQuery q;
-  q.kind = kind;
-  q.ns = std::move(ns);
-  q.name = std::move(name);
-  q.edges = edges;
+  q.shape = std::move(shape);
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000));
   return q;
 }
 
-SampleQuery All(SampleQuery q) {
-  q.all_workload_kinds = true;
-  return q;
+// The resource scope of `kind` objects.
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name) {
+  return At(ResourceScope{kind, std::move(ns), std::move(name)});
+}
+
+// The edges of one named object.
+SampleQuery Edges(ResourceKind kind, std::string ns, std::string name) {
+  return At(ObjectEdges{kind, std::move(ns), std::move(name)});
+}
+
+// Every workload kind at once.
+SampleQuery All(std::string ns, std::string name) {
+  return At(AllWorkloads{std::move(ns), std::move(name)});
 }
 
 ObjectReference Ref(std::string kind, std::string ns, std::string name) {
@@ -46,7 +57,7 @@ VectorSample Row(std::map<std::string, std::string> labels, double value) {
 // --- PromQL text, per request shape -------------------------------------------------------------
 
 TEST(IstioProfileQueries, OneDeployment) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web"));
+  const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
@@ -68,7 +79,7 @@ TEST(IstioProfileQueries, OneDeployment) {
 }
 
 TEST(IstioProfileQueries, DeploymentsInANamespace) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", ""));
+  const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
@@ -89,7 +100,7 @@ TEST(IstioProfileQueries, DeploymentsInANamespace) {
 }
 
 TEST(IstioProfileQueries, PodsInANamespace) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", ""));
+  const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kPod, "emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, pod, response_code, grpc_response_status) "
             "(increase(istio_requests_total{reporter=\"destination\", "
@@ -103,7 +114,7 @@ TEST(IstioProfileQueries, PodsInANamespace) {
 }
 
 TEST(IstioProfileQueries, OneNamespace) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto"));
+  const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, response_code, grpc_response_status) "
             "(increase(istio_requests_total{reporter=\"destination\", "
@@ -117,8 +128,7 @@ TEST(IstioProfileQueries, OneNamespace) {
 }
 
 TEST(IstioProfileQueries, DeploymentEdges) {
-  const auto q =
-      IstioProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web", true));
+  const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (source_workload_namespace, source_workload, "
             "destination_workload_namespace, destination_workload, response_code, "
@@ -152,7 +162,7 @@ TEST(IstioProfileQueries, DeploymentEdges) {
 }
 
 TEST(IstioProfileQueries, PodEdges) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-1", true));
+  const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, pod, destination_workload_namespace, "
             "destination_workload, response_code, grpc_response_status) "
@@ -178,7 +188,7 @@ TEST(IstioProfileQueries, PodEdges) {
 }
 
 TEST(IstioProfileQueries, NamespaceEdges) {
-  const auto q = IstioProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto", true));
+  const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (source_workload_namespace, "
             "destination_workload_namespace, response_code, grpc_response_status) "
@@ -206,7 +216,7 @@ TEST(IstioProfileQueries, NamespaceEdges) {
 }
 
 TEST(IstioProfileQueries, AllWorkloadKinds) {
-  const auto q = IstioProfile().BuildQueries(All(Q(ResourceKind::kDeployment, "emojivoto", "")));
+  const auto q = BuildQueries(IstioProfile(), All("emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
@@ -227,27 +237,25 @@ TEST(IstioProfileQueries, AllWorkloadKinds) {
 }
 
 TEST(IstioProfileQueries, JobIsAParameterAndNamesAreChecked) {
-  const auto q = IstioProfile("istio-proxies").BuildQueries(Q(ResourceKind::kPod, "a", "b"));
+  const auto q = BuildQueries(IstioProfile("istio-proxies"), Q(ResourceKind::kPod, "a", "b"));
   EXPECT_NE(q.counts.find("up{job=\"istio-proxies\", namespace=\"a\", pod=\"b\"}"),
             std::string::npos);
   const MeshProfile p = IstioProfile();
   for (const char* bad : {"we\"b", "web\"} or vector(1) or up{x=\"", ".*", "Web", "web|emoji"}) {
     SCOPED_TRACE(bad);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", bad)),
+    EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, "emojivoto", bad)),
                  std::invalid_argument);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, bad, "web", true)), std::invalid_argument);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", bad, true)), std::invalid_argument);
+    EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kPod, bad, "web")), std::invalid_argument);
+    EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kNamespace, "", bad)), std::invalid_argument);
   }
-  EXPECT_THROW(p.BuildQueries(All(Q(ResourceKind::kDeployment, "emojivoto", "web", true))),
-               std::invalid_argument);
 }
 
 TEST(IstioProfileQueries, StatefulSetsAndDaemonSetsAreWorkloadsToo) {
   const MeshProfile p = IstioProfile();
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
-            p.BuildQueries(Q(ResourceKind::kDeployment, "db", "pg")).buckets);
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kDaemonSet, "db", "pg", true)).counts,
-            p.BuildQueries(Q(ResourceKind::kDeployment, "db", "pg", true)).counts);
+  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
+            BuildQueries(p, Q(ResourceKind::kDeployment, "db", "pg")).buckets);
+  EXPECT_EQ(BuildQueries(p, Edges(ResourceKind::kDaemonSet, "db", "pg")).counts,
+            BuildQueries(p, Edges(ResourceKind::kDeployment, "db", "pg")).counts);
 }
 
 // --- Mapping answers to samples -----------------------------------------------------------------
@@ -261,23 +269,23 @@ std::map<std::string, std::string> Dst(std::string ns, std::string wl, std::stri
 }
 
 TEST(IstioProfileSamples, FailuresAre5xxAndFailingGrpcStatuses) {
-  const auto s = IstioProfile().ToSamples(
-      Q(ResourceKind::kDeployment, "emojivoto", ""),
-      {Row(Dst("emojivoto", "web", "200"), 100), Row(Dst("emojivoto", "web", "404"), 3),
-       Row(Dst("emojivoto", "web", "503"), 2), Row(Dst("emojivoto", "web", "500"), 1),
-       Row(Dst("emojivoto", "web", "0"), 1),  // reset before any response: not a 5xx
-       Row(Dst("emojivoto", "emoji", "200", "0"), 50),
-       Row(Dst("emojivoto", "emoji", "200", "5"), 4),   // NotFound: success
-       Row(Dst("emojivoto", "emoji", "200", "14"), 3),  // Unavailable
-       Row(Dst("emojivoto", "emoji", "200", "2"), 1),   // Unknown
-       Row(Dst("emojivoto", "emoji", "200", "4"), 1),   // DeadlineExceeded
-       Row(Dst("emojivoto", "emoji", "200", "7"), 1),   // PermissionDenied
-       Row(Dst("emojivoto", "emoji", "200", "13"), 1),  // Internal
-       Row(Dst("emojivoto", "emoji", "200", "15"), 1),  // DataLoss
-       Row(Dst("emojivoto", "emoji", "200", "1"), 2),   // Cancelled: success
-       Row(Dst("emojivoto", "emoji", "200", "16"), 2),  // Unauthenticated: success
-       Row(Dst("emojivoto", "", "200"), 7)},            // no workload: skipped
-      {});
+  const auto s =
+      ToSamples(IstioProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""),
+                {Row(Dst("emojivoto", "web", "200"), 100), Row(Dst("emojivoto", "web", "404"), 3),
+                 Row(Dst("emojivoto", "web", "503"), 2), Row(Dst("emojivoto", "web", "500"), 1),
+                 Row(Dst("emojivoto", "web", "0"), 1),  // reset before any response: not a 5xx
+                 Row(Dst("emojivoto", "emoji", "200", "0"), 50),
+                 Row(Dst("emojivoto", "emoji", "200", "5"), 4),   // NotFound: success
+                 Row(Dst("emojivoto", "emoji", "200", "14"), 3),  // Unavailable
+                 Row(Dst("emojivoto", "emoji", "200", "2"), 1),   // Unknown
+                 Row(Dst("emojivoto", "emoji", "200", "4"), 1),   // DeadlineExceeded
+                 Row(Dst("emojivoto", "emoji", "200", "7"), 1),   // PermissionDenied
+                 Row(Dst("emojivoto", "emoji", "200", "13"), 1),  // Internal
+                 Row(Dst("emojivoto", "emoji", "200", "15"), 1),  // DataLoss
+                 Row(Dst("emojivoto", "emoji", "200", "1"), 2),   // Cancelled: success
+                 Row(Dst("emojivoto", "emoji", "200", "16"), 2),  // Unauthenticated: success
+                 Row(Dst("emojivoto", "", "200"), 7)},            // no workload: skipped
+                {});
   ASSERT_EQ(s.resources.size(), 2u);
   EXPECT_EQ(s.resources[0].resource, Ref("Deployment", "emojivoto", "emoji"));
   EXPECT_DOUBLE_EQ(s.resources[0].counts.success, 58);
@@ -293,8 +301,8 @@ TEST(IstioProfileSamples, BucketsAreMillisecondsAndExistenceComesFromEitherRepor
                                               {"destination_workload", std::move(wl)},
                                               {"le", std::move(le)}};
   };
-  const auto s = IstioProfile().ToSamples(
-      Q(ResourceKind::kStatefulSet, "emojivoto", ""),
+  const auto s = ToSamples(
+      IstioProfile(), Q(ResourceKind::kStatefulSet, "emojivoto", ""),
       {Row(Dst("emojivoto", "web", "200"), 10),
        Row({{"destination_workload_namespace", "emojivoto"},
             {"destination_workload", "web"},
@@ -327,13 +335,12 @@ TEST(IstioProfileSamples, ToEdgesAreClientSideFromEdgesServerSide) {
                                               {"response_code", std::move(code)},
                                               {"grpc_response_status", ""}};
   };
-  const auto s = IstioProfile().ToSamples(
-      Q(ResourceKind::kDeployment, "emojivoto", "web", true),
-      {Row(edge("to", "emojivoto", "web", "emojivoto", "emoji", "200"), 30),
-       Row(edge("to", "emojivoto", "web", "emojivoto", "voting", "500"), 3),
-       Row(edge("from", "load", "loadgen", "emojivoto", "web", "200"), 45),
-       Row(edge("from", "unknown", "unknown", "emojivoto", "web", "503"), 2)},
-      {});
+  const auto s = ToSamples(IstioProfile(), Edges(ResourceKind::kDeployment, "emojivoto", "web"),
+                           {Row(edge("to", "emojivoto", "web", "emojivoto", "emoji", "200"), 30),
+                            Row(edge("to", "emojivoto", "web", "emojivoto", "voting", "500"), 3),
+                            Row(edge("from", "load", "loadgen", "emojivoto", "web", "200"), 45),
+                            Row(edge("from", "unknown", "unknown", "emojivoto", "web", "503"), 2)},
+                           {});
   ASSERT_EQ(s.edges.size(), 4u);
   const auto web = Ref("Deployment", "emojivoto", "web");
   EXPECT_EQ(s.edges[0].resource, web);
@@ -353,24 +360,24 @@ TEST(IstioProfileSamples, ToEdgesAreClientSideFromEdgesServerSide) {
 }
 
 TEST(IstioProfileSamples, PodEdgesNameThePeerWorkload) {
-  const auto s = IstioProfile().ToSamples(
-      Q(ResourceKind::kPod, "emojivoto", "web-1", true),
-      {Row({{"smi_edge", "to"},
-            {"namespace", "emojivoto"},
-            {"pod", "web-1"},
-            {"destination_workload_namespace", "emojivoto"},
-            {"destination_workload", "emoji"},
-            {"response_code", "200"}},
-           5),
-       Row({{"smi_edge", "from"},
-            {"namespace", "emojivoto"},
-            {"pod", "web-1"},
-            {"source_workload_namespace", "emojivoto"},
-            {"source_workload", "vote-bot"},
-            {"response_code", "200"}},
-           7),
-       Row({{"namespace", "emojivoto"}, {"pod", "web-1"}, {"smi_exists", "true"}}, 1)},
-      {});
+  const auto s =
+      ToSamples(IstioProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"),
+                {Row({{"smi_edge", "to"},
+                      {"namespace", "emojivoto"},
+                      {"pod", "web-1"},
+                      {"destination_workload_namespace", "emojivoto"},
+                      {"destination_workload", "emoji"},
+                      {"response_code", "200"}},
+                     5),
+                 Row({{"smi_edge", "from"},
+                      {"namespace", "emojivoto"},
+                      {"pod", "web-1"},
+                      {"source_workload_namespace", "emojivoto"},
+                      {"source_workload", "vote-bot"},
+                      {"response_code", "200"}},
+                     7),
+                 Row({{"namespace", "emojivoto"}, {"pod", "web-1"}, {"smi_exists", "true"}}, 1)},
+                {});
   EXPECT_EQ(s.known_objects, std::vector<ObjectReference>{Ref("Pod", "emojivoto", "web-1")});
   ASSERT_EQ(s.edges.size(), 2u);
   EXPECT_EQ(s.edges[0].resource, Ref("Pod", "emojivoto", "web-1"));
@@ -381,8 +388,8 @@ TEST(IstioProfileSamples, PodEdgesNameThePeerWorkload) {
 }
 
 TEST(IstioProfileSamples, NamespacesAndAllWorkloadKinds) {
-  const auto ns = IstioProfile().ToSamples(
-      Q(ResourceKind::kNamespace, "", ""),
+  const auto ns = ToSamples(
+      IstioProfile(), Q(ResourceKind::kNamespace, "", ""),
       {Row({{"destination_workload_namespace", "emojivoto"}, {"response_code", "200"}}, 9),
        Row({{"namespace", "emojivoto"}, {"smi_exists", "true"}}, 1),
        Row({{"namespace", "idle"}, {"smi_exists", "true"}}, 1)},
@@ -392,8 +399,8 @@ TEST(IstioProfileSamples, NamespacesAndAllWorkloadKinds) {
   ASSERT_EQ(ns.resources.size(), 1u);
   EXPECT_DOUBLE_EQ(ns.resources[0].counts.success, 9);
 
-  const auto all = IstioProfile().ToSamples(All(Q(ResourceKind::kPod, "emojivoto", "")),
-                                            {Row(Dst("emojivoto", "web", "200"), 4)}, {});
+  const auto all =
+      ToSamples(IstioProfile(), All("emojivoto", ""), {Row(Dst("emojivoto", "web", "200"), 4)}, {});
   ASSERT_EQ(all.resources.size(), 1u);
   EXPECT_EQ(all.resources[0].resource, Ref("Deployment", "emojivoto", "web"));
 }

@@ -11,6 +11,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/builtin_profiles.h"
+#include "sources/prometheus/promql_builder.h"
+
 namespace smi::sources::prometheus {
 namespace {
 
@@ -19,15 +23,33 @@ using std::chrono::seconds;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+// A query of `shape` over 30s at a fixed whole second.
+SampleQuery At(QueryShape shape) {
   SampleQuery q;
-  q.kind = kind;
-  q.ns = std::move(ns);
-  q.name = std::move(name);
-  q.edges = edges;
+  q.shape = std::move(shape);
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000));
   return q;
+}
+
+// The resource scope of `kind` objects.
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name) {
+  return At(ResourceScope{kind, std::move(ns), std::move(name)});
+}
+
+// The edges of one named object.
+SampleQuery Edges(ResourceKind kind, std::string ns, std::string name) {
+  return At(ObjectEdges{kind, std::move(ns), std::move(name)});
+}
+
+// The edges of every pod of a namespace.
+SampleQuery PodEdges(std::string ns, std::optional<ResourceKind> peer_kind = std::nullopt) {
+  return At(NamespacePodEdges{std::move(ns), peer_kind});
+}
+
+// Every workload kind at once.
+SampleQuery All(std::string ns, std::string name) {
+  return At(AllWorkloads{std::move(ns), std::move(name)});
 }
 
 ObjectReference Ref(std::string kind, std::string ns, std::string name) {
@@ -41,7 +63,7 @@ ObjectReference Ref(std::string kind, std::string ns, std::string name) {
 // --- PromQL text, per request shape -------------------------------------------------------------
 
 TEST(LinkerdProfileQueries, OneDeployment) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web"));
+  const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
             "direction=\"inbound\", namespace=\"emojivoto\", deployment=\"web\"}[30s])) "
@@ -53,7 +75,7 @@ TEST(LinkerdProfileQueries, OneDeployment) {
 }
 
 TEST(LinkerdProfileQueries, DeploymentsInANamespace) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", ""));
+  const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
             "direction=\"inbound\", namespace=\"emojivoto\", deployment!=\"\"}[30s])) "
@@ -65,7 +87,7 @@ TEST(LinkerdProfileQueries, DeploymentsInANamespace) {
 }
 
 TEST(LinkerdProfileQueries, DeploymentsAcrossNamespaces) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "", ""));
+  const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
             "direction=\"inbound\", deployment!=\"\"}[30s])) "
@@ -78,7 +100,7 @@ TEST(LinkerdProfileQueries, DeploymentsAcrossNamespaces) {
 
 TEST(LinkerdProfileQueries, OnePod) {
   const auto q =
-      LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-5f86686c4d-abcde"));
+      BuildQueries(LinkerdProfile(), Q(ResourceKind::kPod, "emojivoto", "web-5f86686c4d-abcde"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, pod, classification) (increase(response_total{"
             "direction=\"inbound\", namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}[30s])) "
@@ -92,10 +114,10 @@ TEST(LinkerdProfileQueries, OnePod) {
 
 TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kPod, "emojivoto", "")).buckets,
+  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kPod, "emojivoto", "")).buckets,
             "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
             "direction=\"inbound\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kPod, "", "")).counts,
+  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kPod, "", "")).counts,
             "sum by (namespace, pod, classification) (increase(response_total{"
             "direction=\"inbound\", pod!=\"\"}[30s])) "
             "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", pod!=\"\"}), "
@@ -104,17 +126,17 @@ TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
 
 TEST(LinkerdProfileQueries, StatefulSetAndDaemonSetLabels) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
+  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
             "sum by (namespace, statefulset, le) (increase(response_latency_ms_bucket{"
             "direction=\"inbound\", namespace=\"db\", statefulset=\"pg\"}[30s]))");
-  EXPECT_EQ(p.BuildQueries(Q(ResourceKind::kDaemonSet, "", "")).buckets,
+  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kDaemonSet, "", "")).buckets,
             "sum by (namespace, daemonset, le) (increase(response_latency_ms_bucket{"
             "direction=\"inbound\", daemonset!=\"\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, OneNamespaceGroupsOnlyByNamespace) {
   // `ns` is unused for namespaces, even when set.
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "other", "emojivoto"));
+  const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kNamespace, "other", "emojivoto"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, classification) (increase(response_total{"
             "direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
@@ -126,7 +148,7 @@ TEST(LinkerdProfileQueries, OneNamespaceGroupsOnlyByNamespace) {
 }
 
 TEST(LinkerdProfileQueries, AllNamespaces) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "", ""));
+  const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kNamespace, "", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, classification) (increase(response_total{"
             "direction=\"inbound\", namespace!=\"\"}[30s])) "
@@ -139,7 +161,7 @@ TEST(LinkerdProfileQueries, AllNamespaces) {
 
 TEST(LinkerdProfileQueries, DeploymentEdges) {
   const auto q =
-      LinkerdProfile().BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "web", true));
+      BuildQueries(LinkerdProfile(), Edges(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
             "classification) (increase(response_total{direction=\"outbound\", "
@@ -163,7 +185,7 @@ TEST(LinkerdProfileQueries, DeploymentEdges) {
 }
 
 TEST(LinkerdProfileQueries, PodEdges) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "web-1", true));
+  const auto q = BuildQueries(LinkerdProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"));
   EXPECT_EQ(q.buckets,
             "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
@@ -176,7 +198,7 @@ TEST(LinkerdProfileQueries, PodEdges) {
 }
 
 TEST(LinkerdProfileQueries, NamespaceEdges) {
-  const auto q = LinkerdProfile().BuildQueries(Q(ResourceKind::kNamespace, "", "emojivoto", true));
+  const auto q = BuildQueries(LinkerdProfile(), Edges(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, dst_namespace, classification) "
             "(increase(response_total{direction=\"outbound\", namespace=\"emojivoto\", "
@@ -200,21 +222,21 @@ TEST(LinkerdProfileQueries, NamespaceEdges) {
 TEST(LinkerdProfileQueries, WindowIsAPromQLRange) {
   auto q = Q(ResourceKind::kDeployment, "emojivoto", "web");
   q.window = seconds(90);
-  EXPECT_NE(LinkerdProfile().BuildQueries(q).buckets.find("}[90s]))"), std::string::npos);
+  EXPECT_NE(BuildQueries(LinkerdProfile(), q).buckets.find("}[90s]))"), std::string::npos);
   q.window = milliseconds(1500);
-  EXPECT_NE(LinkerdProfile().BuildQueries(q).buckets.find("}[1500ms]))"), std::string::npos);
+  EXPECT_NE(BuildQueries(LinkerdProfile(), q).buckets.find("}[1500ms]))"), std::string::npos);
   q.window = seconds(0);
-  EXPECT_THROW(LinkerdProfile().BuildQueries(q), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(LinkerdProfile(), q), std::invalid_argument);
 }
 
 TEST(LinkerdProfileQueries, ProxyJobIsAParameter) {
   const auto q =
-      LinkerdProfile("kubernetes-pods").BuildQueries(Q(ResourceKind::kDeployment, "a", "b"));
+      BuildQueries(LinkerdProfile("kubernetes-pods"), Q(ResourceKind::kDeployment, "a", "b"));
   EXPECT_NE(q.counts.find("up{job=\"kubernetes-pods\", namespace=\"a\", deployment=\"b\"}"),
             std::string::npos);
   EXPECT_EQ(q.counts.find("linkerd-proxy"), std::string::npos);
   // Escaped like any value: a job name cannot break out of its string either.
-  const auto odd = LinkerdProfile("a\"b").BuildQueries(Q(ResourceKind::kDeployment, "a", "b"));
+  const auto odd = BuildQueries(LinkerdProfile("a\"b"), Q(ResourceKind::kDeployment, "a", "b"));
   EXPECT_NE(odd.counts.find("up{job=\"a\\\"b\""), std::string::npos);
 }
 
@@ -225,28 +247,27 @@ TEST(LinkerdProfileQueries, RejectsInvalidNames) {
   for (const char* bad : {"we\"b", "web\"} or vector(1) or up{x=\"", ".*", "Web", "web\n", "a_b",
                           "web|emoji", "-web"}) {
     SCOPED_TRACE(bad);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", bad)),
+    EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, "emojivoto", bad)),
                  std::invalid_argument);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, bad, "web")), std::invalid_argument);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", bad)), std::invalid_argument);
-    EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "emojivoto", bad, true)),
+    EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, bad, "web")), std::invalid_argument);
+    EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kNamespace, "", bad)), std::invalid_argument);
+    EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kPod, "emojivoto", bad)),
                  std::invalid_argument);
   }
   // Namespaces are DNS-1123 labels: no dots; object names may have them.
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "a.b", "web")), std::invalid_argument);
-  EXPECT_NO_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "ab", "web.v2")));
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "", "a.b")), std::invalid_argument);
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "ns", std::string(254, 'a'))),
+  EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, "a.b", "web")), std::invalid_argument);
+  EXPECT_NO_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, "ab", "web.v2")));
+  EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kNamespace, "", "a.b")), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kPod, "ns", std::string(254, 'a'))),
                std::invalid_argument);
 }
 
 TEST(LinkerdProfileQueries, EdgesNeedTheObject) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "emojivoto", "", true)),
+  EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kDeployment, "emojivoto", "")),
                std::invalid_argument);
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "", "web", true)),
-               std::invalid_argument);
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kNamespace, "emojivoto", "", true)),
+  EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kDeployment, "", "web")), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, Edges(ResourceKind::kNamespace, "emojivoto", "")),
                std::invalid_argument);
 }
 
@@ -274,8 +295,8 @@ VectorSample Row(std::map<std::string, std::string> labels, double value) {
 TEST(LinkerdProfileSamples, DeploymentsInANamespaceFromRealAnswers) {
   const auto query = Q(ResourceKind::kDeployment, "emojivoto", "");
   const auto s =
-      LinkerdProfile().ToSamples(query, Fixture("linkerd-deployments-emojivoto-counts.json"),
-                                 Fixture("linkerd-deployments-emojivoto-buckets.json"));
+      ToSamples(LinkerdProfile(), query, Fixture("linkerd-deployments-emojivoto-counts.json"),
+                Fixture("linkerd-deployments-emojivoto-buckets.json"));
   // vote-bot is scraped but idle: known, with no traffic entry.
   EXPECT_EQ(s.known_objects,
             (std::vector<ObjectReference>{
@@ -311,10 +332,10 @@ TEST(LinkerdProfileSamples, DeploymentsInANamespaceFromRealAnswers) {
 }
 
 TEST(LinkerdProfileSamples, DeploymentEdgesFromRealAnswers) {
-  const auto query = Q(ResourceKind::kDeployment, "emojivoto", "web", true);
+  const auto query = Edges(ResourceKind::kDeployment, "emojivoto", "web");
   const auto s =
-      LinkerdProfile().ToSamples(query, Fixture("linkerd-deployment-web-edges-counts.json"),
-                                 Fixture("linkerd-deployment-web-edges-buckets.json"));
+      ToSamples(LinkerdProfile(), query, Fixture("linkerd-deployment-web-edges-counts.json"),
+                Fixture("linkerd-deployment-web-edges-buckets.json"));
   EXPECT_EQ(s.known_objects, std::vector<ObjectReference>{Ref("Deployment", "emojivoto", "web")});
   EXPECT_TRUE(s.resources.empty());
   ASSERT_EQ(s.edges.size(), 3u);
@@ -349,8 +370,8 @@ TEST(LinkerdProfileSamples, DeploymentEdgesFromRealAnswers) {
 }
 
 TEST(LinkerdProfileSamples, NamespacesFromRealAnswers) {
-  const auto s = LinkerdProfile().ToSamples(Q(ResourceKind::kNamespace, "", ""),
-                                            Fixture("linkerd-namespaces-counts.json"), {});
+  const auto s = ToSamples(LinkerdProfile(), Q(ResourceKind::kNamespace, "", ""),
+                           Fixture("linkerd-namespaces-counts.json"), {});
   EXPECT_EQ(s.known_objects, (std::vector<ObjectReference>{Ref("Namespace", "", "emojivoto"),
                                                            Ref("Namespace", "", "load")}));
   ASSERT_EQ(s.resources.size(), 1u);
@@ -367,10 +388,9 @@ TEST(LinkerdProfileSamples, BucketsSpelledDifferentlyAddUp) {
     l["le"] = std::move(le);
     return l;
   };
-  const auto s = LinkerdProfile().ToSamples(
-      query, {},
-      {Row(with("1"), 2), Row(with("1.0"), 3), Row(with("1e0"), 1), Row(with("+Inf"), 10),
-       Row(with("Inf"), 1), Row(with("2.5e3"), 4)});
+  const auto s = ToSamples(LinkerdProfile(), query, {},
+                           {Row(with("1"), 2), Row(with("1.0"), 3), Row(with("1e0"), 1),
+                            Row(with("+Inf"), 10), Row(with("Inf"), 1), Row(with("2.5e3"), 4)});
   ASSERT_EQ(s.resources.size(), 1u);
   // Buckets only: the key exists with zero counts.
   EXPECT_EQ(s.resources[0].counts.success, 0);
@@ -382,8 +402,8 @@ TEST(LinkerdProfileSamples, BucketsSpelledDifferentlyAddUp) {
 
 TEST(LinkerdProfileSamples, UnusableRowsAreSkippedAndMalformedBoundsReported) {
   const auto query = Q(ResourceKind::kDeployment, "", "");
-  const auto s = LinkerdProfile().ToSamples(
-      query,
+  const auto s = ToSamples(
+      LinkerdProfile(), query,
       {Row({{"namespace", "a"}, {"classification", "success"}}, 5),  // no deployment label
        Row({{"namespace", "a"}, {"deployment", "d"}, {"classification", "other"}}, 7),
        Row({{"deployment", "d"}, {"smi_exists", "true"}}, 1)},  // no namespace
@@ -400,7 +420,7 @@ TEST(LinkerdProfileSamples, UnusableRowsAreSkippedAndMalformedBoundsReported) {
 }
 
 TEST(LinkerdProfileSamples, OutputOrderDoesNotDependOnInputOrder) {
-  const auto query = Q(ResourceKind::kDeployment, "ns", "me", true);
+  const auto query = Edges(ResourceKind::kDeployment, "ns", "me");
   auto edge = [](std::string dir, std::string ns, std::string dep, std::string dns,
                  std::string ddep) {
     return std::map<std::string, std::string>{
@@ -413,9 +433,9 @@ TEST(LinkerdProfileSamples, OutputOrderDoesNotDependOnInputOrder) {
                                     Row(edge("to", "ns", "me", "a", "y"), 4),
                                     Row(edge("to", "ns", "me", "ns", "me"), 5),
                                     Row(edge("from", "ns", "me", "ns", "me"), 6)};
-  const auto forward = LinkerdProfile().ToSamples(query, rows, {});
+  const auto forward = ToSamples(LinkerdProfile(), query, rows, {});
   std::reverse(rows.begin(), rows.end());
-  const auto backward = LinkerdProfile().ToSamples(query, rows, {});
+  const auto backward = ToSamples(LinkerdProfile(), query, rows, {});
   ASSERT_EQ(forward.edges.size(), 6u);
   std::vector<std::string> order;
   for (size_t i = 0; i < forward.edges.size(); ++i) {
@@ -434,9 +454,7 @@ TEST(LinkerdProfileSamples, OutputOrderDoesNotDependOnInputOrder) {
 // --- Every workload kind at once (the trafficmetrics resource) ----------------------------------
 
 TEST(LinkerdProfileQueries, AllWorkloadKindsInANamespace) {
-  auto query = Q(ResourceKind::kPod, "emojivoto", "");  // the kind is ignored
-  query.all_workload_kinds = true;
-  const auto q = LinkerdProfile().BuildQueries(query);
+  const auto q = BuildQueries(LinkerdProfile(), All("emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, statefulset, daemonset, classification) "
             "(increase(response_total{direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
@@ -450,9 +468,7 @@ TEST(LinkerdProfileQueries, AllWorkloadKindsInANamespace) {
 }
 
 TEST(LinkerdProfileQueries, AllWorkloadKindsByNameIsOneBranchPerOwnerLabel) {
-  auto query = Q(ResourceKind::kDeployment, "emojivoto", "web");
-  query.all_workload_kinds = true;
-  const auto q = LinkerdProfile().BuildQueries(query);
+  const auto q = BuildQueries(LinkerdProfile(), All("emojivoto", "web"));
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, statefulset, daemonset, le) "
             "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
@@ -463,16 +479,11 @@ TEST(LinkerdProfileQueries, AllWorkloadKindsByNameIsOneBranchPerOwnerLabel) {
             "or sum by (namespace, deployment, statefulset, daemonset, le) "
             "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
             "daemonset=\"web\"}[30s]))");
-  query.edges = true;
-  EXPECT_THROW(LinkerdProfile().BuildQueries(query), std::invalid_argument);
-  query.edges = false;
-  query.name = "we\"b";
-  EXPECT_THROW(LinkerdProfile().BuildQueries(query), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(LinkerdProfile(), All("emojivoto", "we\"b")), std::invalid_argument);
 }
 
 TEST(LinkerdProfileSamples, AllWorkloadKindsMapsEachRowToItsOwner) {
-  auto query = Q(ResourceKind::kDeployment, "", "");
-  query.all_workload_kinds = true;
+  const auto query = All("", "");
   auto row = [](std::string owner, std::string name, std::string cls) {
     std::map<std::string, std::string> l = {{"namespace", "ns"}};
     if (!owner.empty()) l[owner] = name;
@@ -489,8 +500,8 @@ TEST(LinkerdProfileSamples, AllWorkloadKindsMapsEachRowToItsOwner) {
     l["le"] = bound;
     return l;
   };
-  const auto s = LinkerdProfile().ToSamples(
-      query,
+  const auto s = ToSamples(
+      LinkerdProfile(), query,
       {Row(row("deployment", "web", "success"), 10), Row(row("deployment", "web", "failure"), 1),
        Row(row("statefulset", "db", "success"), 4), Row(row("daemonset", "agent", "failure"), 2),
        Row(row("", "", "success"), 99),  // a pod without a workload owner: skipped
@@ -515,9 +526,8 @@ TEST(LinkerdProfileSamples, AllWorkloadKindsMapsEachRowToItsOwner) {
 // the object side is any pod of the namespace, the peer its pod, and (peer kind) its deployment,
 // so that a peer without a pod keeps the mesh's identity.
 TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
-  SampleQuery query = Q(ResourceKind::kPod, "emojivoto", "", true);
-  query.peer_kind = ResourceKind::kDeployment;
-  const auto q = LinkerdProfile().BuildQueries(query);
+  const SampleQuery query = PodEdges("emojivoto", ResourceKind::kDeployment);
+  const auto q = BuildQueries(LinkerdProfile(), query);
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, "
             "classification) (increase(response_total{direction=\"outbound\", "
@@ -538,7 +548,7 @@ TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
             "\"\")");
 
   // Without a peer kind only rows naming the peer pod are asked for.
-  const auto plain = LinkerdProfile().BuildQueries(Q(ResourceKind::kPod, "emojivoto", "", true));
+  const auto plain = BuildQueries(LinkerdProfile(), PodEdges("emojivoto"));
   EXPECT_EQ(plain.buckets,
             "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
@@ -552,13 +562,8 @@ TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
 
 TEST(LinkerdProfileQueries, EdgesOfEveryPodNeedTheNamespace) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "", "", true)), std::invalid_argument);
-  SampleQuery deployment = Q(ResourceKind::kDeployment, "emojivoto", "web", true);
-  deployment.peer_kind = ResourceKind::kDeployment;  // only for every pod of a namespace
-  EXPECT_THROW(p.BuildQueries(deployment), std::invalid_argument);
-  SampleQuery pods = Q(ResourceKind::kPod, "emojivoto", "", true);
-  pods.peer_kind = ResourceKind::kPod;
-  EXPECT_THROW(p.BuildQueries(pods), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, PodEdges("")), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, PodEdges("emojivoto", ResourceKind::kPod)), std::invalid_argument);
 }
 
 TEST(MeshProfiles, OnlyLinkerdNamesPeerPodsOnBothEnds) {
@@ -567,8 +572,7 @@ TEST(MeshProfiles, OnlyLinkerdNamesPeerPodsOnBothEnds) {
 }
 
 TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
-  SampleQuery query = Q(ResourceKind::kPod, "emojivoto", "", true);
-  query.peer_kind = ResourceKind::kDeployment;
+  const SampleQuery query = PodEdges("emojivoto", ResourceKind::kDeployment);
   const std::vector<VectorSample> counts = {
       Row({{"smi_edge", "to"},
            {"namespace", "emojivoto"},
@@ -610,7 +614,7 @@ TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
            {"le", "5"}},
           10),
   };
-  const auto s = LinkerdProfile().ToSamples(query, counts, buckets);
+  const auto s = ToSamples(LinkerdProfile(), query, counts, buckets);
   // Sorted by (resource, direction, side, peer): web-1's peer Deployment voting before Pod emoji-1.
   ASSERT_EQ(s.edges.size(), 3u);
   EXPECT_EQ(s.edges[0].resource, Ref("Pod", "emojivoto", "web-1"));

@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/profile_yaml.h"
+#include "sources/prometheus/promql_builder.h"
 #include "support/temp_dir.h"
 
 namespace smi::sources::prometheus {
@@ -46,12 +50,10 @@ edges:
     peers: {deployment: {namespace: peer_ns, name: peer_app}}
 )";
 
-SampleQuery Q(ResourceKind kind, std::string ns, std::string name, bool edges = false) {
+// The resource scope of `kind` objects over 60s.
+SampleQuery Q(ResourceKind kind, std::string ns, std::string name) {
   SampleQuery q;
-  q.kind = kind;
-  q.ns = std::move(ns);
-  q.name = std::move(name);
-  q.edges = edges;
+  q.shape = ResourceScope{kind, std::move(ns), std::move(name)};
   q.window = seconds(60);
   return q;
 }
@@ -77,7 +79,7 @@ std::string Custom(const std::string& from, const std::string& to) {
 TEST(ProfileYaml, AUserProfileDrivesTheQueries) {
   const MeshProfile p(ParseProfileYaml(kCustom, "my.yaml"));
   EXPECT_EQ(p.name(), "mymesh");
-  const auto q = p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart"));
+  const auto q = BuildQueries(p, Q(ResourceKind::kDeployment, "shop", "cart"));
   EXPECT_EQ(q.counts,
             "sum by (ns, app, status) (increase(mesh_requests_total{side=\"server\", "
             "cluster=\"east\", path!~\"/health.*\", ns=\"shop\", app=\"cart\"}[60s]))");
@@ -85,14 +87,14 @@ TEST(ProfileYaml, AUserProfileDrivesTheQueries) {
             "sum by (ns, app, le) (increase(mesh_latency_seconds_bucket{side=\"server\", "
             "cluster=\"east\", path!~\"/health.*\", ns=\"shop\", app=\"cart\"}[60s]))");
   // Kinds the profile does not describe are refused, not guessed.
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kPod, "shop", "")), std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kPod, "shop", "")), std::invalid_argument);
 
   const auto s =
-      p.ToSamples(Q(ResourceKind::kDeployment, "shop", ""),
-                  {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "200"}}, 8},
-                   VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "timeout"}}, 1},
-                   VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "502"}}, 1}},
-                  {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"le", "0.25"}}, 10}});
+      ToSamples(p, Q(ResourceKind::kDeployment, "shop", ""),
+                {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "200"}}, 8},
+                 VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "timeout"}}, 1},
+                 VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"status", "502"}}, 1}},
+                {VectorSample{{{"ns", "shop"}, {"app", "cart"}, {"le", "0.25"}}, 10}});
   ASSERT_EQ(s.resources.size(), 1u);
   EXPECT_EQ(s.resources[0].counts.success, 8);
   EXPECT_EQ(s.resources[0].counts.failure, 2);
@@ -189,11 +191,11 @@ TEST(ProfileYaml, NoPromQLCanBeSmuggledIn) {
   const MeshProfile p(ParseProfileYaml(
       Custom("parameters: {cluster: east}", "parameters: {cluster: 'a\"} or vector(1) or x{y=\"'}"),
       "my.yaml"));
-  const auto q = p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart"));
+  const auto q = BuildQueries(p, Q(ResourceKind::kDeployment, "shop", "cart"));
   EXPECT_NE(q.counts.find("cluster=\"a\\\"} or vector(1) or x{y=\\\"\""), std::string::npos)
       << q.counts;
   // Request names are validated before any profile sees them.
-  EXPECT_THROW(p.BuildQueries(Q(ResourceKind::kDeployment, "shop", "cart\"}")),
+  EXPECT_THROW(BuildQueries(p, Q(ResourceKind::kDeployment, "shop", "cart\"}")),
                std::invalid_argument);
 }
 

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/api_decoding.h"
 #include "sources/traffic_source.h"
 #include "test_server.h"
 
@@ -366,10 +367,18 @@ TEST(ParseSampleValue, GoFloatFormats) {
   EXPECT_FALSE(ParseSampleValue(" 1", &v));
 }
 
-TEST(FormEncode, EncodesEverythingButUnreserved) {
-  EXPECT_EQ(FormEncode("sum(up{a=\"b c\"})&x=1%+"),
-            "sum%28up%7Ba%3D%22b%20c%22%7D%29%26x%3D1%25%2B");
-  EXPECT_EQ(FormEncode("AZaz09-_.~"), "AZaz09-_.~");
+TEST(PrometheusClient, QueriesInTheUrlKeepEveryCharacter) {
+  TestServer server;
+  server.Serve("/api/v1/query", 200, "application/json",
+               R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  server.Start();
+  PrometheusClient client(Options(server.url()));
+  const std::string q = "sum(up{a=\"b c\"})&x=1%+ !'*~é";
+  EXPECT_TRUE(client.Query(q, kAt).samples.empty());
+  const auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].params.at("query"), q);
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "sources/prometheus/mesh_profile.h"
+#include "mocks/manual_clock.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/prometheus/prometheus_source.h"
 #include "sources/source_metrics.h"
@@ -34,8 +35,7 @@ const char kEmptyVector[] = R"({"status":"success","data":{"resultType":"vector"
 
 SampleQuery Deployments() {
   SampleQuery q;
-  q.kind = ResourceKind::kDeployment;
-  q.ns = "emojivoto";
+  q.shape = ResourceScope{ResourceKind::kDeployment, "emojivoto", ""};
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000));
   return q;
@@ -52,8 +52,8 @@ struct Source {
     client.base_url = url;
     client.timeout = timeout;
     options.registry = registry;
-    options.clock = [this] { return now; };
-    source = std::make_unique<PrometheusSource>(client, LinkerdProfile(), std::move(options));
+    source =
+        std::make_unique<PrometheusSource>(client, LinkerdProfile(), std::move(options), clock);
   }
   double Metric(const std::string& series) { return MetricIn(*registry, series); }
   // Why Fetch failed, and with which reason the metrics counted it.
@@ -68,7 +68,7 @@ struct Source {
   }
 
   std::shared_ptr<::prometheus::Registry> registry;
-  SteadyClock::time_point now{seconds(1000)};
+  smi::testing::ManualClock clock;  // drives the cache's expiry
   std::unique_ptr<PrometheusSource> source;
 };
 
@@ -116,7 +116,7 @@ TEST(PrometheusSourceScaling, ConcurrentIdenticalRequestsSendTwoQueries) {
   s.source->Fetch(next);
   EXPECT_EQ(server.seen().size(), 4u);
   // Past the TTL the same second is asked again.
-  s.now += seconds(5);
+  s.clock.Advance(seconds(5));
   s.source->Fetch(Deployments());
   EXPECT_EQ(server.seen().size(), 6u);
 }

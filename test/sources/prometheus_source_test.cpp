@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/promql_builder.h"
 #include "test_server.h"
 
 namespace smi::sources::prometheus {
@@ -29,12 +30,14 @@ ObjectReference Ref(std::string kind, std::string ns, std::string name) {
   return r;
 }
 
+// Deployments of emojivoto: the resource scope, or the edges of the one named.
 SampleQuery Query(std::string name, bool edges) {
   SampleQuery q;
-  q.kind = ResourceKind::kDeployment;
-  q.ns = "emojivoto";
-  q.name = std::move(name);
-  q.edges = edges;
+  if (edges) {
+    q.shape = ObjectEdges{ResourceKind::kDeployment, "emojivoto", std::move(name)};
+  } else {
+    q.shape = ResourceScope{ResourceKind::kDeployment, "emojivoto", std::move(name)};
+  }
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000)) + milliseconds(700);  // not a whole second
   return q;
@@ -117,7 +120,7 @@ TEST(PrometheusSource, FetchesResourcesWithTwoConcurrentQueries) {
   const auto seen = prom.server().seen();
   ASSERT_EQ(seen.size(), 2u);
   for (const auto& r : seen) EXPECT_EQ(r.params.at("time"), "1700000000");
-  const auto queries = LinkerdProfile().BuildQueries(q);
+  const auto queries = BuildQueries(LinkerdProfile(), q);
   std::set<std::string> asked = {seen[0].params.at("query"), seen[1].params.at("query")};
   EXPECT_EQ(asked, (std::set<std::string>{queries.counts, queries.buckets}));
 

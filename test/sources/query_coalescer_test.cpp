@@ -1,4 +1,4 @@
-// Coalescing, caching and waiters' deadlines of QueryCoalescer, with a fake fetch and an injected
+// Coalescing, caching and waiters' deadlines of QueryCoalescer, with a fake fetch and a manual
 // clock for cache expiry. No assertion depends on timing; waits are bounded polls.
 #include "sources/query_coalescer.h"
 
@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "mocks/manual_clock.h"
 #include "sources/source_metrics.h"
 #include "support/metrics_text.h"
 
@@ -78,7 +79,7 @@ struct Fixture {
   explicit Fixture(milliseconds ttl = seconds(5), size_t max_entries = 1024)
       : registry(std::make_shared<::prometheus::Registry>()),
         metrics(std::make_shared<SourceMetrics>(registry)),
-        coalescer(CacheOptions{ttl, max_entries}, metrics, MakeHooks(), [this] { return now; }) {}
+        coalescer(CacheOptions{ttl, max_entries}, metrics, MakeHooks(), clock) {}
 
   static QueryCoalescer<Answer>::Hooks MakeHooks() {
     QueryCoalescer<Answer>::Hooks hooks;
@@ -111,7 +112,7 @@ struct Fixture {
 
   std::shared_ptr<::prometheus::Registry> registry;
   std::shared_ptr<SourceMetrics> metrics;
-  SteadyClock::time_point now{seconds(1000)};
+  smi::testing::ManualClock clock;  // before the coalescer, which holds it
   FakeBackend backend;
   QueryCoalescer<Answer> coalescer;
 };
@@ -178,12 +179,12 @@ TEST(QueryCoalescer, AnErrorIsSharedByEveryWaiterAndNotCached) {
 TEST(QueryCoalescer, CachedUntilTheTtlPasses) {
   Fixture f(seconds(5));
   const auto first = f.Get("sum(up)");
-  f.now += milliseconds(4999);
+  f.clock.Advance(milliseconds(4999));
   EXPECT_EQ(f.Get("sum(up)"), first);
   EXPECT_EQ(f.backend.calls(), 1);
   EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 1);
 
-  f.now += milliseconds(1);  // exactly the TTL after the answer arrived
+  f.clock.Advance(milliseconds(1));  // exactly the TTL after the answer arrived
   EXPECT_NE(f.Get("sum(up)"), first);
   EXPECT_EQ(f.backend.calls(), 2);
   EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="success"})"), 2);

@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/profile_yaml.h"
+#include "sources/prometheus/promql_builder.h"
 
 namespace smi::sources::prometheus {
 namespace {
@@ -22,7 +26,7 @@ TrafficSplitQuery VotingSplit() {
 
 SampleQuery SplitQuery(std::vector<TrafficSplitQuery> splits) {
   SampleQuery q;
-  q.traffic_splits = std::move(splits);
+  q.shape = TrafficSplitBackends{std::move(splits)};
   q.window = seconds(30);
   q.at = TimePoint(seconds(1700000000));
   return q;
@@ -33,7 +37,7 @@ VectorSample Row(std::map<std::string, std::string> labels, double value) {
 }
 
 TEST(TrafficSplitQueries, LinkerdOneNamespace) {
-  const auto q = LinkerdProfile().BuildQueries(SplitQuery({VotingSplit()}));
+  const auto q = BuildQueries(LinkerdProfile(), SplitQuery({VotingSplit()}));
   EXPECT_EQ(q.counts,
             "sum by (dst_namespace, dst_service, authority, classification) "
             "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
@@ -47,15 +51,15 @@ TEST(TrafficSplitQueries, LinkerdOneNamespace) {
 }
 
 TEST(TrafficSplitQueries, LinkerdSeveralNamespacesSelectNone) {
-  const auto q = LinkerdProfile().BuildQueries(
-      SplitQuery({VotingSplit(), {"shop", "cart", {"cart-v1", "cart-v2"}}}));
+  const auto q = BuildQueries(
+      LinkerdProfile(), SplitQuery({VotingSplit(), {"shop", "cart", {"cart-v1", "cart-v2"}}}));
   EXPECT_EQ(q.counts,
             "sum by (dst_namespace, dst_service, authority, classification) "
             "(increase(response_total{direction=\"outbound\", dst_service!=\"\"}[30s]))");
 }
 
 TEST(TrafficSplitQueries, IstioAtTheClientsByDestinationService) {
-  const auto q = IstioProfile().BuildQueries(SplitQuery({VotingSplit()}));
+  const auto q = BuildQueries(IstioProfile(), SplitQuery({VotingSplit()}));
   EXPECT_EQ(q.counts,
             "sum by (destination_service_namespace, destination_service_name, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"source\", "
@@ -67,16 +71,17 @@ TEST(TrafficSplitQueries, IstioAtTheClientsByDestinationService) {
 }
 
 TEST(TrafficSplitQueries, RejectsAnInvalidNamespace) {
-  EXPECT_THROW(LinkerdProfile().BuildQueries(
+  EXPECT_THROW(
+      BuildQueries(LinkerdProfile(),
                    SplitQuery({{"emojivoto\"} or vector(1) #", "voting-svc", {"voting-v1-svc"}}})),
-               std::invalid_argument);
+      std::invalid_argument);
 }
 
 TEST(TrafficSplitQueries, AProfileWithoutTrafficSplitsSaysSo) {
   MeshProfileSpec spec = BuiltinProfileSpec("linkerd");
   spec.traffic_split.reset();
   try {
-    MeshProfile(spec).BuildQueries(SplitQuery({VotingSplit()}));
+    BuildQueries(MeshProfile(spec), SplitQuery({VotingSplit()}));
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "the linkerd mesh profile cannot answer for trafficsplits");
@@ -162,7 +167,7 @@ TEST(TrafficSplitSamples, LinkerdKeepsRowsSentToTheApexPerBackend) {
            {"authority", "voting-v1-svc.emojivoto.svc.cluster.local:8080"},
            {"le", "10"}},
           1000)};
-  const auto s = LinkerdProfile().ToSamples(q, counts, buckets);
+  const auto s = ToSamples(LinkerdProfile(), q, counts, buckets);
   ASSERT_EQ(s.backends.size(), 2u);
   EXPECT_EQ(s.backends[0].ns, "emojivoto");
   EXPECT_EQ(s.backends[0].apex, "voting-svc");
@@ -193,7 +198,7 @@ TEST(TrafficSplitSamples, LinkerdSplitsOfSeveralNamespaces) {
            {"authority", "cart.shop.svc.cluster.local:80"},  // wrong namespace for that apex
            {"classification", "success"}},
           99)};
-  const auto s = LinkerdProfile().ToSamples(q, counts, {});
+  const auto s = ToSamples(LinkerdProfile(), q, counts, {});
   ASSERT_EQ(s.backends.size(), 1u);
   EXPECT_EQ(s.backends[0].ns, "shop");
   EXPECT_EQ(s.backends[0].apex, "cart");
@@ -228,7 +233,7 @@ TEST(TrafficSplitSamples, IstioCountsEveryClientRequestToTheBackendService) {
                                                   {"destination_service_name", "voting-v2-svc"},
                                                   {"le", "25"}},
                                                  3)};
-  const auto s = IstioProfile().ToSamples(q, counts, buckets);
+  const auto s = ToSamples(IstioProfile(), q, counts, buckets);
   ASSERT_EQ(s.backends.size(), 2u);
   EXPECT_EQ(s.backends[0].backend, "voting-v1-svc");
   EXPECT_DOUBLE_EQ(s.backends[0].counts.success, 240);

@@ -1,8 +1,10 @@
 // The built-in mesh profiles, written in the same YAML a user can supply (README.md, "Mesh
 // profiles"); `--mesh` picks one by name.
+#include "sources/prometheus/builtin_profiles.h"
+
 #include <stdexcept>
 
-#include "sources/prometheus/mesh_profile.h"
+#include "sources/prometheus/profile_yaml.h"
 
 namespace smi::sources::prometheus {
 namespace {

@@ -1,4 +1,5 @@
-// Mesh profiles from YAML (the format is documented in README.md, "Mesh profiles").
+#include "sources/prometheus/profile_yaml.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -7,7 +8,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "model/traffic_metrics.h"
-#include "sources/prometheus/mesh_profile.h"
 
 namespace smi::sources::prometheus {
 namespace {

@@ -110,14 +110,4 @@ class PrometheusClient {
   std::unique_ptr<Impl> impl_;
 };
 
-// Helpers exposed for tests.
-// application/x-www-form-urlencoded encoding of one key or value.
-std::string FormEncode(std::string_view text);
-// A sample value as the API writes it ("1", "1.5e-07", "+Inf", "NaN"), locale-independent;
-// false unless the whole text is a number.
-bool ParseSampleValue(std::string_view text, double* value);
-// Parses a storageRetention string: the first duration part of "15d", "15d or 10GiB", "10GiB or
-// 15d".
-std::optional<std::chrono::milliseconds> ParseRetention(std::string_view text);
-
 }  // namespace smi::sources::prometheus

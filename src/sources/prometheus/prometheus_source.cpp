@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/promql_builder.h"
+
 namespace smi::sources::prometheus {
 namespace {
 
@@ -29,22 +32,23 @@ QueryCoalescer<QueryResult>::Hooks Hooks(const PrometheusClient& client) {
 }  // namespace
 
 PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile,
-                                   SourceOptions options)
+                                   SourceOptions options, const base::Clock& clock)
     : client_(client ? std::move(client)
                      : throw std::invalid_argument("PrometheusSource needs a client")),
       profile_(std::move(profile)),
       metrics_(std::make_shared<SourceMetrics>(std::move(options.registry))),
-      coalescer_(options.cache, metrics_, Hooks(*client_), std::move(options.clock)) {}
+      coalescer_(options.cache, metrics_, Hooks(*client_), clock) {}
 
 PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile,
-                                   SourceOptions source_options)
+                                   SourceOptions source_options, const base::Clock& clock)
     : PrometheusSource(std::make_unique<PrometheusClient>(std::move(options)), std::move(profile),
-                       std::move(source_options)) {}
+                       std::move(source_options), clock) {}
 
 TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
-  const ProfileQueries queries = profile_.BuildQueries(query);
+  const ProfileQueries queries = BuildQueries(profile_, query);
   const TimePoint at = std::chrono::floor<std::chrono::seconds>(query.at);
-  // Joining an identical query in flight waits no longer than asking would have.
+  // Joining an identical query in flight waits no longer than asking would have. Real time: it
+  // bounds a real wait.
   const auto deadline = std::chrono::steady_clock::now() + client_->timeout();
   const auto upstream = [this](const std::string& promql, TimePoint when) {
     return client_->Query(promql, when);
@@ -64,7 +68,7 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   }
   const std::shared_ptr<const QueryResult> bucket_result = buckets.get();
 
-  TrafficSamples out = profile_.ToSamples(query, counts->samples, bucket_result->samples);
+  TrafficSamples out = ToSamples(profile_, query, counts->samples, bucket_result->samples);
   out.evaluated_at = at;
   std::vector<std::string> warnings = counts->warnings;
   for (const auto& w : bucket_result->warnings) {

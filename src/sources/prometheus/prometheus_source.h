@@ -2,7 +2,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -10,6 +9,8 @@
 
 #include <prometheus/registry.h>
 
+#include "base/clock.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_client.h"
 #include "sources/query_coalescer.h"
@@ -27,16 +28,18 @@ struct SourceOptions {
   // Where the smi_prometheus_* metrics go (source_metrics.h); null: a registry of the source's
   // own (see metrics_registry()).
   std::shared_ptr<::prometheus::Registry> registry;
-  // Drives cache expiry; null: std::chrono::steady_clock. For tests.
-  std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 class PrometheusSource : public TrafficSource {
  public:
+  // `clock` (which must outlive the source) drives cache expiry and the query latency in the
+  // metrics; the deadline of a query is real time, as it bounds real socket and condition-variable
+  // waits.
   PrometheusSource(std::unique_ptr<PrometheusClient> client, MeshProfile profile,
-                   SourceOptions options = {});
+                   SourceOptions options = {}, const base::Clock& clock = base::DefaultClock());
   explicit PrometheusSource(ClientOptions options, MeshProfile profile = LinkerdProfile(),
-                            SourceOptions source_options = {});
+                            SourceOptions source_options = {},
+                            const base::Clock& clock = base::DefaultClock());
 
   // Issues the profile's two queries concurrently, both evaluated at query.at (whole seconds),
   // each through the coalescer and cache. Throws SourceUnavailable (a QueryError: backend
