@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # root and bench_name are set by the caller
 # Shared by the serving benchmarks (serving.sh, slow_clients.sh, soak.sh); sourced, not run.
 # The caller sets `bench_name` and `root` (the repository), then calls, in order:
 #   bench_build BUILD_DIR TARGET...   Release build with -DSMI_BUILD_BENCH=ON; sets `build`, `work`

@@ -85,7 +85,7 @@ flat() {
   awk -v col="$1" -v w="$warmup" '$1 > w { v = $col; if (n == 0 || v < lo) lo = v; if (n == 0 || v > hi) hi = v; n++ }
     END { if (n < 2) { print "too few samples after the warm-up"; exit }
           spread = (hi - lo) / lo * 100
-          printf "%s to %s (%.1f%%): %s\n", lo, hi, spread, spread <= 5 ? "flat" : "NOT flat" }' "$work/samples"
+          printf "%s to %s (%.1f%%): %s\n", lo, hi, spread, (spread <= 5 ? "flat" : "NOT flat") }' "$work/samples"
 }
 echo "RSS KiB after the warm-up: $(flat 2)"
 echo "open fds after the warm-up: $(flat 3)"
