@@ -53,12 +53,12 @@ sample() {
 }
 
 header() {
-  printf '| %-6s | %-22s | %15s | %8s | %7s | %7s | %8s | %6s | %7s | %10s | %8s | %6s |\n' \
+  printf '| %-6s | %-25s | %10s | %8s | %7s | %7s | %8s | %6s | %7s | %10s | %7s | %5s |\n' \
     target 'slow clients' 'held (min)' answered 'p50 ms' 'p99 ms' 'max ms' errors refused \
     unanswered 'RSS MiB' fds
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- ------------------------ \
-    ----------------: ---------: --------: --------: ---------: -------: --------: ------------: \
-    ---------: -------:
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- --------------------------- \
+    -----------: ---------: --------: --------: ---------: -------: --------: -----------: \
+    --------: ------:
 }
 
 # One measurement: row TARGET PORT CA TRICKLE IDLE SECONDS [PID to sample]; the loadgen output
@@ -81,7 +81,7 @@ row() {
   local held="-" refused
   if ((t + i > 0)); then held="$(kv "$out" trickle_open_min)+$(kv "$out" idle_open_min)"; fi
   refused=$(($(kv "$out" connect_errors) + $(kv "$out" background_refused)))
-  printf '| %-6s | %-22s | %15s | %8s | %7s | %7s | %8s | %6s | %7s | %10s | %8s | %6s |\n' \
+  printf '| %-6s | %-25s | %10s | %8s | %7s | %7s | %8s | %6s | %7s | %10s | %7s | %5s |\n' \
     "$target" "$t trickling + $i idle" "$held" "$(kv "$out" answered)" "$(kv "$out" p50_ms)" \
     "$(kv "$out" p99_ms)" "$(kv "$out" max_ms)" "$(kv "$out" errors)" "$refused" \
     "$(kv "$out" unfinished)" "${peak% *}" "${peak#* }"
