@@ -9,7 +9,7 @@
 # The well-behaved client: CONNECTIONS keep-alive connections (default 2) making RATE requests/s
 # in all (default 50), gets of one deployment, each allowed 5 s (a stalled server shows up as
 # timeouts and unanswered requests, and the run still ends). The slow connections are opened
-# first, for at most RAMP seconds (default 30). The same is measured without slow clients first,
+# first, for at most RAMP seconds (default 60). The same is measured without slow clients first,
 # and against nginx serving the same bytes unless NGINX=0. See bench_lib.sh for SMI_SERVER and
 # SERVER_ARGS.
 set -euo pipefail
@@ -21,7 +21,7 @@ source "$root/bench/bench_lib.sh"
 trickle=${2:-1000}
 idle=${3:-5000}
 seconds=${4:-20}
-ramp=${RAMP:-30}
+ramp=${RAMP:-60}
 rate=${RATE:-50}
 connections=${CONNECTIONS:-2}
 
