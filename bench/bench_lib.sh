@@ -171,6 +171,17 @@ bench_loadgen() {
   ((rc == 0)) || { echo "$bench_name: loadgen failed or was stopped (exit $rc)" >&2; return 1; }
 }
 
+# A Markdown table's rule for columns of the given widths: the first left-aligned, the others
+# right-aligned (numbers).
+bench_rule() {
+  local w line="|" first=1
+  for w in "$@"; do
+    if ((first)); then line+=$(printf -- '-%.0s' $(seq 1 $((w + 2))))"|"; first=0
+    else line+=$(printf -- '-%.0s' $(seq 1 $((w + 1))))":|"; fi
+  done
+  echo "$line"
+}
+
 # The value of KEY in loadgen's KEY=VALUE output FILE.
 kv() { sed -n "s/^$2=//p" "$1" | head -n1; }
 

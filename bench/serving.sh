@@ -45,8 +45,7 @@ echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $connecti
 echo
 printf '| %-18s | %7s | %11s | %12s | %5s | %13s | %12s | %10s |\n' request bytes 'nginx req/s' \
   'server req/s' ratio 'server p99 ms' 'nginx p99 ms' 'errors n/s'
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------- ---------: -------------: \
-  --------------: ------: ---------------: --------------: ------------:
+bench_rule 18 7 11 12 5 13 12 10
 verdicts=()
 for row in "${rows[@]}"; do
   name=${row%%:*} path=${row#*:}

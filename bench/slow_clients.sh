@@ -56,9 +56,7 @@ header() {
   printf '| %-6s | %-25s | %10s | %8s | %7s | %7s | %8s | %6s | %7s | %10s | %7s | %5s |\n' \
     target 'slow clients' 'held (min)' answered 'p50 ms' 'p99 ms' 'max ms' errors refused \
     unanswered 'RSS MiB' fds
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- --------------------------- \
-    -----------: ---------: --------: --------: ---------: -------: --------: -----------: \
-    --------: ------:
+  bench_rule 6 25 10 8 7 7 8 6 7 10 7 5
 }
 
 # One measurement: row TARGET PORT CA TRICKLE IDLE SECONDS [PID to sample]; the loadgen output

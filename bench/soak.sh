@@ -62,7 +62,7 @@ wait "$loadgen_pid" || { echo "soak: loadgen failed" >&2; exit 1; }
 
 echo
 printf '| %6s | %8s | %5s | %9s | %6s |\n' 't (s)' 'RSS MiB' fds requests errors
-printf '|%s|%s|%s|%s|%s|\n' -------: ---------: ------: ----------: -------:
+bench_rule 6 8 5 9 6
 # loadgen's interval lines, "interval t=10 requests=N errors=E rps=R", one per period in order,
 # beside the samples taken at the same marks.
 grep '^interval ' "$work/intervals" | sed 's/[a-z]*=//g' | awk '{ print $3, $4 }' >"$work/counts" || true
