@@ -92,6 +92,11 @@ struct Options {
   std::exit(2);
 }
 
+[[noreturn]] void Fail(const std::string& error) {
+  std::cerr << "loadgen: " << error << "\n";
+  std::exit(2);
+}
+
 double ParseNumber(const std::string& name, std::string v, double min) {
   if (!v.empty() && v.back() == 's') v.pop_back();  // "10s" reads as 10
   try {
@@ -594,7 +599,7 @@ int main(int argc, char** argv) {
       s.tls.set_verify_callback(ssl::host_name_verification(o.host));
     }
   } catch (const std::exception& e) {
-    Usage(std::string("TLS setup: ") + e.what());
+    Fail(std::string("TLS setup (--cert, --key, --ca): ") + e.what());
   }
   error_code ec;
   asio::ip::make_address(o.host, ec);
