@@ -8,6 +8,7 @@ packages=(
   libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev prometheus-cpp-dev libboost-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev
   prometheus curl procps iproute2 wrk hyperfine
+  nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
 )
 
 missing=()
@@ -20,7 +21,10 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian's prometheus package enables a system service; this project starts its own instances.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-  systemctl stop prometheus || true
-fi
+# Debian's prometheus and nginx packages enable system services; this project starts its own
+# instances.
+for service in prometheus nginx; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    systemctl stop "$service" || true
+  fi
+done
