@@ -183,7 +183,7 @@ model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query
 model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& query,
                                                          const kube::ClusterSnapshot* snapshot) {
   // With the caches, existence is theirs alone (docs/decisions.md, decision 7); peers keep the
-  // mesh's identity (decision 6).
+  // mesh's identity (docs/decisions.md, decision 6).
   if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }

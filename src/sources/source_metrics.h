@@ -1,22 +1,23 @@
 // The server's own metrics about its queries to the metrics backend, kept in a prometheus-cpp
-// registry that the caller owns (and serves at /metrics).
+// registry that the caller owns (and serves at /metrics; docs/architecture.md, "The server's own
+// metrics").
 //
-//   smi_prometheus_queries_total{outcome}       every query a request needed, by how it was
-//   answered:
-//                                                 success, error  sent upstream by this request
-//                                                 coalesced       joined an identical query in
-//                                                 flight cached          answered from the result
-//                                                 cache
-//                                               so success + error = upstream queries sent.
-//   smi_prometheus_query_errors_total{reason}   upstream queries that failed, by cause (see
-//                                               ReasonLabel: unreachable, timeout, http_5xx, ...)
-//   smi_prometheus_query_duration_seconds       latency of upstream queries (histogram), both
-//                                               outcomes
-//   smi_prometheus_query_warnings_total         upstream answers that carried warnings or infos
-//                                               (partial responses among them)
-//   smi_prometheus_wait_timeouts_total          coalesced waiters that gave up at their own
-//                                               deadline before the shared query ended
-//   smi_prometheus_queries_in_flight            upstream queries being answered now
+// clang-format off
+//   smi_prometheus_queries_total{outcome}     each query a request needed, by how it was answered:
+//                                               success, error  sent upstream by this request
+//                                               coalesced       joined an identical query in flight
+//                                               cached          answered from the result cache
+//                                             so success + error = upstream queries sent.
+//   smi_prometheus_query_errors_total{reason} upstream queries that failed, by cause
+//                                             (ReasonLabel: unreachable, timeout, http_5xx, ...)
+//   smi_prometheus_query_duration_seconds     latency of upstream queries (histogram), both
+//                                             outcomes
+//   smi_prometheus_query_warnings_total       upstream answers that carried warnings or infos
+//                                             (partial responses among them)
+//   smi_prometheus_wait_timeouts_total        coalesced waiters that gave up at their own
+//                                             deadline before the shared query ended
+//   smi_prometheus_queries_in_flight          upstream queries being answered now
+// clang-format on
 #pragma once
 
 #include <memory>

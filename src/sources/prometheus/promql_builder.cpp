@@ -172,7 +172,7 @@ class Builder {
   // The traffic of TrafficSplits: requests measured at the clients, grouped by the backend
   // service they were routed to (and the authority called, where the mesh records it). One
   // namespace is selected in the query when every split is in it; apexes and backends are
-  // picked from the rows (a name never becomes a regex, decision 11).
+  // picked from the rows (a name never becomes a regex: docs/decisions.md, decision 11).
   ProfileQueries Splits(const TrafficSplitBackends& q) const {
     if (!s_.traffic_split) {
       throw std::invalid_argument("the " + s_.name +
