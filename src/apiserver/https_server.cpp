@@ -371,6 +371,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                     "the request header is larger than the server accepts (" +
                         std::to_string(server_.options.limits.max_header_bytes) + " bytes)");
     }
+    // The parser refuses a Content-Length above the limit as soon as it reads the header.
+    if (ec == http::error::body_limit) return TooLarge();
     if (ec) return End(ec);
     const auto length = parser_->content_length();
     if (length && *length > server_.options.limits.max_body_bytes) return TooLarge();

@@ -72,6 +72,19 @@ class QueryCoalescer {
                  const base::Clock& clock = base::DefaultClock())
       : options_(options), metrics_(std::move(metrics)), hooks_(std::move(hooks)), clock_(clock) {}
 
+  // The cached answer to `query` at `at`, counted as such; null when there is none (then Get).
+  std::shared_ptr<const Result> Cached(const std::string& query, TimePoint at) {
+    const Key key{
+        query,
+        std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()};
+    std::lock_guard lock(mu_);
+    ExpireLocked(clock_.Monotonic());
+    const auto it = entries_.find(key);
+    if (it == entries_.end() || !it->second->done) return nullptr;
+    Count(QueryOutcome::kCached);
+    return it->second->value;
+  }
+
   // The answer to `query` at `at`: from the cache, from the identical query in flight, or from
   // `fetch` called on this thread. Throws what `fetch` threw (also to the callers that joined),
   // or wait_timeout() when `deadline` passes while waiting for another caller's fetch.

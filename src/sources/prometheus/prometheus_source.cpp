@@ -1,6 +1,8 @@
 #include "sources/prometheus/prometheus_source.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <future>
 #include <stdexcept>
 #include <utility>
@@ -37,7 +39,11 @@ PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, Mes
                      : throw std::invalid_argument("PrometheusSource needs a client")),
       profile_(std::move(profile)),
       metrics_(std::make_shared<SourceMetrics>(std::move(options.registry))),
-      coalescer_(options.cache, metrics_, Hooks(*client_), clock) {}
+      coalescer_(options.cache, metrics_, Hooks(*client_), clock),
+      query_pool_(std::make_unique<boost::asio::thread_pool>(
+          static_cast<size_t>(std::max(1, options.query_threads)))) {}
+
+PrometheusSource::~PrometheusSource() { query_pool_->join(); }
 
 PrometheusSource::PrometheusSource(ClientOptions options, MeshProfile profile,
                                    SourceOptions source_options, const base::Clock& clock)
@@ -56,17 +62,28 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   auto ask = [&](const std::string& promql) {
     return coalescer_.Get(promql, at, deadline, upstream);
   };
-  // The latency query runs on its own thread while this one asks for the counts: a request waits
-  // for the slower of the two, not their sum.
-  auto buckets = std::async(std::launch::async, [&] { return ask(queries.buckets); });
+  // Both answers are usually cached (a burst of requests shares its evaluation second): then
+  // no other thread is involved. Otherwise the latency query runs on the source's query pool
+  // while this thread asks for the counts, so a request waits for the slower of the two, not
+  // their sum, and no thread is created per request.
+  std::shared_ptr<const QueryResult> bucket_result = coalescer_.Cached(queries.buckets, at);
+  std::future<std::shared_ptr<const QueryResult>> buckets;
+  if (!bucket_result) {
+    auto task = std::make_shared<std::packaged_task<std::shared_ptr<const QueryResult>()>>(
+        [&] { return ask(queries.buckets); });
+    buckets = task->get_future();
+    boost::asio::post(*query_pool_, [task] { (*task)(); });
+  }
   std::shared_ptr<const QueryResult> counts;
   try {
     counts = ask(queries.counts);
   } catch (...) {
-    buckets.wait();  // never leave the other query running against references that go away
+    if (buckets.valid())
+      buckets.wait();  // never leave the other query running against
+                       // references that go away
     throw;
   }
-  const std::shared_ptr<const QueryResult> bucket_result = buckets.get();
+  if (!bucket_result) bucket_result = buckets.get();
 
   TrafficSamples out = ToSamples(profile_, query, counts->samples, bucket_result->samples);
   out.evaluated_at = at;

@@ -17,6 +17,10 @@
 #include "sources/source_metrics.h"
 #include "sources/traffic_source.h"
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace smi::sources::prometheus {
 
 // How the source shares work between requests and where it counts it. Defaults suit a server.
@@ -28,6 +32,9 @@ struct SourceOptions {
   // Where the smi_prometheus_* metrics go (source_metrics.h); null: a registry of the source's
   // own (see metrics_registry()).
   std::shared_ptr<::prometheus::Registry> registry;
+  // Threads that run the second query of a request while its own thread runs the first (only
+  // when that answer is not cached already).
+  int query_threads = 16;
 };
 
 class PrometheusSource : public TrafficSource {
@@ -40,6 +47,7 @@ class PrometheusSource : public TrafficSource {
   explicit PrometheusSource(ClientOptions options, MeshProfile profile = LinkerdProfile(),
                             SourceOptions source_options = {},
                             const base::Clock& clock = base::DefaultClock());
+  ~PrometheusSource() override;
 
   // Issues the profile's two queries concurrently, both evaluated at query.at (whole seconds),
   // each through the coalescer and cache. Throws SourceUnavailable (a QueryError: backend
@@ -66,6 +74,8 @@ class PrometheusSource : public TrafficSource {
   mutable std::mutex retention_mu_;
   mutable bool retention_known_ = false;
   mutable std::optional<std::chrono::milliseconds> retention_;
+  // Last, so that it is joined first: its tasks use the members above.
+  std::unique_ptr<boost::asio::thread_pool> query_pool_;
 };
 
 }  // namespace smi::sources::prometheus
