@@ -8,45 +8,57 @@ namespace {
 
 using nlohmann::json;
 
+constexpr const char* kWhat = "extension-apiserver-authentication: ";
+
+// The string at `key`; empty when absent or null. Anything else is an error naming the key, never
+// a json::type_error: the caller promises ConfigError only.
+std::string StringValue(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "";
+  if (!it->is_string()) throw ConfigError(std::string(kWhat) + key + " is not a string");
+  return it->get<std::string>();
+}
+
 std::vector<std::string> JsonArrayString(const json& data, const char* key) {
-  if (!data.contains(key)) return {};
-  const std::string text = data.at(key).get<std::string>();
+  const std::string text = StringValue(data, key);
   if (text.empty()) return {};
-  try {
-    const json list = json::parse(text);
-    if (list.is_null()) return {};
-    return list.get<std::vector<std::string>>();
-  } catch (const json::exception&) {
-    throw ConfigError(std::string("extension-apiserver-authentication: ") + key +
-                      " is not a JSON array of strings: " + text);
+  const json list = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (list.is_null()) return {};
+  if (list.is_array()) {
+    std::vector<std::string> out;
+    for (const auto& item : list) {
+      if (!item.is_string()) break;
+      out.push_back(item.get<std::string>());
+    }
+    if (out.size() == list.size()) return out;
   }
+  // (A parse error is a discarded value, neither null nor an array.)
+  throw ConfigError(std::string(kWhat) + key + " is not a JSON array of strings: " + text);
 }
 
 }  // namespace
 
 ExtensionApiserverAuthentication ParseAuthenticationConfigMap(const json& configmap) {
-  if (!configmap.is_object() || configmap.value("kind", "ConfigMap") != "ConfigMap") {
-    throw ConfigError("extension-apiserver-authentication: not a ConfigMap");
+  if (!configmap.is_object()) throw ConfigError(std::string(kWhat) + "not a ConfigMap");
+  if (const auto kind = configmap.find("kind");
+      kind != configmap.end() && !(kind->is_string() && *kind == "ConfigMap")) {
+    throw ConfigError(std::string(kWhat) + "not a ConfigMap");
   }
-  const json data = configmap.contains("data") && configmap["data"].is_object() ? configmap["data"]
-                                                                                : json::object();
+  static const json kNoData = json::object();
+  const auto data_it = configmap.find("data");
+  const json& data = data_it != configmap.end() && data_it->is_object() ? *data_it : kNoData;
   ExtensionApiserverAuthentication out;
-  try {
-    out.client_ca_pem = data.value("client-ca-file", "");
-    const std::string rh_ca = data.value("requestheader-client-ca-file", "");
-    if (!rh_ca.empty()) {
-      RequestHeaderConfig rh;
-      rh.client_ca_pem = rh_ca;
-      rh.allowed_names = JsonArrayString(data, "requestheader-allowed-names");
-      rh.username_headers = JsonArrayString(data, "requestheader-username-headers");
-      rh.uid_headers = JsonArrayString(data, "requestheader-uid-headers");
-      rh.group_headers = JsonArrayString(data, "requestheader-group-headers");
-      rh.extra_headers_prefix = JsonArrayString(data, "requestheader-extra-headers-prefix");
-      out.request_header = rh;
-    }
-  } catch (const json::type_error& e) {
-    throw ConfigError(std::string("extension-apiserver-authentication: a value is not a string: ") +
-                      e.what());
+  out.client_ca_pem = StringValue(data, "client-ca-file");
+  const std::string rh_ca = StringValue(data, "requestheader-client-ca-file");
+  if (!rh_ca.empty()) {
+    RequestHeaderConfig rh;
+    rh.client_ca_pem = rh_ca;
+    rh.allowed_names = JsonArrayString(data, "requestheader-allowed-names");
+    rh.username_headers = JsonArrayString(data, "requestheader-username-headers");
+    rh.uid_headers = JsonArrayString(data, "requestheader-uid-headers");
+    rh.group_headers = JsonArrayString(data, "requestheader-group-headers");
+    rh.extra_headers_prefix = JsonArrayString(data, "requestheader-extra-headers-prefix");
+    out.request_header = rh;
   }
   return out;
 }

@@ -95,24 +95,19 @@ RestConfig LoadKubeconfig(const std::string& path, const std::string& context) {
   return ParseKubeconfig(text, dir, context, path);
 }
 
-RestConfig ParseKubeconfig(const std::string& yaml, const std::string& base_dir,
-                           const std::string& context_name, const std::string& origin) {
-  const std::string where = "kubeconfig" + (origin.empty() ? "" : " " + origin);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(where + " is not valid YAML: " + e.what());
-  }
-  if (!root.IsMap()) throw ConfigError(where + " is not a YAML mapping");
+namespace {
+
+RestConfig FromKubeconfig(const YAML::Node& root, const std::string& where,
+                          const std::string& base_dir, const std::string& context_name) {
   auto str = [](const YAML::Node& n, const char* key) -> std::string {
     if (!n || !n.IsMap() || !n[key] || !n[key].IsScalar()) return "";
     return n[key].as<std::string>();
   };
-  // (A default YAML::Node is a defined null, so absence is an empty optional.)
+  // (A default YAML::Node is a defined null, so absence is an empty optional.) Items without a
+  // name (a bare scalar, a map without `name`) are never found, not even by an empty name.
   auto find_named = [&](const char* list, const std::string& name) -> std::optional<YAML::Node> {
     const YAML::Node items = root[list];
-    if (items && items.IsSequence()) {
+    if (!name.empty() && items && items.IsSequence()) {
       for (const auto& item : items) {
         if (str(item, "name") == name) return item;
       }
@@ -127,6 +122,9 @@ RestConfig ParseKubeconfig(const std::string& yaml, const std::string& base_dir,
   const YAML::Node ctx = (*ctx_item)["context"];
   const std::string cluster_name = str(ctx, "cluster");
   const std::string user_name = str(ctx, "user");
+  if (cluster_name.empty()) {
+    throw ConfigError(where + ": context \"" + ctx_name + "\" names no cluster");
+  }
   const auto cluster_item = find_named("clusters", cluster_name);
   if (!cluster_item) {
     throw ConfigError(where + ": cluster \"" + cluster_name + "\" of context \"" + ctx_name +
@@ -195,6 +193,26 @@ RestConfig ParseKubeconfig(const std::string& yaml, const std::string& base_dir,
     }
   }
   return c;
+}
+
+}  // namespace
+
+RestConfig ParseKubeconfig(const std::string& yaml, const std::string& base_dir,
+                           const std::string& context_name, const std::string& origin) {
+  const std::string where = "kubeconfig" + (origin.empty() ? "" : " " + origin);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where + " is not valid YAML: " + e.what());
+  }
+  if (!root.IsMap()) throw ConfigError(where + " is not a YAML mapping");
+  try {
+    return FromKubeconfig(root, where, base_dir, context_name);
+  } catch (const YAML::Exception& e) {
+    // A shape the reading above did not foresee; still the documented error, naming the file.
+    throw ConfigError(where + ": " + e.what());
+  }
 }
 
 }  // namespace smi::kube

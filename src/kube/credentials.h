@@ -82,7 +82,8 @@ RestConfig InClusterConfig(const InClusterPaths& paths = {});
 
 // The kubeconfig at `path`, using `context` (empty: current-context). Relative file paths in it
 // are relative to the kubeconfig's folder, as client-go resolves them. Throws ConfigError naming
-// the file and what is wrong (no such context, exec plugins, unreadable files...).
+// the file and what is wrong (no such context, a context naming no cluster, exec plugins,
+// unreadable files...), whatever the shape of the YAML.
 RestConfig LoadKubeconfig(const std::string& path, const std::string& context = "");
 // The same from YAML text; `base_dir` resolves relative paths.
 RestConfig ParseKubeconfig(const std::string& yaml, const std::string& base_dir,

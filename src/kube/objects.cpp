@@ -1,7 +1,9 @@
 #include "kube/objects.h"
 
+#include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -198,15 +200,70 @@ Namespace DecodeNamespace(const json& object) {
   return n;
 }
 
+namespace {
+
+// The largest magnitude a milli-value may have: below INT64_MAX with room for rounding, so that
+// every conversion from the long double below is defined.
+constexpr long double kMaxMilli = 9e18L;
+
+// A TrafficSplit weight in thousandths, from its value as a long double. Weights are relative
+// shares: a negative, non-finite or unrepresentable one makes the object invalid rather than
+// being wrapped or clamped into some other share.
+int64_t WeightMilli(long double milli, const std::string& what) {
+  if (!std::isfinite(milli)) throw std::invalid_argument("weight " + what + " is not a number");
+  if (milli < 0) throw std::invalid_argument("weight " + what + " is negative");
+  if (milli > kMaxMilli) throw std::invalid_argument("weight " + what + " is too large");
+  return static_cast<int64_t>(milli);
+}
+
+int64_t BackendWeightMilli(const json& w) {
+  if (w.is_number_unsigned()) {
+    const uint64_t v = w.get<uint64_t>();
+    if (v > static_cast<uint64_t>(kMaxMilli / 1000)) {
+      throw std::invalid_argument("weight " + std::to_string(v) + " is too large");
+    }
+    return static_cast<int64_t>(v) * 1000;
+  }
+  if (w.is_number_integer()) {  // signed: only negative integers are stored so
+    const int64_t v = w.get<int64_t>();
+    if (v < 0) throw std::invalid_argument("weight " + std::to_string(v) + " is negative");
+    return WeightMilli(static_cast<long double>(v) * 1000, std::to_string(v));
+  }
+  if (w.is_number()) {
+    const double v = w.get<double>();
+    return WeightMilli(std::ceil(static_cast<long double>(v) * 1000), w.dump());
+  }
+  const std::string text = w.get<std::string>();
+  const int64_t milli = ParseQuantityMilli(text);
+  if (milli < 0) throw std::invalid_argument("weight " + text + " is negative");
+  return milli;
+}
+
+}  // namespace
+
 int64_t ParseQuantityMilli(std::string_view text) {
   const std::string s(text);
   size_t i = 0;
   bool negative = false;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
   const size_t num_start = i;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  if (i == num_start) throw std::invalid_argument("quantity " + s + " has no number");
-  const long double number = std::stold(s.substr(num_start, i - num_start));
+  size_t digits = 0, dots = 0;
+  for (; i < s.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++digits;
+    } else if (s[i] == '.') {
+      ++dots;
+    } else {
+      break;
+    }
+  }
+  if (digits == 0 || dots > 1) throw std::invalid_argument("quantity " + s + " has no number");
+  long double number = 0;
+  try {
+    number = std::stold(s.substr(num_start, i - num_start));
+  } catch (const std::out_of_range&) {
+    throw std::invalid_argument("quantity " + s + " is out of range");
+  }
   const std::string suffix = s.substr(i);
   long double factor = 1;
   if (suffix.empty()) {
@@ -231,15 +288,26 @@ int64_t ParseQuantityMilli(std::string_view text) {
   } else if (suffix == "Gi") {
     factor = 1024.0L * 1024 * 1024;
   } else if (suffix[0] == 'e' || suffix[0] == 'E') {
-    size_t used = 0;
-    const int exp = std::stoi(suffix.substr(1), &used);
-    if (used != suffix.size() - 1) throw std::invalid_argument("bad quantity " + s);
+    std::string_view digits_text = std::string_view(suffix).substr(1);
+    if (!digits_text.empty() && digits_text[0] == '+') digits_text.remove_prefix(1);
+    int exp = 0;
+    const auto [end, ec] =
+        std::from_chars(digits_text.data(), digits_text.data() + digits_text.size(), exp);
+    if (ec == std::errc::result_out_of_range) {
+      throw std::invalid_argument("quantity " + s + " has an exponent out of range");
+    }
+    if (ec != std::errc() || end != digits_text.data() + digits_text.size()) {
+      throw std::invalid_argument("bad quantity " + s);
+    }
     factor = std::pow(10.0L, exp);
   } else {
     throw std::invalid_argument("quantity " + s + " has an unknown suffix");
   }
+  // Zero stays zero whatever the exponent ("0e99999" would otherwise be 0 x inf).
+  if (number == 0) return 0;
   const long double milli = std::ceil(number * factor * 1000 - 1e-9L);
-  if (milli > 9e18L) throw std::invalid_argument("quantity " + s + " is too large");
+  // Also false for NaN, so that only representable values reach the conversion.
+  if (!(milli <= kMaxMilli)) throw std::invalid_argument("quantity " + s + " is too large");
   return static_cast<int64_t>(negative ? -milli : milli);
 }
 
@@ -256,14 +324,9 @@ TrafficSplit DecodeTrafficSplit(const json& object, std::string_view api_version
       TrafficSplitBackend be;
       be.service = Str(b, "service");
       const json& w = Field(b, "weight");
-      if (w.is_number_integer()) {
-        be.weight_milli = w.get<int64_t>() * 1000;
-      } else if (w.is_number()) {
-        be.weight_milli = static_cast<int64_t>(std::ceil(w.get<double>() * 1000));
-        quantities = true;
-      } else if (w.is_string()) {
-        be.weight_milli = ParseQuantityMilli(w.get<std::string>());
-        quantities = true;
+      if (w.is_number() || w.is_string()) {
+        be.weight_milli = BackendWeightMilli(w);
+        if (!w.is_number_integer()) quantities = true;
       }
       if (be.weight_milli % 1000 != 0) all_whole = false;
       t.backends.push_back(std::move(be));

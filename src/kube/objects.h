@@ -81,11 +81,12 @@ struct Namespace {
 struct TrafficSplitBackend {
   std::string service;
   // The weight as the object states it, in thousandths: v1alpha2+ integers (weight 500 ->
-  // 500000), v1alpha1 quantities ("500m" -> 500).
+  // 500000), v1alpha1 quantities ("500m" -> 500). A weight that is negative, not a number or
+  // above 9e15 makes the whole object invalid (DecodeTrafficSplit throws std::invalid_argument).
   int64_t weight_milli = 0;
   // The integer weight the metrics API reports (backend.weight): the stated integer for
   // v1alpha2+; for v1alpha1 the quantity's value when every backend's weight is whole, otherwise
-  // every backend's milli-value, so that the ratios survive.
+  // every backend's milli-value, so that the ratios survive. Capped at INT32_MAX.
   int weight = 0;
 };
 
@@ -105,7 +106,8 @@ Namespace DecodeNamespace(const nlohmann::json& object);
 TrafficSplit DecodeTrafficSplit(const nlohmann::json& object, std::string_view api_version);
 
 // A Kubernetes quantity ("1", "500m", "1.5", "2k", "1Ki") in thousandths, rounded up as
-// Quantity.MilliValue() does. Throws std::invalid_argument.
+// Quantity.MilliValue() does. Throws std::invalid_argument, also for a magnitude above 9e18
+// thousandths and for an exponent beyond int.
 int64_t ParseQuantityMilli(std::string_view text);
 
 // Parses JSON while dropping the (large) parts of objects nothing here reads (managedFields,

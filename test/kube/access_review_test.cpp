@@ -159,6 +159,47 @@ TEST(AuthenticationConfigMapTest, Parses) {
       ConfigError);
 }
 
+// Found by fuzzing: a non-string `kind` threw json::type_error from outside the block that turned
+// type errors into ConfigError. Every value of the wrong type is a ConfigError naming its key.
+TEST(AuthenticationConfigMapTest, ValuesOfTheWrongTypeAreConfigErrors) {
+  auto error = [](const std::string& text) -> std::string {
+    try {
+      ParseAuthenticationConfigMap(json::parse(text));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(parsed)";
+  };
+  EXPECT_EQ(error(R"({"kind": 1, "data": {}})"),
+            "extension-apiserver-authentication: not a ConfigMap");
+  EXPECT_EQ(error(R"({"kind": null})"), "extension-apiserver-authentication: not a ConfigMap");
+  EXPECT_EQ(error(R"({"kind": ["ConfigMap"]})"),
+            "extension-apiserver-authentication: not a ConfigMap");
+  EXPECT_EQ(error(R"({"kind": "Secret"})"), "extension-apiserver-authentication: not a ConfigMap");
+  EXPECT_EQ(error(R"({"data": {"client-ca-file": 7}})"),
+            "extension-apiserver-authentication: client-ca-file is not a string");
+  EXPECT_EQ(error(R"({"data": {"requestheader-client-ca-file": {}}})"),
+            "extension-apiserver-authentication: requestheader-client-ca-file is not a string");
+  EXPECT_EQ(error(R"({"data": {"requestheader-client-ca-file": "CA",
+                               "requestheader-group-headers": ["X"]}})"),
+            "extension-apiserver-authentication: requestheader-group-headers is not a string");
+  EXPECT_EQ(
+      error(R"({"data": {"requestheader-client-ca-file": "CA",
+                         "requestheader-allowed-names": "[\"a\", 1]"}})"),
+      "extension-apiserver-authentication: requestheader-allowed-names is not a JSON array of "
+      "strings: [\"a\", 1]");
+  EXPECT_EQ(error(R"({"data": {"requestheader-client-ca-file": "CA",
+                               "requestheader-allowed-names": "{\"a\": \"b\"}"}})"),
+            "extension-apiserver-authentication: requestheader-allowed-names is not a JSON array "
+            "of strings: {\"a\": \"b\"}");
+  // Absent and null are the same: nothing configured.
+  EXPECT_EQ(error(R"({"data": {"client-ca-file": null,
+                               "requestheader-client-ca-file": "CA",
+                               "requestheader-allowed-names": "null"}})"),
+            "(parsed)");
+  EXPECT_EQ(error(R"({"data": 5})"), "(parsed)");
+}
+
 TEST_F(AccessReviewTest, ConfigMapIsPolledAndChangesReported) {
   std::mutex mu;
   std::vector<ExtensionApiserverAuthentication> seen;

@@ -122,6 +122,37 @@ TEST(Kubeconfig, ErrorsNameTheProblem) {
             std::string::npos);
 }
 
+// Found by fuzzing: a context without a cluster threw YAML::BadSubscript, because the empty
+// cluster name matched the bare list item `- foo`, which was then subscripted.
+TEST(Kubeconfig, ContextWithoutClusterIsAConfigError) {
+  auto error = [](const std::string& yaml) -> std::string {
+    try {
+      ParseKubeconfig(yaml, "", "", "/k/config");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(parsed)";
+  };
+  const std::string bare_item =
+      "current-context: dev\ncontexts:\n- name: dev\n  context: {}\nclusters:\n- foo\n";
+  EXPECT_EQ(error(bare_item), "kubeconfig /k/config: context \"dev\" names no cluster");
+  EXPECT_EQ(error("current-context: dev\ncontexts:\n- name: dev\nclusters:\n- foo\n"),
+            "kubeconfig /k/config: context \"dev\" names no cluster");
+  EXPECT_EQ(error("current-context: dev\ncontexts:\n- name: dev\n  context: x\n"),
+            "kubeconfig /k/config: context \"dev\" names no cluster");
+  // Nameless items are not found by name: not the cluster, nor the user.
+  EXPECT_EQ(error("current-context: dev\ncontexts:\n- name: dev\n  context: {cluster: c}\n"
+                  "clusters:\n- foo\n- cluster: {server: https://x}\n"),
+            "kubeconfig /k/config: cluster \"c\" of context \"dev\" does not exist");
+  EXPECT_EQ(error("current-context: dev\ncontexts:\n- name: dev\n  context: {cluster: c, user: u}\n"
+                  "clusters:\n- {name: c, cluster: {server: https://x}}\nusers:\n- u\n"),
+            "kubeconfig /k/config: user \"u\" of context \"dev\" does not exist");
+  // A list item that is a scalar where a map is expected.
+  EXPECT_EQ(error("current-context: dev\ncontexts:\n- name: dev\n  context: {cluster: c}\n"
+                  "clusters:\n- {name: c, cluster: [1]}\n"),
+            "kubeconfig /k/config: cluster \"c\" has no server");
+}
+
 TEST(InCluster, ReadsServiceAccountAndEnvironment) {
   TempDir d;
   InClusterPaths p;

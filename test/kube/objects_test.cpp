@@ -99,6 +99,65 @@ TEST(Objects, Quantities) {
   EXPECT_THROW(ParseQuantityMilli("1q"), std::invalid_argument);
 }
 
+// A TrafficSplit as kube-apiserver would send it, with one backend whose weight is the JSON text
+// `weight`, so that each input below is decoded exactly as it arrived.
+TrafficSplit DecodeSplitWithWeight(const std::string& weight) {
+  return DecodeTrafficSplit(
+      json::parse(R"({"apiVersion": "split.smi-spec.io/v1alpha4", "kind": "TrafficSplit",
+                      "metadata": {"name": "s", "namespace": "ns"},
+                      "spec": {"service": "web", "backends": [
+                        {"service": "web-v1", "weight": )" +
+                  weight + "}]}}"),
+      "");
+}
+
+// Inputs found by fuzzing: each was undefined behaviour (a NaN or out-of-range value converted to
+// an integer, a signed overflow) or escaped as another exception than the documented one.
+TEST(Objects, QuantityZeroWithAHugeExponentIsZero) {
+  // 0 x 10^53130 was 0 x inf = NaN, then converted to int64.
+  EXPECT_EQ(ParseQuantityMilli("0e053130"), 0);
+  const TrafficSplit t = DecodeSplitWithWeight(R"("0e053130")");
+  ASSERT_EQ(t.backends.size(), 1u);
+  EXPECT_EQ(t.backends[0].weight_milli, 0);
+  EXPECT_EQ(t.backends[0].weight, 0);
+}
+
+TEST(Objects, IntegerWeightTooLargeForThousandthsIsInvalid) {
+  // 10^16 x 1000 overflowed int64.
+  EXPECT_THROW(DecodeSplitWithWeight("10000000000000000"), std::invalid_argument);
+  EXPECT_THROW(DecodeSplitWithWeight("18446744073709551615"), std::invalid_argument);
+  // The largest accepted integer weight, reported capped at INT32_MAX as before.
+  const TrafficSplit t = DecodeSplitWithWeight("9000000000000000");
+  EXPECT_EQ(t.backends[0].weight_milli, 9000000000000000000);
+  EXPECT_EQ(t.backends[0].weight, INT32_MAX);
+}
+
+TEST(Objects, FloatingWeightTooLargeIsInvalid) {
+  // 1e300 x 1000 does not fit an int64.
+  EXPECT_THROW(DecodeSplitWithWeight("1e300"), std::invalid_argument);
+  EXPECT_THROW(DecodeSplitWithWeight("-1e300"), std::invalid_argument);
+  EXPECT_EQ(DecodeSplitWithWeight("0.5").backends[0].weight_milli, 500);
+}
+
+TEST(Objects, QuantityExponentBeyondIntIsInvalidArgument) {
+  // std::stoi threw std::out_of_range, which is not the documented std::invalid_argument.
+  EXPECT_THROW(ParseQuantityMilli("2e2222222222223"), std::invalid_argument);
+  EXPECT_THROW(DecodeSplitWithWeight(R"("2e2222222222223")"), std::invalid_argument);
+  EXPECT_THROW(ParseQuantityMilli("1e99999"), std::invalid_argument);  // inf
+  EXPECT_THROW(ParseQuantityMilli("1" + std::string(5000, '0')), std::invalid_argument);
+  EXPECT_THROW(ParseQuantityMilli("1e 5"), std::invalid_argument);
+  EXPECT_THROW(ParseQuantityMilli("1.2.3"), std::invalid_argument);
+  EXPECT_EQ(ParseQuantityMilli("1e+3"), 1000000);
+  EXPECT_EQ(ParseQuantityMilli("1e-3"), 1);
+}
+
+TEST(Objects, NegativeWeightIsInvalid) {
+  EXPECT_THROW(DecodeSplitWithWeight("-1"), std::invalid_argument);
+  EXPECT_THROW(DecodeSplitWithWeight("-0.5"), std::invalid_argument);
+  EXPECT_THROW(DecodeSplitWithWeight(R"("-500m")"), std::invalid_argument);
+  EXPECT_EQ(ParseQuantityMilli("-500m"), -500);  // quantities themselves may be negative
+}
+
 TEST(Objects, MissingNameIsRejected) {
   EXPECT_THROW(DecodePod(json{{"metadata", json::object()}}), std::invalid_argument);
   EXPECT_THROW(DecodePod(json::array()), std::invalid_argument);
