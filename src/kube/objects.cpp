@@ -370,7 +370,13 @@ json ParseTrimmed(std::string_view text, int object_depth) {
     }
     return true;
   };
-  return json::parse(text.begin(), text.end(), cb);
+  try {
+    return json::parse(text.begin(), text.end(), cb);
+  } catch (const json::out_of_range& e) {
+    // A number beyond double ("1e400") is malformed input like any other, and callers expect
+    // one exception type for that.
+    throw json::parse_error::create(101, 0, e.what(), nullptr);
+  }
 }
 
 }  // namespace smi::kube

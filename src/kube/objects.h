@@ -113,7 +113,7 @@ int64_t ParseQuantityMilli(std::string_view text);
 // Parses JSON while dropping the (large) parts of objects nothing here reads (managedFields,
 // annotations, pod specs and statuses except podIP/phase, pod templates...). `object_depth` is
 // the nesting depth of the objects' own fields: 1 for a single object, 2 for a watch event, 3 for
-// a list. Throws nlohmann::json::parse_error.
+// a list. Throws nlohmann::json::parse_error, also for a number beyond double.
 nlohmann::json ParseTrimmed(std::string_view text, int object_depth);
 
 }  // namespace smi::kube

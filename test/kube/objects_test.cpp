@@ -158,6 +158,12 @@ TEST(Objects, NegativeWeightIsInvalid) {
   EXPECT_EQ(ParseQuantityMilli("-500m"), -500);  // quantities themselves may be negative
 }
 
+TEST(Objects, NumberBeyondDoubleIsAParseError) {
+  // Found by fuzzing: nlohmann's out_of_range escaped where parse_error is documented.
+  EXPECT_THROW(ParseTrimmed(R"({"spec": {"backends": [{"weight": 1e380}]}})", 1),
+               nlohmann::json::parse_error);
+}
+
 TEST(Objects, MissingNameIsRejected) {
   EXPECT_THROW(DecodePod(json{{"metadata", json::object()}}), std::invalid_argument);
   EXPECT_THROW(DecodePod(json::array()), std::invalid_argument);
