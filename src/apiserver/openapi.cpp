@@ -166,7 +166,7 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
   const auto add = [&](const std::string& path, const std::string& id, const std::string& type,
                        std::vector<std::string> path_params, std::string action = "") {
     if (action.empty()) action = type == "TrafficMetricsList" ? "list" : "get";
-    json params = {window};
+    json params = json::array({window});
     for (const auto& p : path_params) params.push_back(param(p, "path", true, p));
     paths[path] = {{"get",
                     {{"operationId", id},

@@ -1,5 +1,6 @@
 #include "config/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -169,6 +170,7 @@ sources::prometheus::ClientOptions PrometheusClientOptions(const ServerFlags& fl
 std::unique_ptr<sources::prometheus::PrometheusSource> MakeSource(const ServerFlags& flags) {
   sources::prometheus::SourceOptions options;
   if (flags.cache_ttl) options.cache.ttl = *flags.cache_ttl;
+  options.query_threads = std::max(options.query_threads, flags.threads);
   return std::make_unique<sources::prometheus::PrometheusSource>(
       PrometheusClientOptions(flags), sources::prometheus::MeshProfile(flags.profile),
       std::move(options));

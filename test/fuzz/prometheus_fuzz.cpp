@@ -1,21 +1,18 @@
-// Prometheus answers: an instant-vector answer of /api/v1/query, its sample values, and the
-// retention of /api/v1/status/runtimeinfo, turned into samples by the built-in mesh profiles for
-// each shape of query. Whatever Prometheus (or something in its place) answers, the result is
-// samples or a "malformed" error, never undefined behaviour.
-//
-// The answer envelope is decoded by PrometheusClient::Query inside its HTTP exchange; here that
-// decoding is restated around the pure parts it calls (ParseSampleValue) so that the parts after
-// it (MeshProfile::ToSamples) see what the client would hand them.
+// Prometheus answers: an /api/v1/query answer decoded as the client decodes it
+// (DecodeQueryAnswer), sample values, and the retention of /api/v1/status/runtimeinfo, then
+// turned into samples by the built-in mesh profiles for each shape of query. Whatever Prometheus
+// (or something in its place) answers, the result is samples or a QueryError, never undefined
+// behaviour or another exception.
 #include <chrono>
-#include <cmath>
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "fuzz_input.h"
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/api_decoding.h"
+#include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
-#include "sources/prometheus/prometheus_client.h"
+#include "sources/prometheus/promql_builder.h"
 
 namespace {
 
@@ -23,58 +20,23 @@ using namespace smi;
 using namespace smi::sources;
 using namespace smi::sources::prometheus;
 using model::ResourceKind;
-using nlohmann::json;
-
-// As PrometheusClient::Query: nullopt where it fails with "malformed".
-std::optional<std::vector<VectorSample>> DecodeVector(const json& answer) {
-  const json& data = answer.is_object() && answer.contains("data") ? answer["data"] : answer;
-  if (!data.is_object() || !data.contains("result") || !data["result"].is_array()) {
-    return std::nullopt;
-  }
-  std::vector<VectorSample> out;
-  for (const auto& item : data["result"]) {
-    if (!item.is_object()) return std::nullopt;
-    const auto value = item.find("value");
-    if (value == item.end()) continue;
-    if (!value->is_array() || value->size() != 2 || !(*value)[1].is_string()) return std::nullopt;
-    VectorSample sample;
-    if (!ParseSampleValue((*value)[1].get_ref<const std::string&>(), &sample.value)) {
-      return std::nullopt;
-    }
-    if (std::isnan(sample.value)) continue;
-    if (const auto metric = item.find("metric"); metric != item.end()) {
-      if (!metric->is_object()) return std::nullopt;
-      for (const auto& [k, v] : metric->items()) {
-        if (!v.is_string()) return std::nullopt;
-        sample.labels.emplace(k, v.get<std::string>());
-      }
-    }
-    out.push_back(std::move(sample));
-  }
-  return out;
-}
 
 std::vector<SampleQuery> Queries() {
   std::vector<SampleQuery> out;
-  auto add = [&](ResourceKind kind, std::string ns, std::string name, bool edges) -> SampleQuery& {
+  const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  for (QueryShape shape : std::vector<QueryShape>{
+           ResourceScope{ResourceKind::kDeployment, "emojivoto", ""},
+           ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web"},
+           ResourceScope{ResourceKind::kPod, "emojivoto", "web-5f-abcde"},
+           NamespacePodEdges{"emojivoto", ResourceKind::kDeployment},
+           ResourceScope{ResourceKind::kNamespace, "", ""},
+           ObjectEdges{ResourceKind::kNamespace, "", "emojivoto"}, AllWorkloads{"", ""},
+           TrafficSplitBackends{{{"emojivoto", "web-svc", {"web-v1", "web-v2"}}}}}) {
     SampleQuery q;
-    q.kind = kind;
-    q.ns = std::move(ns);
-    q.name = std::move(name);
-    q.edges = edges;
-    q.at = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
-    out.push_back(q);
-    return out.back();
-  };
-  add(ResourceKind::kDeployment, "emojivoto", "", false);
-  add(ResourceKind::kDeployment, "emojivoto", "web", true);
-  add(ResourceKind::kPod, "emojivoto", "web-5f-abcde", false);
-  add(ResourceKind::kPod, "emojivoto", "", true).peer_kind = ResourceKind::kDeployment;
-  add(ResourceKind::kNamespace, "", "", false);
-  add(ResourceKind::kNamespace, "", "emojivoto", true);
-  add(ResourceKind::kDeployment, "", "", false).all_workload_kinds = true;
-  add(ResourceKind::kDeployment, "", "", false).traffic_splits = {
-      {"emojivoto", "web-svc", {"web-v1", "web-v2"}}};
+    q.shape = std::move(shape);
+    q.at = at;
+    out.push_back(std::move(q));
+  }
   return out;
 }
 
@@ -91,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const MeshProfile& profile : *profiles) {
       for (const SampleQuery& query : *queries) {
         try {
-          profile.BuildQueries(query);
+          BuildQueries(profile, query);
           out->emplace_back(&profile, &query);
         } catch (const std::invalid_argument&) {
         }
@@ -107,16 +69,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::Fail("a retention that is not positive", text);
   }
 
-  const json answer = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (answer.is_discarded()) return 0;
-  if (answer.is_object() && answer.contains("data") && answer["data"].is_object()) {
-    if (const auto r = answer["data"].find("storageRetention");
-        r != answer["data"].end() && r->is_string()) {
-      ParseRetention(r->get_ref<const std::string&>());
-    }
+  HttpAnswer answer{200, "application/json", std::string(text)};
+  try {
+    DecodeRetentionAnswer(answer, "Prometheus at http://fuzz");
+  } catch (const QueryError&) {
   }
-  const auto samples = DecodeVector(answer);
-  if (!samples) return 0;
-  for (const auto& [profile, query] : *pairs) profile->ToSamples(*query, *samples, *samples);
+  QueryResult result;
+  try {
+    result = DecodeQueryAnswer(answer, "Prometheus at http://fuzz");
+  } catch (const QueryError&) {
+    return 0;
+  }
+  for (const auto& [profile, query] : *pairs) {
+    ToSamples(*profile, *query, result.samples, result.samples);
+  }
   return 0;
 }

@@ -33,8 +33,9 @@ struct SourceOptions {
   // own (see metrics_registry()).
   std::shared_ptr<::prometheus::Registry> registry;
   // Threads that run the second query of a request while its own thread runs the first (only
-  // when that answer is not cached already).
-  int query_threads = 16;
+  // when that answer is not cached already). Past this many uncached requests at once, second
+  // queries wait for a thread; keep it at least the serving worker threads (--threads).
+  int query_threads = 64;
 };
 
 class PrometheusSource : public TrafficSource {
