@@ -28,6 +28,20 @@ model::TrafficMetrics NewItem(const ObjectReference& resource,
   return tm;
 }
 
+bool FieldSelected(const MetricsQuery& q, const ObjectReference& ref);
+
+// One item per row (a resource and its counts) that the field selector keeps, in the rows' order.
+template <typename Rows>
+void AppendItems(const Rows& rows, const MetricsQuery& query,
+                 const sources::TrafficSamples& samples, model::TrafficMetricsList& list) {
+  for (const auto& [key, row] : rows) {
+    if (!FieldSelected(query, row.first)) continue;
+    auto tm = NewItem(row.first, samples, query.window);
+    tm.metrics = MetricsFromCounts(row.second);
+    list.items.push_back(std::move(tm));
+  }
+}
+
 // Without Kubernetes knowledge no label is known, so a label selector cannot be honoured.
 void RequireNoLabelSelector(const MetricsQuery& q) {
   if (q.label_selector && !q.label_selector->MatchesEverything()) {
@@ -167,12 +181,7 @@ model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query)
   model::TrafficMetricsList list;
   list.resource.kind = model::KindName(query.kind);
   if (query.kind != ResourceKind::kNamespace) list.resource.ns = query.ns;
-  for (const auto& [key, row] : rows) {
-    if (!FieldSelected(query, row.first)) continue;
-    auto tm = NewItem(row.first, samples, query.window);
-    tm.metrics = MetricsFromCounts(row.second);
-    list.items.push_back(std::move(tm));
-  }
+  AppendItems(rows, query, samples, list);
   return list;
 }
 
@@ -244,12 +253,7 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuer
   const auto samples = Fetch(q.window, AllWorkloadsOf(q));
   model::TrafficMetricsList list;
   list.resource.ns = q.ns;
-  for (const auto& [key, row] : CollectWorkloads(samples, q)) {
-    if (!FieldSelected(q, row.first)) continue;
-    auto tm = NewItem(row.first, samples, q.window);
-    tm.metrics = MetricsFromCounts(row.second);
-    list.items.push_back(std::move(tm));
-  }
+  AppendItems(CollectWorkloads(samples, q), q, samples, list);
   return list;
 }
 
