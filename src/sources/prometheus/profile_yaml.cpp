@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/yaml_keys.h"
+
 #include "model/traffic_metrics.h"
 
 namespace smi::sources::prometheus {
@@ -28,13 +30,8 @@ class Reader {
   // A map whose keys are all in `allowed`.
   void Map(const YAML::Node& n, const std::string& key, std::set<std::string> allowed) const {
     if (!n.IsMap()) Fail(key, "expected a mapping");
-    for (const auto& kv : n) {
-      const std::string k = kv.first.Scalar();
-      if (!allowed.contains(k)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        Fail(Join(key, k), "unknown key (expected one of: " + list + ")");
-      }
+    if (const auto unknown = base::UnknownKey(n, allowed)) {
+      Fail(Join(key, *unknown), base::UnknownKeyMessage(allowed));
     }
   }
 
