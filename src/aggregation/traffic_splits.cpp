@@ -29,7 +29,7 @@ std::shared_ptr<const kube::ClusterSnapshot> SyncedSnapshot(const kube::ClusterS
   std::string why;
   if (!cluster.Synced(&why)) {
     throw NotReady("the Kubernetes caches have not synced yet" +
-                                     (why.empty() ? std::string() : ": " + why));
+                   (why.empty() ? std::string() : ": " + why));
   }
   return cluster.Snapshot();
 }
