@@ -520,6 +520,7 @@ void HttpsServer::Impl::MarkIdle(Connection* c) {
   if (c->idle) return;
   c->idle_position = idle.insert(idle.end(), c);
   c->idle = true;
+  metrics.ConnectionsIdle(+1);
 }
 
 void HttpsServer::Impl::MarkBusy(Connection* c) {
@@ -527,11 +528,15 @@ void HttpsServer::Impl::MarkBusy(Connection* c) {
   if (!c->idle) return;
   idle.erase(c->idle_position);
   c->idle = false;
+  metrics.ConnectionsIdle(-1);
 }
 
 void HttpsServer::Impl::Forget(Connection* c) {
   std::lock_guard lock(conn_mu);
-  if (c->idle) idle.erase(c->idle_position);
+  if (c->idle) {
+    idle.erase(c->idle_position);
+    metrics.ConnectionsIdle(-1);
+  }
   c->idle = false;
   all.erase(c);
 }
@@ -545,6 +550,7 @@ bool HttpsServer::Impl::Admit() {
       Connection* c = idle.front();
       idle.pop_front();
       c->idle = false;
+      metrics.ConnectionsIdle(-1);
       oldest = c->weak_from_this().lock();  // null while it is being destroyed
     }
   }

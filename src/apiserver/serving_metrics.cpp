@@ -48,6 +48,11 @@ ServingMetrics::ServingMetrics(prometheus::Registry* registry) {
                .Help("Client connections open now")
                .Register(*registry)
                .Add({});
+  idle_ = &prometheus::BuildGauge()
+               .Name("smi_serving_idle_connections")
+               .Help("Client connections waiting for their next request")
+               .Register(*registry)
+               .Add({});
   closed_ = &prometheus::BuildCounter()
                  .Name("smi_serving_connections_closed_total")
                  .Help("Client connections closed, by reason (a limit, the client, the server)")
@@ -81,6 +86,10 @@ void ServingMetrics::InFlight(int delta) {
 
 void ServingMetrics::ConnectionsOpen(int delta) {
   if (open_) open_->Increment(delta);
+}
+
+void ServingMetrics::ConnectionsIdle(int delta) {
+  if (idle_) idle_->Increment(delta);
 }
 
 void ServingMetrics::ConnectionClosed(std::string_view reason) {

@@ -30,6 +30,8 @@ class ServingMetrics {
                const std::multimap<std::string, std::string>& params, int code, double seconds);
   void InFlight(int delta);
   void ConnectionsOpen(int delta);
+  // Connections waiting for their next request (the first the connection cap closes).
+  void ConnectionsIdle(int delta);
   // "handshake_timeout", "header_timeout", "idle_timeout", "write_timeout", "header_too_large",
   // "body_too_large", "over_capacity" (closed to make room), "refused" (cap reached, none idle),
   // "tls_error", "client_closed", "server_stopped".
@@ -42,6 +44,7 @@ class ServingMetrics {
   prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Gauge* open_ = nullptr;
+  prometheus::Gauge* idle_ = nullptr;
   prometheus::Family<prometheus::Counter>* closed_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;
 };
