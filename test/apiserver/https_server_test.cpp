@@ -250,6 +250,7 @@ TEST_F(HttpsServerTest, AtTheCapTheLongestIdleConnectionMakesRoom) {
     idle.back()->Send(Get("/healthz"));
     ASSERT_EQ(StatusOf(idle.back()->ReadResponse()), 200);
   }
+  ASSERT_TRUE(GaugeReaches("smi_serving_idle_connections", 3));
   Client fresh(port);
   fresh.Send(Get("/healthz"));
   EXPECT_EQ(StatusOf(fresh.ReadResponse()), 200);
