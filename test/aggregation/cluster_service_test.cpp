@@ -11,6 +11,7 @@
 #include "fakekube/fake_kube_api.h"
 #include "kube/cluster_state.h"
 #include "mocks/fake_source.h"
+#include "mocks/unsynced_cluster.h"
 
 namespace smi::aggregation {
 namespace {
@@ -375,16 +376,7 @@ TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
 // Caches that have not synced are the server not being ready, not the backend failing: a NotReady
 // (503 naming the caches), for objects and TrafficSplits alike.
 TEST_F(ClusterServiceTest, NotSyncedIsNotReady) {
-  class Unsynced : public kube::ClusterState {
-   public:
-    bool Synced(std::string* why) const override {
-      if (why) *why = "pods";
-      return false;
-    }
-    std::shared_ptr<const kube::ClusterSnapshot> Snapshot() const override {
-      return std::make_shared<kube::ClusterSnapshot>(kube::ClusterSnapshot::Parts{});
-    }
-  } unsynced;
+  testing::UnsyncedCluster unsynced;
   TrafficMetricsService service(source_, clock_, {}, &unsynced);
   EXPECT_THROW(service.List(Query(ResourceKind::kPod, "emojivoto")), aggregation::NotReady);
   MetricsQuery splits;

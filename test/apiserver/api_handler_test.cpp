@@ -8,6 +8,7 @@
 
 #include "kube/cluster_state.h"
 #include "mocks/fake_source.h"
+#include "mocks/unsynced_cluster.h"
 
 namespace smi::apiserver {
 namespace {
@@ -187,17 +188,7 @@ TEST_F(ApiHandlerTest, SelectorsWithoutKubernetesKnowledge) {
 }
 
 TEST_F(ApiHandlerTest, ReadyzWaitsForTheKubernetesCaches) {
-  class Unsynced : public kube::ClusterState {
-   public:
-    bool Synced(std::string* why) const override {
-      if (why) *why = "pods, replicasets";
-      return synced;
-    }
-    std::shared_ptr<const kube::ClusterSnapshot> Snapshot() const override {
-      return std::make_shared<kube::ClusterSnapshot>(kube::ClusterSnapshot::Parts{});
-    }
-    bool synced = false;
-  } cluster;
+  testing::UnsyncedCluster cluster;
   // The check the server registers for its caches, ahead of the source's.
   const ApiHandler handler(service_,
                            {{"kubernetes-caches",

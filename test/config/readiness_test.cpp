@@ -4,24 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "mocks/fake_source.h"
+#include "mocks/unsynced_cluster.h"
 
 namespace smi::config {
 namespace {
 
-class Caches : public kube::ClusterState {
- public:
-  bool Synced(std::string* why) const override {
-    if (why) *why = "pods, replicasets";
-    return synced;
-  }
-  std::shared_ptr<const kube::ClusterSnapshot> Snapshot() const override {
-    return std::make_shared<kube::ClusterSnapshot>(kube::ClusterSnapshot::Parts{});
-  }
-  bool synced = false;
-};
-
 TEST(ReadinessTest, CachesFirstThenTheSource) {
-  Caches caches;
+  testing::UnsyncedCluster caches;
   testing::FakeSource source;
   source.unavailable = "Prometheus at http://127.0.0.1:1 is unreachable";
   const auto checks = ReadinessChecks(&caches, source);
