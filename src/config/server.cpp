@@ -327,12 +327,18 @@ int RunServer(const ServerFlags& flags) {
   answers.evaluation_delay = flags.evaluation_delay;
   answers.default_window = flags.default_window;
   aggregation::TrafficMetricsService service(*source, base::DefaultClock(), answers, cluster.get());
-  apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), *source));
+  // Ready means "can serve" (decision 14): the backend's health is asked in the background and
+  // reported, never a reason to leave the Service.
+  prometheus::Registry readiness_metrics;
+  SourceHealth source_health(*source, readiness_metrics);
+  source_health.Start();
+  apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), source_health));
   handler.set_authorizer(&authorizer);
   prometheus::Registry serving_metrics;
-  handler.set_metrics_text([&source, &serving_metrics] {
+  handler.set_metrics_text([&source, &serving_metrics, &readiness_metrics] {
     return sources::SerializeMetrics(serving_metrics) +
-           sources::SerializeMetrics(*source->metrics_registry());
+           sources::SerializeMetrics(*source->metrics_registry()) +
+           sources::SerializeMetrics(readiness_metrics);
   });
   serving.authenticator = &authenticator;
   serving.metrics = &serving_metrics;
