@@ -137,8 +137,15 @@ created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 rm -rf "$layout"
 umoci init --layout "$layout"
 umoci new --image "$layout:$ref"
-umoci insert --image "$layout:$ref" --history.created "$created" \
-  --history.created_by "scripts/build-image.sh (staged root filesystem)" "$rootfs" /
+# One layer: the staged files, unpacked into umoci's bundle and repacked as the image's diff.
+bundle=$out/bundle
+rm -rf "$bundle"
+umoci unpack --image "$layout:$ref" "$bundle" >/dev/null
+cp -a "$rootfs/." "$bundle/rootfs/"
+touch -h -d "@$epoch" "$bundle/rootfs"
+umoci repack --image "$layout:$ref" --history.created "$created" \
+  --history.created_by "scripts/build-image.sh (staged root filesystem)" "$bundle"
+rm -rf "$bundle"
 umoci config --image "$layout:$ref" \
   --created "$created" --history.created "$created" \
   --history.created_by "scripts/build-image.sh (configuration)" \
