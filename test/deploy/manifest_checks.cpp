@@ -323,7 +323,7 @@ class Checker {
         // Every RBAC object: the pods must not start without their permissions.
         for (const auto& other : m_.docs) {
           if (other.api_version.starts_with("rbac.authorization.k8s.io/")) {
-            Before(&other, d, "the server's pods need (RBAC before the pods)");
+            Before(&other, d, "is RBAC, applied before the pods");
           }
         }
         for (const auto& v : At(pod, "volumes")) {

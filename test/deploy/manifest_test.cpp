@@ -106,16 +106,16 @@ TEST(RenderedManifest, WithTheScriptsCertificateAndAnImageHasNoDefect) {
   test_support::TempDir dir("smi-render");
   const std::string certs = dir.File("certs");
   ASSERT_EQ(Shell("bash " + kSource + "/scripts/serving-cert.sh --out " + certs + " >" +
-                dir.File("secret.yaml") + " 2>" + dir.File("cert.log")),
+                  dir.File("secret.yaml") + " 2>" + dir.File("cert.log")),
             0)
       << ReadFile(dir.File("cert.log"));
   const std::string image = "registry.example.com/platform/smi-metrics-server:0.1.0";
   std::string rendered;
-  ASSERT_EQ(
-      Shell("bash " + kSource + "/scripts/render-manifests.sh --serving-cert " + certs + " --image " +
-              image + " --prometheus-url http://prometheus.monitoring.svc:9090 --mesh istio",
-          &rendered),
-      0);
+  ASSERT_EQ(Shell("bash " + kSource + "/scripts/render-manifests.sh --serving-cert " + certs +
+                      " --image " + image +
+                      " --prometheus-url http://prometheus.monitoring.svc:9090 --mesh istio",
+                  &rendered),
+            0);
   const auto m = ParseManifests(rendered, "rendered");
   const auto defects = CheckManifests(m, Observed());
   EXPECT_TRUE(defects.empty()) << Describe(defects);
@@ -151,12 +151,13 @@ TEST(RenderedManifest, RefusesWhatIsNotAnImageOrACertificate) {
   const std::string render = "bash " + kSource + "/scripts/render-manifests.sh";
   for (const char* bad : {"IMAGE", "registry.example.com/smi-metrics-server",
                           "Registry.example.com/Smi:1", "smi metrics:1"}) {
-    EXPECT_EQ(Shell(render + " --image '" + std::string(bad) + "' 2>/dev/null >/dev/null"), 2) << bad;
+    EXPECT_EQ(Shell(render + " --image '" + std::string(bad) + "' 2>/dev/null >/dev/null"), 2)
+        << bad;
   }
   EXPECT_EQ(Shell(render + " --serving-cert " + dir.path() + " 2>/dev/null >/dev/null"), 2);
   // A certificate for another name than the one kube-apiserver dials.
   ASSERT_EQ(Shell("bash " + kSource + "/scripts/serving-cert.sh --service other --out " +
-                dir.File("other") + " >/dev/null 2>&1"),
+                  dir.File("other") + " >/dev/null 2>&1"),
             0);
   EXPECT_EQ(Shell(render + " --serving-cert " + dir.File("other") + " 2>/dev/null >/dev/null"), 2);
 }
@@ -174,13 +175,13 @@ TEST(ServingCertScript, RenewsUnderTheSameCa) {
   // openssl, not the product, says what the certificate is for.
   std::string text;
   ASSERT_EQ(Shell("openssl x509 -in " + dir.File("tls.crt") +
-                    " -noout -ext subjectAltName,extendedKeyUsage",
-                &text),
+                      " -noout -ext subjectAltName,extendedKeyUsage",
+                  &text),
             0);
   EXPECT_NE(text.find("DNS:smi-metrics.smi-metrics.svc,"), std::string::npos) << text;
   EXPECT_NE(text.find("TLS Web Server Authentication"), std::string::npos) << text;
   EXPECT_EQ(Shell("openssl verify -CAfile " + dir.File("ca.crt") + " -purpose sslserver " +
-                dir.File("tls.crt") + " >/dev/null 2>&1"),
+                  dir.File("tls.crt") + " >/dev/null 2>&1"),
             0);
 }
 
