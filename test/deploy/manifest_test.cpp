@@ -185,6 +185,30 @@ TEST(ServingCertScript, RenewsUnderTheSameCa) {
             0);
 }
 
+TEST(ServingCertScript, AppliesTheSecretAndPatchesBothApiServices) {
+  // A kubectl that records what it is asked (and has both APIServices).
+  test_support::TempDir dir("smi-cert");
+  const std::string kubectl = dir.Write("kubectl", R"(#!/usr/bin/env bash
+log=")" + dir.File("calls") + R"("
+echo "$*" >>"$log"
+if [[ $1 == apply ]]; then cat >>"$log"; fi
+exit 0
+)");
+  ASSERT_EQ(Shell("chmod +x " + kubectl), 0);
+  ASSERT_EQ(Shell("bash " + kSource + "/scripts/serving-cert.sh --out " + dir.File("certs") +
+                  " --apply --kubectl " + kubectl + " >/dev/null 2>&1"),
+            0);
+  const std::string calls = ReadFile(dir.File("calls"));
+  EXPECT_NE(calls.find("apply -f -\napiVersion: v1\nkind: Secret\n"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("name: smi-metrics-tls"), std::string::npos) << calls;
+  for (const char* version : {"v1alpha1", "v1alpha2"}) {
+    EXPECT_NE(calls.find(std::string("patch apiservice ") + version +
+                         ".metrics.smi-spec.io --type=merge -p {\"spec\":{\"caBundle\":\""),
+              std::string::npos)
+        << calls;
+  }
+}
+
 // The deploy/ this project shipped before: `kubectl apply -f deploy/` applies its files by name.
 TEST(TodaysDeploy, FailsOnEachDefectItHad) {
   const auto m = LoadManifests(kSource + "/test/deploy/fixtures/deploy-before");
