@@ -295,6 +295,10 @@ class Checker {
         Add("names", what + " " + d.name + ": cluster-scoped, but has metadata.namespace");
       }
       if (!seen.insert(Key(d)).second) Add("names", what + " " + d.name + ": defined twice");
+      // Uninstalling finds the cluster-wide objects and those in kube-system by this label.
+      if (StringMap(d.node, "metadata.labels")["app.kubernetes.io/name"] != "smi-metrics") {
+        Add("labels", what + " " + d.name + ": no label app.kubernetes.io/name: smi-metrics");
+      }
     }
   }
 

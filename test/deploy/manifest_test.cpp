@@ -448,6 +448,14 @@ TEST(ManifestChecks, EachCatchesItsDefect) {
                         "url: ${PROMETHEUS_URL}");
        },
        "placeholders", "${PROMETHEUS_URL}"},
+      {"an object without the install's label",
+       [](std::string s) {
+         return Replace(s,
+                        "  name: smi-metrics:authentication-reader\n  namespace: kube-system\n  "
+                        "labels: {app.kubernetes.io/name: smi-metrics}\n",
+                        "  name: smi-metrics:authentication-reader\n  namespace: kube-system\n");
+       },
+       "labels", "Role smi-metrics:authentication-reader: no label"},
       {"an invalid name",
        [](std::string s) {
          return Replace(s, "name: smi-metrics-config\n  namespace",
