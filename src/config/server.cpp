@@ -331,10 +331,10 @@ int RunServer(const ServerFlags& flags) {
   apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), *source));
   handler.set_authorizer(&authorizer);
   prometheus::Registry serving_metrics;
-  apiserver::AnswerCache answers({static_cast<size_t>(flags.answer_cache_entries),
-                                  static_cast<size_t>(flags.answer_cache_max_bytes)},
-                                 base::DefaultClock(), &serving_metrics);
-  handler.set_answer_cache(&answers);
+  apiserver::AnswerCache answer_cache({static_cast<size_t>(flags.answer_cache_entries),
+                                       static_cast<size_t>(flags.answer_cache_max_bytes)},
+                                      base::DefaultClock(), &serving_metrics);
+  handler.set_answer_cache(&answer_cache);
   handler.set_metrics_text([&source, &serving_metrics] {
     return sources::SerializeMetrics(serving_metrics) +
            sources::SerializeMetrics(*source->metrics_registry());
