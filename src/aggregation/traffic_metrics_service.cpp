@@ -134,22 +134,54 @@ std::optional<int> WorkloadKindRank(std::string_view kind_name) {
   return std::nullopt;
 }
 
-sources::TrafficSamples TrafficMetricsService::Fetch(std::chrono::milliseconds window,
+AnswerBasis TrafficMetricsService::Basis() const {
+  AnswerBasis basis;
+  // The whole second `evaluation_delay` ago: a new request chooses it until the next second
+  // passes that far back.
+  basis.evaluated_at =
+      std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
+  basis.current_until = basis.evaluated_at + std::chrono::seconds(1) + options_.evaluation_delay;
+  if (cluster_) {
+    std::string why;
+    if (!cluster_->Synced(&why)) {
+      throw NotReady("the Kubernetes object caches have not synced yet: " + why);
+    }
+    basis.snapshot = cluster_->Snapshot();
+  }
+  return basis;
+}
+
+bool TrafficMetricsService::StillCurrent(const std::vector<sources::SourceAnswer>& answers) {
+  return answers.empty() || source_.StillAnswers(answers);
+}
+
+sources::TrafficSamples TrafficMetricsService::Fetch(AnswerBasis& basis,
+                                                     std::chrono::milliseconds window,
                                                      sources::QueryShape shape) {
   CheckWindow(window);
   sources::SampleQuery sq;
   sq.shape = std::move(shape);
   sq.window = window;
-  const auto now = clock_.Now() - options_.evaluation_delay;
-  sq.at = std::chrono::floor<std::chrono::seconds>(now);
+  sq.at = basis.evaluated_at;
   auto samples = source_.Fetch(sq);
   samples.evaluated_at = sq.at;
+  if (!samples.warnings.empty() || samples.answers.empty()) basis.reusable = false;
+  for (auto& answer : samples.answers) {
+    if (answer.id == 0) basis.reusable = false;
+    basis.source_answers.push_back(std::move(answer));
+  }
+  samples.answers.clear();
   return samples;
 }
 
 model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
-  if (const auto snapshot = ClusterView()) return GetFromCluster(query, *snapshot);
-  const auto samples = Fetch(query.window, ScopeOf(query));
+  auto basis = Basis();
+  return Get(query, basis);
+}
+
+model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query, AnswerBasis& basis) {
+  if (basis.snapshot) return GetFromCluster(query, basis);
+  const auto samples = Fetch(basis, query.window, ScopeOf(query));
   const ObjectReference want = ObjectOf(query);
   for (const auto& sample : samples.resources) {
     if (sample.resource == want) {
@@ -168,9 +200,15 @@ model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
 }
 
 model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query) {
-  if (const auto snapshot = ClusterView()) return ListFromCluster(query, *snapshot);
+  auto basis = Basis();
+  return List(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query,
+                                                      AnswerBasis& basis) {
+  if (basis.snapshot) return ListFromCluster(query, basis);
   RequireNoLabelSelector(query);
-  const auto samples = Fetch(query.window, ScopeOf(query));
+  const auto samples = Fetch(basis, query.window, ScopeOf(query));
   // Every object the source knows, with its counts when it had traffic; ordered by namespace, name.
   std::map<std::pair<std::string, std::string>, std::pair<ObjectReference, sources::TrafficCounts>>
       rows;
@@ -186,20 +224,27 @@ model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query)
 }
 
 model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query) {
-  return EdgesOf(query, ClusterView().get());
+  auto basis = Basis();
+  return Edges(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::Edges(const MetricsQuery& query,
+                                                       AnswerBasis& basis) {
+  return EdgesOf(query, basis);
 }
 
 model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& query,
-                                                         const kube::ClusterSnapshot* snapshot) {
+                                                         AnswerBasis& basis) {
+  const kube::ClusterSnapshot* snapshot = basis.snapshot.get();
   // With the caches, existence is theirs alone (docs/decisions.md, decision 7); peers keep the
   // mesh's identity (docs/decisions.md, decision 6).
   if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }
   if (snapshot && CachedWorkloadKind(query.kind) && source_.PodEdgesNamePeerPods()) {
-    return WorkloadEdgesFromPods(query, *snapshot);
+    return WorkloadEdgesFromPods(query, basis);
   }
-  const auto samples = Fetch(query.window, EdgesShapeOf(query));
+  const auto samples = Fetch(basis, query.window, EdgesShapeOf(query));
   const ObjectReference self = ObjectOf(query);
   const bool known = std::find(samples.known_objects.begin(), samples.known_objects.end(), self) !=
                      samples.known_objects.end();
@@ -246,11 +291,17 @@ WorkloadRows CollectWorkloads(const sources::TrafficSamples& samples, const Metr
 }  // namespace
 
 model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuery& query) {
+  auto basis = Basis();
+  return ListWorkloads(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuery& query,
+                                                               AnswerBasis& basis) {
   MetricsQuery q = query;
   q.name.clear();
-  if (const auto snapshot = ClusterView()) return ListWorkloadsFromCluster(q, *snapshot);
+  if (basis.snapshot) return ListWorkloadsFromCluster(q, basis);
   RequireNoLabelSelector(q);
-  const auto samples = Fetch(q.window, AllWorkloadsOf(q));
+  const auto samples = Fetch(basis, q.window, AllWorkloadsOf(q));
   model::TrafficMetricsList list;
   list.resource.ns = q.ns;
   AppendItems(CollectWorkloads(samples, q), q, samples, list);
@@ -258,12 +309,18 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloads(const MetricsQuer
 }
 
 model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& query) {
-  if (const auto snapshot = ClusterView()) {
+  auto basis = Basis();
+  return GetWorkload(query, basis);
+}
+
+model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& query,
+                                                         AnswerBasis& basis) {
+  if (basis.snapshot) {
     MetricsQuery q = query;
-    q.kind = ResolveWorkload(*snapshot, query);
-    return GetFromCluster(q, *snapshot);
+    q.kind = ResolveWorkload(*basis.snapshot, query);
+    return GetFromCluster(q, basis);
   }
-  const auto samples = Fetch(query.window, AllWorkloadsOf(query));
+  const auto samples = Fetch(basis, query.window, AllWorkloadsOf(query));
   const auto rows = CollectWorkloads(samples, query);
   // Keys sort by rank within one (namespace, name): the first row is the resolved kind.
   if (rows.empty()) throw ObjectNotFound(ResourceKind::kDeployment, query.name);
@@ -274,42 +331,40 @@ model::TrafficMetrics TrafficMetricsService::GetWorkload(const MetricsQuery& que
 }
 
 model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuery& query) {
-  if (const auto snapshot = ClusterView()) {
+  auto basis = Basis();
+  return WorkloadEdges(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuery& query,
+                                                               AnswerBasis& basis) {
+  if (basis.snapshot) {
     // The caches resolve the name, so the request costs only the edge queries.
     MetricsQuery q = query;
-    q.kind = ResolveWorkload(*snapshot, query);
-    return EdgesOf(q, snapshot.get());
+    q.kind = ResolveWorkload(*basis.snapshot, query);
+    return EdgesOf(q, basis);
   }
-  const auto resolved = GetWorkload(query);
+  const auto resolved = GetWorkload(query, basis);
   MetricsQuery q = query;
   for (auto kind :
        {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
     if (model::KindName(kind) == resolved.resource.kind) q.kind = kind;
   }
-  return Edges(q);
+  return EdgesOf(q, basis);
 }
 
 // ---- Answers from the Kubernetes caches
 // ----------------------------------------------------------
 
-std::shared_ptr<const kube::ClusterSnapshot> TrafficMetricsService::ClusterView() const {
-  if (!cluster_) return nullptr;
-  std::string why;
-  if (!cluster_->Synced(&why)) {
-    throw NotReady("the Kubernetes object caches have not synced yet: " + why);
-  }
-  return cluster_->Snapshot();
-}
-
 // A workload's edges rolled up from the pod edges of its namespace through the caches: its own
 // pods by OwnerOf, and each peer pod to its owner of the same kind (peers the caches cannot map
 // keep the mesh's identity), so the answer does not depend on the series' workload labels.
-model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(
-    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(const MetricsQuery& query,
+                                                                       AnswerBasis& basis) {
+  const kube::ClusterSnapshot& snapshot = *basis.snapshot;
   MetricsQuery q = query;
   q.kind = ResourceKind::kPod;
   q.name.clear();
-  const auto samples = Fetch(q.window, sources::NamespacePodEdges{q.ns, query.kind});
+  const auto samples = Fetch(basis, q.window, sources::NamespacePodEdges{q.ns, query.kind});
   const ObjectReference self = ReferenceOf(query.kind, query.ns, query.name);
   model::TrafficMetricsList list;
   list.resource = self;
@@ -324,11 +379,12 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(
   return list;
 }
 
-sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& query) {
+sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& query,
+                                                         AnswerBasis& basis) {
   MetricsQuery q = query;
   q.kind = ResourceKind::kPod;
   q.name.clear();
-  return Fetch(q.window, ScopeOf(q));
+  return Fetch(basis, q.window, ScopeOf(q));
 }
 
 std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsByObject(
@@ -347,12 +403,14 @@ std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsB
 // series carries the namespace and pod target labels, and a namespace's series include those of
 // pods that ended within the window, which the caches no longer know).
 model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& query,
-                                                            const kube::ClusterSnapshot& snapshot) {
+                                                            AnswerBasis& basis) {
+  const kube::ClusterSnapshot& snapshot = *basis.snapshot;
   if (!ObjectExists(snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }
   const bool workload = CachedWorkloadKind(query.kind).has_value();
-  const auto samples = workload ? FetchPods(query) : Fetch(query.window, ScopeOf(query));
+  const auto samples =
+      workload ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   const ObjectReference want = ReferenceOf(query.kind, query.ns, query.name);
   auto tm = NewItem(want, samples, query.window);
@@ -361,14 +419,16 @@ model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& 
   return tm;
 }
 
-model::TrafficMetricsList TrafficMetricsService::ListFromCluster(
-    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+model::TrafficMetricsList TrafficMetricsService::ListFromCluster(const MetricsQuery& query,
+                                                                 AnswerBasis& basis) {
+  const kube::ClusterSnapshot& snapshot = *basis.snapshot;
   const std::string ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
   const auto objects = SelectedObjects(snapshot, query.kind, ns,
                                        query.label_selector.value_or(kube::LabelSelector{}),
                                        query.field_selector.value_or(kube::FieldSelector{}));
   const bool workload = CachedWorkloadKind(query.kind).has_value();
-  const auto samples = workload ? FetchPods(query) : Fetch(query.window, ScopeOf(query));
+  const auto samples =
+      workload ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   model::TrafficMetricsList list;
   list.resource.kind = model::KindName(query.kind);
@@ -383,8 +443,9 @@ model::TrafficMetricsList TrafficMetricsService::ListFromCluster(
   return list;
 }
 
-model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(
-    const MetricsQuery& query, const kube::ClusterSnapshot& snapshot) {
+model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(const MetricsQuery& query,
+                                                                          AnswerBasis& basis) {
+  const kube::ClusterSnapshot& snapshot = *basis.snapshot;
   const auto labels = query.label_selector.value_or(kube::LabelSelector{});
   const auto fields = query.field_selector.value_or(kube::FieldSelector{});
   // (namespace, name, kind rank) order, as without the caches.
@@ -396,7 +457,7 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(
       rows[{ref.ns, ref.name, rank}] = std::move(ref);
     }
   }
-  const auto samples = FetchPods(query);
+  const auto samples = FetchPods(query, basis);
   const auto counts = RollUpPods(snapshot, samples.resources);
   model::TrafficMetricsList list;
   list.resource.ns = query.ns;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "kube/field_selector.h"
@@ -17,6 +18,7 @@
 namespace smi::kube {
 class ClusterState;
 class ClusterSnapshot;
+struct TrafficSplit;
 }  // namespace smi::kube
 
 namespace smi::aggregation {
@@ -60,6 +62,21 @@ class InvalidWindow : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// What one answer is computed from: the evaluation second and the Kubernetes caches' snapshot that
+// every part of a request uses, and the source answers the computation used. Equal queries on
+// equal bases give equal answers, byte for byte, whoever asks; the API reuses encoded answers on
+// that ground (docs/serving.md, "Answer cache").
+struct AnswerBasis {
+  model::TimePoint evaluated_at;  // a whole second
+  // The wall-clock time until which a request starting now would choose `evaluated_at`.
+  model::TimePoint current_until;
+  std::shared_ptr<const kube::ClusterSnapshot> snapshot;  // null: no Kubernetes knowledge
+  // Filled while answering: every source answer used, and whether each can be recognised again
+  // (a source answer with warnings or without an id makes the answer not reusable).
+  std::vector<sources::SourceAnswer> source_answers;
+  bool reusable = true;
+};
+
 class TrafficMetricsService {
  public:
   struct Options {
@@ -76,23 +93,39 @@ class TrafficMetricsService {
   TrafficMetricsService(sources::TrafficSource& source, const base::Clock& clock, Options options,
                         const kube::ClusterState* cluster = nullptr);
 
+  // The basis a request starting now answers from. Throws NotReady until the Kubernetes caches
+  // have synced.
+  AnswerBasis Basis() const;
+  // Whether the source still holds every one of `answers` (AnswerBasis::source_answers), so that
+  // an answer computed from them is what computing it again on the same basis gives.
+  bool StillCurrent(const std::vector<sources::SourceAnswer>& answers);
+
+  // Each request below comes in two forms: on a basis the caller took with Basis() (which the
+  // call completes with the source answers it used), or on a basis of its own.
+
   // One object's resource scope. Throws ObjectNotFound, InvalidWindow, NotReady,
   // sources::SourceUnavailable.
   model::TrafficMetrics Get(const MetricsQuery& query);
+  model::TrafficMetrics Get(const MetricsQuery& query, AnswerBasis& basis);
   // Every known object of the kind (in the namespace, or everywhere), idle ones with zero counts.
   model::TrafficMetricsList List(const MetricsQuery& query);
+  model::TrafficMetricsList List(const MetricsQuery& query, AnswerBasis& basis);
   // The edges of one object: one item per (direction, side, peer).
   model::TrafficMetricsList Edges(const MetricsQuery& query);
+  model::TrafficMetricsList Edges(const MetricsQuery& query, AnswerBasis& basis);
 
   // The `trafficmetrics` resource (docs/decisions.md, decision 10): workload-level TrafficMetrics
   // of every workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one
   // kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query);
+  model::TrafficMetricsList ListWorkloads(const MetricsQuery& query, AnswerBasis& basis);
   // One workload by name. A name shared by workloads of several kinds resolves to the first of
   // Deployment, StatefulSet, DaemonSet. Throws ObjectNotFound when no workload has the name.
   model::TrafficMetrics GetWorkload(const MetricsQuery& query);
+  model::TrafficMetrics GetWorkload(const MetricsQuery& query, AnswerBasis& basis);
   // The edges of the workload GetWorkload resolves (one resource-scope fetch, then the edges).
   model::TrafficMetricsList WorkloadEdges(const MetricsQuery& query);
+  model::TrafficMetricsList WorkloadEdges(const MetricsQuery& query, AnswerBasis& basis);
 
   // The `trafficsplits` resource (docs/spec-notes.md, "TrafficSplits"; traffic_splits.cpp): one
   // item per backend of each TrafficSplit in the Kubernetes caches, with `backend {apex, name,
@@ -101,38 +134,37 @@ class TrafficMetricsService {
   // no split exists: Get throws ObjectNotFound and List is empty. Throws NotReady until the
   // caches have synced.
   model::TrafficMetricsList GetTrafficSplit(const MetricsQuery& query);
+  model::TrafficMetricsList GetTrafficSplit(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList ListTrafficSplits(const MetricsQuery& query);
+  model::TrafficMetricsList ListTrafficSplits(const MetricsQuery& query, AnswerBasis& basis);
 
   // Rejects windows the source cannot answer; the message is what the user reads.
   void CheckWindow(std::chrono::milliseconds window) const;
   std::chrono::milliseconds default_window() const { return options_.default_window; }
 
  private:
-  // Asks the source for `shape` over `window`, evaluated `evaluation_delay` ago (a whole second).
-  sources::TrafficSamples Fetch(std::chrono::milliseconds window, sources::QueryShape shape);
-  // With Kubernetes knowledge: the caches' view for one request (throws NotReady until they
-  // have synced); null without it.
-  std::shared_ptr<const kube::ClusterSnapshot> ClusterView() const;
+  // Asks the source for `shape` over `window`, evaluated at the basis' second, and records the
+  // source answers used in `basis`.
+  sources::TrafficSamples Fetch(AnswerBasis& basis, std::chrono::milliseconds window,
+                                sources::QueryShape shape);
   // The resource scope of every pod in `ns` (empty: everywhere), to roll up to owners.
-  sources::TrafficSamples FetchPods(const MetricsQuery& query);
+  sources::TrafficSamples FetchPods(const MetricsQuery& query, AnswerBasis& basis);
   // Counts of the objects of `query.kind` in the samples: rolled up from pods for workload kinds
   // (the samples are then FetchPods'), as the source keyed them otherwise.
   std::map<model::ObjectReference, sources::TrafficCounts> CountsByObject(
       const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
       const sources::TrafficSamples& samples) const;
-  // Get/List/ListWorkloads/GetWorkload answered from the caches' objects.
-  model::TrafficMetrics GetFromCluster(const MetricsQuery& query,
-                                       const kube::ClusterSnapshot& snapshot);
-  model::TrafficMetricsList ListFromCluster(const MetricsQuery& query,
-                                            const kube::ClusterSnapshot& snapshot);
-  model::TrafficMetricsList EdgesOf(const MetricsQuery& query,
-                                    const kube::ClusterSnapshot* snapshot);
+  // Get/List/ListWorkloads/GetWorkload answered from the caches' objects (basis.snapshot).
+  model::TrafficMetrics GetFromCluster(const MetricsQuery& query, AnswerBasis& basis);
+  model::TrafficMetricsList ListFromCluster(const MetricsQuery& query, AnswerBasis& basis);
+  model::TrafficMetricsList EdgesOf(const MetricsQuery& query, AnswerBasis& basis);
   // With the caches and a source whose pod edges name peer pods: a workload's edges rolled up
   // from the edges of every pod of its namespace (one edge fetch).
-  model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query,
-                                                  const kube::ClusterSnapshot& snapshot);
-  model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query,
-                                                     const kube::ClusterSnapshot& snapshot);
+  model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query, AnswerBasis& basis);
+  model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query, AnswerBasis& basis);
+  // The items of TrafficSplits' backends (traffic_splits.cpp).
+  model::TrafficMetricsList SplitItems(AnswerBasis& basis, std::chrono::milliseconds window,
+                                       const std::vector<const kube::TrafficSplit*>& splits);
 
   sources::TrafficSource& source_;
   const base::Clock& clock_;

@@ -23,21 +23,13 @@ ObjectReference SplitReference(const kube::TrafficSplit& split) {
   return ObjectReference{std::string(kTrafficSplitKind), split.meta.ns, split.meta.name, ""};
 }
 
-// The caches' view; NotReady until they have synced (an incomplete cache would answer
-// 404 for a split that exists).
-std::shared_ptr<const kube::ClusterSnapshot> SyncedSnapshot(const kube::ClusterState& cluster) {
-  std::string why;
-  if (!cluster.Synced(&why)) {
-    throw NotReady("the Kubernetes caches have not synced yet" +
-                   (why.empty() ? std::string() : ": " + why));
-  }
-  return cluster.Snapshot();
-}
+}  // namespace
 
 // One item per backend of each split, in the splits' order and each split's backend order.
-model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::TimePoint at,
-                                     std::chrono::milliseconds window,
-                                     const std::vector<const kube::TrafficSplit*>& splits) {
+model::TrafficMetricsList TrafficMetricsService::SplitItems(
+    AnswerBasis& basis, std::chrono::milliseconds window,
+    const std::vector<const kube::TrafficSplit*>& splits) {
+  const model::TimePoint at = basis.evaluated_at;
   model::TrafficMetricsList list;
   sources::TrafficSplitBackends query;
   for (const kube::TrafficSplit* split : splits) {
@@ -47,7 +39,7 @@ model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::Time
   }
   sources::TrafficSamples samples;
   // Splits without backends have no items, and need no query.
-  if (!query.splits.empty()) samples = source.Fetch({std::move(query), window, at});
+  if (!query.splits.empty()) samples = Fetch(basis, window, std::move(query));
   using Key = std::tuple<std::string, std::string, std::string>;  // namespace, apex, backend
   std::map<Key, const sources::BackendSample*> by_backend;
   for (const auto& b : samples.backends) by_backend[{b.ns, b.apex, b.backend}] = &b;
@@ -76,28 +68,36 @@ model::TrafficMetricsList SplitItems(sources::TrafficSource& source, model::Time
   return list;
 }
 
-}  // namespace
-
 model::TrafficMetricsList TrafficMetricsService::GetTrafficSplit(const MetricsQuery& query) {
   CheckWindow(query.window);
   if (cluster_ == nullptr) throw ObjectNotFound(query.kind, query.name);
-  const auto snapshot = SyncedSnapshot(*cluster_);
-  const kube::TrafficSplit* split = snapshot->FindTrafficSplit(query.ns, query.name);
+  auto basis = Basis();
+  return GetTrafficSplit(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::GetTrafficSplit(const MetricsQuery& query,
+                                                                 AnswerBasis& basis) {
+  CheckWindow(query.window);
+  if (!basis.snapshot) throw ObjectNotFound(query.kind, query.name);
+  const kube::TrafficSplit* split = basis.snapshot->FindTrafficSplit(query.ns, query.name);
   if (split == nullptr) throw ObjectNotFound(query.kind, query.name);
-  const auto at =
-      std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
-  auto list = SplitItems(source_, at, query.window, {split});
+  auto list = SplitItems(basis, query.window, {split});
   list.resource = SplitReference(*split);
   return list;
 }
 
 model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const MetricsQuery& query) {
   CheckWindow(query.window);
+  auto basis = Basis();
+  return ListTrafficSplits(query, basis);
+}
+
+model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const MetricsQuery& query,
+                                                                   AnswerBasis& basis) {
+  CheckWindow(query.window);
   model::TrafficMetricsList list;
-  if (cluster_ != nullptr) {
-    const auto snapshot = SyncedSnapshot(*cluster_);
-    const auto at =
-        std::chrono::floor<std::chrono::seconds>(clock_.Now() - options_.evaluation_delay);
+  if (basis.snapshot) {
+    const auto& snapshot = basis.snapshot;
     // Selectors filter the TrafficSplit objects (docs/decisions.md, decision 8), as for every
     // other list.
     std::vector<const kube::TrafficSplit*> splits;
@@ -107,7 +107,7 @@ model::TrafficMetricsList TrafficMetricsService::ListTrafficSplits(const Metrics
         splits.push_back(split);
       }
     }
-    list = SplitItems(source_, at, query.window, splits);
+    list = SplitItems(basis, query.window, splits);
   }
   if (query.label_selector) list.selector = EchoSelector(*query.label_selector);
   list.resource = ObjectReference{std::string(kTrafficSplitKind), query.ns, "", ""};

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apiserver/answer_cache.h"
 #include "apiserver/discovery.h"
 #include "apiserver/negotiation.h"
 #include "apiserver/openapi.h"
@@ -16,6 +17,7 @@
 #include "apiserver/table.h"
 #include "base/overloaded.h"
 #include "base/strings.h"
+#include "kube/cluster_state.h"
 #include "model/duration.h"
 #include "model/go_quote.h"
 
@@ -295,7 +297,6 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     return BadRequest(e.what());
   }
 
-  const std::string api_version = std::string(kGroup) + "/" + route.version;
   TableOptions table;
   const bool as_table = representation != Representation::kJson;
   if (as_table) {
@@ -305,9 +306,60 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
       return BadRequest(e.what());
     }
     table.version = representation;
-    table.object_api_version = api_version;
+    table.object_api_version = std::string(kGroup) + "/" + route.version;
     table.kind_column = std::holds_alternative<WorkloadsResource>(route.resource);
   }
+
+  // Every part of the answer is computed on one basis (evaluation second, cluster snapshot), which
+  // is also what a kept answer must match to be reused.
+  aggregation::AnswerBasis basis;
+  try {
+    basis = service_.Basis();
+  } catch (const aggregation::NotReady& e) {
+    return ServiceUnavailable(e.what());
+  }
+  if (!answers_ || !answers_->enabled()) {
+    return Answer(route, query, representation, table, basis);
+  }
+  // The request-target as sent names the path and every parameter; without one (a request built
+  // in code), the decoded path and parameters do.
+  std::string built_target;
+  if (request.target.empty()) {
+    built_target = request.path;
+    char separator = '?';
+    for (const auto& [name, value] : request.params) {
+      built_target.append(1, separator).append(name).append(1, '=').append(value);
+      separator = '&';
+    }
+  }
+  const AnswerCache::Key key{
+      request.target.empty() ? std::string_view(built_target) : std::string_view(request.target),
+      representation,
+      std::chrono::duration_cast<std::chrono::milliseconds>(basis.evaluated_at.time_since_epoch())
+          .count(),
+      basis.snapshot ? basis.snapshot->version() : 0,
+      basis.snapshot ? std::string_view(basis.snapshot->traffic_split_version())
+                     : std::string_view()};
+  if (const auto kept = answers_->Find(key, [this](const auto& source_answers) {
+        return service_.StillCurrent(source_answers);
+      })) {
+    return kept->response;
+  }
+  HttpResponse response = Answer(route, query, representation, table, basis);
+  // Errors, and answers from source answers that cannot be recognised again (warnings among
+  // them), are computed every time.
+  if (response.status == 200 && basis.reusable) {
+    answers_->Store(key, {response, std::move(basis.source_answers)}, basis.current_until);
+  }
+  return response;
+}
+
+HttpResponse ApiHandler::Answer(const Route& route, const aggregation::MetricsQuery& query,
+                                Representation representation, const TableOptions& table,
+                                aggregation::AnswerBasis& basis) const {
+  const std::string resource = ResourceOf(route);
+  const std::string api_version = std::string(kGroup) + "/" + route.version;
+  const bool as_table = representation != Representation::kJson;
   try {
     const auto encode = [&](const model::TrafficMetricsList& list, auto table_of) {
       if (as_table) return Json(table_of(list.items, table));
@@ -318,34 +370,34 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
                            // A split's get is a list too: one item per backend
                            // (docs/spec-notes.md).
                            return encode(route.endpoint == Endpoint::kGet
-                                             ? service_.GetTrafficSplit(query)
-                                             : service_.ListTrafficSplits(query),
+                                             ? service_.GetTrafficSplit(query, basis)
+                                             : service_.ListTrafficSplits(query, basis),
                                          TrafficSplitTable);
                          },
                          [&](const WorkloadsResource&) {
                            switch (route.endpoint) {
                              case Endpoint::kGet: {
-                               const auto tm = service_.GetWorkload(query);
+                               const auto tm = service_.GetWorkload(query, basis);
                                if (as_table) return Json(ResourceTable({tm}, table));
                                return Json(model::ToJson(tm, api_version));
                              }
                              case Endpoint::kList:
-                               return encode(service_.ListWorkloads(query), ResourceTable);
+                               return encode(service_.ListWorkloads(query, basis), ResourceTable);
                              default:
-                               return encode(service_.WorkloadEdges(query), EdgeTable);
+                               return encode(service_.WorkloadEdges(query, basis), EdgeTable);
                            }
                          },
                          [&](const KindResource&) {
                            switch (route.endpoint) {
                              case Endpoint::kGet: {
-                               const auto tm = service_.Get(query);
+                               const auto tm = service_.Get(query, basis);
                                if (as_table) return Json(ResourceTable({tm}, table));
                                return Json(model::ToJson(tm, api_version));
                              }
                              case Endpoint::kList:
-                               return encode(service_.List(query), ResourceTable);
+                               return encode(service_.List(query, basis), ResourceTable);
                              default:
-                               return encode(service_.Edges(query), EdgeTable);
+                               return encode(service_.Edges(query, basis), EdgeTable);
                            }
                          }},
         route.resource);

@@ -12,6 +12,8 @@
 
 namespace smi::apiserver {
 
+class AnswerCache;
+
 class ApiHandler {
  public:
   // `readiness`: the checks /readyz runs, in order (none: always ready).
@@ -27,10 +29,17 @@ class ApiHandler {
   // Decides who may do what, after /healthz, /livez, /readyz and /version (always open). Unset:
   // any authenticated caller may read (what the tests of the API itself use).
   void set_authorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+  // Keeps encoded metrics answers for requests that would get the same bytes (answer_cache.h).
+  // Unset: every answer is computed. Not owned; must outlive the handler.
+  void set_answer_cache(AnswerCache* answers) { answers_ = answers; }
 
  private:
   HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
                              Representation representation) const;
+  // The encoded answer to a validated metrics request, computed on `basis`.
+  HttpResponse Answer(const struct Route& route, const aggregation::MetricsQuery& query,
+                      Representation representation, const struct TableOptions& table,
+                      aggregation::AnswerBasis& basis) const;
 
   HttpResponse CoreNamespace(const struct Route& route) const;
 
@@ -38,6 +47,7 @@ class ApiHandler {
   HealthChecks readiness_;
   std::function<std::string()> metrics_text_;
   const Authorizer* authorizer_ = nullptr;
+  AnswerCache* answers_ = nullptr;
 };
 
 // The window a request asks for (`?window=`, or `?t=` as the reference server named it),

@@ -242,6 +242,17 @@ const std::map<std::string, FlagSpec>& Specs() {
         [](ServerFlags& f, const std::string& v) {
           f.cache_ttl = ParseDurationFlag("cache-ttl", v, /*allow_zero=*/true);
         }}},
+      {"answer-cache-entries",
+       {"encoded metrics answers kept for requests that would get the same bytes in the same "
+        "evaluation second (0: compute every answer; default 1024)",
+        [](ServerFlags& f, const std::string& v) {
+          f.answer_cache_entries = ParseInt("answer-cache-entries", v, 0, 1 << 20);
+        }}},
+      {"answer-cache-max-bytes",
+       {"bytes of encoded answers the answer cache may hold (default 67108864)",
+        [](ServerFlags& f, const std::string& v) {
+          f.answer_cache_max_bytes = ParseInt("answer-cache-max-bytes", v, 0, 1 << 30);
+        }}},
       {"default-window",
        {"window of requests without ?window= (default 30s)",
         [](ServerFlags& f, const std::string& v) {

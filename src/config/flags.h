@@ -63,6 +63,10 @@ struct ServerFlags {
   std::string proxy_job;  // the profile's `job` parameter; empty: the profile's own default
   // How long answers from Prometheus are reused (the source's cache); nullopt: its default.
   std::optional<std::chrono::milliseconds> cache_ttl;
+  // The answer cache of encoded metrics answers (docs/serving.md, "Answer cache"): at most this
+  // many answers (0: off) and bytes.
+  int answer_cache_entries = 1024;
+  int answer_cache_max_bytes = 64 << 20;
 
   // Kubernetes knowledge (existence, labels, owners), at most one of: a kubeconfig, the pod's
   // service account, or a file of objects. None: existence from the metric series alone (main

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include "aggregation/traffic_metrics_service.h"
+#include "apiserver/answer_cache.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/authentication.h"
 #include "apiserver/authorization.h"
@@ -335,6 +336,10 @@ int RunServer(const ServerFlags& flags) {
   apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), source_health));
   handler.set_authorizer(&authorizer);
   prometheus::Registry serving_metrics;
+  apiserver::AnswerCache answer_cache({static_cast<size_t>(flags.answer_cache_entries),
+                                       static_cast<size_t>(flags.answer_cache_max_bytes)},
+                                      base::DefaultClock(), &serving_metrics);
+  handler.set_answer_cache(&answer_cache);
   handler.set_metrics_text([&source, &serving_metrics, &readiness_metrics] {
     return sources::SerializeMetrics(serving_metrics) +
            sources::SerializeMetrics(*source->metrics_registry()) +

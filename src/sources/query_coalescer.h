@@ -73,26 +73,38 @@ class QueryCoalescer {
       : options_(options), metrics_(std::move(metrics)), hooks_(std::move(hooks)), clock_(clock) {}
 
   // The cached answer to `query` at `at`, counted as such; null when there is none (then Get).
-  std::shared_ptr<const Result> Cached(const std::string& query, TimePoint at) {
-    const Key key{
-        query,
-        std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()};
+  // `id`, when given, is set to the answer's id (see Get).
+  std::shared_ptr<const Result> Cached(const std::string& query, TimePoint at,
+                                       uint64_t* id = nullptr) {
+    const Key key{query, Millis(at)};
     std::lock_guard lock(mu_);
     ExpireLocked(clock_.Monotonic());
     const auto it = entries_.find(key);
     if (it == entries_.end() || !it->second->done) return nullptr;
     Count(QueryOutcome::kCached);
+    if (id) *id = it->second->id;
     return it->second->value;
+  }
+
+  // Whether the cache still holds the answer `id` for `query` at `at` (not counted: nothing is
+  // asked). Ids are never reused, so true means the very answer that was handed out with `id`.
+  bool Holds(const std::string& query, TimePoint at, uint64_t id) {
+    if (id == 0) return false;
+    std::lock_guard lock(mu_);
+    ExpireLocked(clock_.Monotonic());
+    const auto it = entries_.find(Key{query, Millis(at)});
+    return it != entries_.end() && it->second->done && it->second->id == id;
   }
 
   // The answer to `query` at `at`: from the cache, from the identical query in flight, or from
   // `fetch` called on this thread. Throws what `fetch` threw (also to the callers that joined),
   // or wait_timeout() when `deadline` passes while waiting for another caller's fetch.
+  // `id`, when given, is set to the answer's id: unique to this answer while the cache keeps it
+  // (Holds tells), 0 when the answer is not kept (an error, not cacheable, the cache is off).
   std::shared_ptr<const Result> Get(const std::string& query, TimePoint at,
-                                    SteadyClock::time_point deadline, const Fetch& fetch) {
-    const Key key{
-        query,
-        std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()};
+                                    SteadyClock::time_point deadline, const Fetch& fetch,
+                                    uint64_t* id = nullptr) {
+    const Key key{query, Millis(at)};
     std::shared_ptr<Entry> entry;
     {
       std::unique_lock lock(mu_);
@@ -101,6 +113,7 @@ class QueryCoalescer {
         entry = it->second;
         if (entry->done) {  // only cached successes stay in the map once done
           Count(QueryOutcome::kCached);
+          if (id) *id = entry->id;
           return entry->value;
         }
         Count(QueryOutcome::kCoalesced);
@@ -110,6 +123,7 @@ class QueryCoalescer {
           throw SourceUnavailable("the backend did not answer in time");
         }
         if (entry->error) std::rethrow_exception(entry->error);
+        if (id) *id = entry->id;
         return entry->value;
       }
       entry = std::make_shared<Entry>();
@@ -145,12 +159,14 @@ class QueryCoalescer {
       const bool keep = !error && options_.ttl > std::chrono::milliseconds::zero() &&
                         options_.max_entries > 0 && (!hooks_.cacheable || hooks_.cacheable(*value));
       if (keep) {
+        entry->id = ++last_id_;
         entry->expires = clock_.Monotonic() + options_.ttl;
         expiry_.emplace_back(entry->expires, key);
         while (expiry_.size() > options_.max_entries) EraseFrontLocked();
       } else if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
         entries_.erase(it);
       }
+      if (id) *id = entry->id;
     }
     cv_.notify_all();
     if (error) std::rethrow_exception(error);
@@ -164,7 +180,12 @@ class QueryCoalescer {
     std::shared_ptr<const Result> value;
     std::exception_ptr error;
     SteadyClock::time_point expires{};
+    uint64_t id = 0;  // set when the answer is kept
   };
+
+  static int64_t Millis(TimePoint at) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  }
 
   void Count(QueryOutcome outcome) {
     if (metrics_) metrics_->Count(outcome);
@@ -193,6 +214,7 @@ class QueryCoalescer {
   std::condition_variable cv_;
   std::map<Key, std::shared_ptr<Entry>> entries_;  // in flight, and cached successes
   std::deque<std::pair<SteadyClock::time_point, Key>> expiry_;
+  uint64_t last_id_ = 0;
 };
 
 }  // namespace smi::sources

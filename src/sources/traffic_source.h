@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -121,6 +122,18 @@ struct BackendSample {
   TrafficCounts counts;
 };
 
+// One answer of the backend that samples were computed from, as the source can recognise it again:
+// `question` is what was asked (for Prometheus, the PromQL text), `at` the evaluation time, `id`
+// the answer the source keeps for that question. id 0: an answer the source does not keep (it
+// carried warnings, or the source's cache is off), so it cannot be recognised again. What is
+// computed from answers the source still holds is what computing again would give; the API's
+// answer cache relies on that (docs/serving.md, "Answer cache").
+struct SourceAnswer {
+  std::string question;
+  TimePoint at;
+  uint64_t id = 0;
+};
+
 struct TrafficSamples {
   TimePoint evaluated_at;
   // Objects the source knows to exist at evaluation time (even if idle), matching the query.
@@ -129,6 +142,7 @@ struct TrafficSamples {
   std::vector<EdgeSample> edges;          // ObjectEdges, NamespacePodEdges
   std::vector<BackendSample> backends;    // TrafficSplitBackends (with traffic only)
   std::vector<std::string> warnings;      // non-fatal notes from the backend
+  std::vector<SourceAnswer> answers;      // what the samples were computed from
 };
 
 // The backend could not answer: unreachable, timed out, refused the query or answered garbage.
@@ -150,6 +164,13 @@ class TrafficSource {
   // Whether edges of pods name the peer pod on both ends (both directions), so that workload
   // edges can be rolled up from pod edges through the Kubernetes caches.
   virtual bool PodEdgesNamePeerPods() const { return false; }
+  // Whether the source still holds each of `answers` (from TrafficSamples::answers) as its answer
+  // to that question at that time, so that a new Fetch would be computed from the same answers.
+  // A source that cannot tell says false: nothing computed from its samples is then reused.
+  virtual bool StillAnswers(const std::vector<SourceAnswer>& answers) {
+    (void)answers;
+    return false;
+  }
 };
 
 }  // namespace smi::sources

@@ -260,6 +260,56 @@ TEST(QueryCoalescer, ABurstOfDistinctQueriesKeepsOnlyTheLimit) {
   EXPECT_EQ(f.backend.calls(), 101);
 }
 
+// What the API's answer cache relies on: an id names one kept answer, Holds says whether the
+// cache still has that very answer, and an answer that is not kept has no id.
+TEST(QueryCoalescer, AnAnswerIdHoldsWhileThatAnswerIsKept) {
+  Fixture f(seconds(5));
+  const auto fetch = [&f](const std::string& q, TimePoint t) { return f.backend.Fetch(q, t); };
+  uint64_t first = 0, again = 0, cached = 0;
+  f.coalescer.Get("sum(up)", kAt, SteadyClock::now() + seconds(30), fetch, &first);
+  EXPECT_NE(first, 0u);
+  f.coalescer.Get("sum(up)", kAt, SteadyClock::now() + seconds(30), fetch, &again);
+  EXPECT_EQ(again, first) << "the cached answer is the same answer";
+  ASSERT_NE(f.coalescer.Cached("sum(up)", kAt, &cached), nullptr);
+  EXPECT_EQ(cached, first);
+  EXPECT_TRUE(f.coalescer.Holds("sum(up)", kAt, first));
+  EXPECT_FALSE(f.coalescer.Holds("sum(up)", kAt + seconds(1), first)) << "another second";
+  EXPECT_FALSE(f.coalescer.Holds("count(up)", kAt, first)) << "another query";
+  const double cached_before = f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})");
+  f.coalescer.Holds("sum(up)", kAt, first);
+  EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), cached_before)
+      << "asking whether an answer is held is not a query";
+
+  // Once it expires, the same question gets a new answer with a new id; the old id is gone.
+  f.clock.Advance(seconds(5));
+  EXPECT_FALSE(f.coalescer.Holds("sum(up)", kAt, first));
+  uint64_t next = 0;
+  f.coalescer.Get("sum(up)", kAt, SteadyClock::now() + seconds(30), fetch, &next);
+  EXPECT_EQ(f.backend.calls(), 2);
+  EXPECT_NE(next, 0u);
+  EXPECT_NE(next, first);
+  EXPECT_FALSE(f.coalescer.Holds("sum(up)", kAt, first));
+  EXPECT_TRUE(f.coalescer.Holds("sum(up)", kAt, next));
+}
+
+TEST(QueryCoalescer, AnswersThatAreNotKeptHaveNoId) {
+  Fixture partial;
+  partial.backend.partial_ = true;
+  uint64_t id = 99;
+  partial.coalescer.Get(
+      "sum(up)", kAt, SteadyClock::now() + seconds(30),
+      [&](const std::string& q, TimePoint t) { return partial.backend.Fetch(q, t); }, &id);
+  EXPECT_EQ(id, 0u);
+  EXPECT_FALSE(partial.coalescer.Holds("sum(up)", kAt, 0));
+
+  Fixture off(milliseconds(0));
+  id = 99;
+  off.coalescer.Get(
+      "sum(up)", kAt, SteadyClock::now() + seconds(30),
+      [&](const std::string& q, TimePoint t) { return off.backend.Fetch(q, t); }, &id);
+  EXPECT_EQ(id, 0u);
+}
+
 TEST(QueryCoalescer, AWaiterGivesUpAtItsOwnDeadline) {
   Fixture f;
   f.backend.Hold();

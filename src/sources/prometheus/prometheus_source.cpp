@@ -59,24 +59,26 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   const auto upstream = [this](const std::string& promql, TimePoint when) {
     return client_->Query(promql, when);
   };
-  auto ask = [&](const std::string& promql) {
-    return coalescer_.Get(promql, at, deadline, upstream);
+  uint64_t counts_id = 0, buckets_id = 0;
+  auto ask = [&](const std::string& promql, uint64_t* id) {
+    return coalescer_.Get(promql, at, deadline, upstream, id);
   };
   // Both answers are usually cached (a burst of requests shares its evaluation second): then
   // no other thread is involved. Otherwise the latency query runs on the source's query pool
   // while this thread asks for the counts, so a request waits for the slower of the two, not
   // their sum, and no thread is created per request.
-  std::shared_ptr<const QueryResult> bucket_result = coalescer_.Cached(queries.buckets, at);
+  std::shared_ptr<const QueryResult> bucket_result =
+      coalescer_.Cached(queries.buckets, at, &buckets_id);
   std::future<std::shared_ptr<const QueryResult>> buckets;
   if (!bucket_result) {
     auto task = std::make_shared<std::packaged_task<std::shared_ptr<const QueryResult>()>>(
-        [&] { return ask(queries.buckets); });
+        [&] { return ask(queries.buckets, &buckets_id); });
     buckets = task->get_future();
     boost::asio::post(*query_pool_, [task] { (*task)(); });
   }
   std::shared_ptr<const QueryResult> counts;
   try {
-    counts = ask(queries.counts);
+    counts = ask(queries.counts, &counts_id);
   } catch (...) {
     if (buckets.valid())
       buckets.wait();  // never leave the other query running against
@@ -93,7 +95,15 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   }
   warnings.insert(warnings.end(), out.warnings.begin(), out.warnings.end());
   out.warnings = std::move(warnings);
+  out.answers = {{queries.counts, at, counts_id}, {queries.buckets, at, buckets_id}};
   return out;
+}
+
+bool PrometheusSource::StillAnswers(const std::vector<SourceAnswer>& answers) {
+  for (const auto& a : answers) {
+    if (!coalescer_.Holds(a.question, a.at, a.id)) return false;
+  }
+  return true;
 }
 
 bool PrometheusSource::Ready(std::string* why) { return client_->Ready(why); }

@@ -60,6 +60,8 @@ class PrometheusSource : public TrafficSource {
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
   std::optional<std::chrono::milliseconds> Retention() const override;
   bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
+  // True while the query cache still holds each answer (the same answer, by id).
+  bool StillAnswers(const std::vector<SourceAnswer>& answers) override;
 
   const PrometheusClient& client() const { return *client_; }
   const MeshProfile& profile() const { return profile_; }
