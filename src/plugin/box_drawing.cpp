@@ -481,7 +481,9 @@ class Layout {
         if (n.dummy) {
           n.in_ports.push_back(0);
         } else if (count == 1) {
-          n.in_ports.push_back(n.width / 2);
+          // The middle, or just left of it when a label as wide as the box would stick out.
+          const bool fits = label_width_ / 2 <= (n.width - 1) / 2;
+          n.in_ports.push_back(fits ? n.width / 2 : (n.width - 1) / 2);
         } else {
           n.in_ports.push_back((n.width - total) / 2 + (label_width_ - 1) / 2 + k * pitch);
         }
@@ -609,7 +611,8 @@ class Layout {
         tracks_[l] = std::max(tracks_[l], t);
         ++placed;
         for (size_t next : below[i]) {
-          lowest[next] = std::max(lowest[next], t + 1);
+          // Two rows below: a corner right above another would read as one line.
+          lowest[next] = std::max(lowest[next], t + 2);
           if (--waiting[next] == 0) ready.push_back(next);
         }
       }
