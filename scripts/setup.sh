@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev
   prometheus curl procps iproute2 wrk hyperfine
   nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
+  graphviz  # `kubectl traffic topology -o svg` draws with its dot
 )
 
 missing=()

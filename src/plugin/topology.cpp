@@ -192,8 +192,16 @@ std::string TopologyDot(const ServiceGraph& graph, const std::string& title) {
       "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f6f8\", "
       "fontname=\"Helvetica\", fontsize=11];\n";
   out += "  edge [fontname=\"Helvetica\", fontsize=9];\n";
-  for (const auto& n : graph.nodes) {
-    out += "  " + DotQuote(DescribePeer(n.ref)) + " [label=" + DotQuote(n.label) + "];\n";
+  std::vector<bool> connected(graph.nodes.size(), false);
+  for (const auto& e : graph.edges) connected[e.from] = connected[e.to] = true;
+  for (size_t v = 0; v < graph.nodes.size(); ++v) {
+    const auto& n = graph.nodes[v];
+    out += "  " + DotQuote(DescribePeer(n.ref)) + " [label=" + DotQuote(n.label);
+    // Objects without traffic in the window: drawn, but faded.
+    if (!connected[v]) {
+      out += ", style=\"rounded,filled,dashed\", color=\"#9e9e9e\", fontcolor=\"#757575\"";
+    }
+    out += "];\n";
   }
   for (const auto& e : graph.edges) {
     const char* color = DotColor(HealthOf(e.reading));

@@ -137,7 +137,8 @@ TEST(Topology, Dot) {
             "fontname=\"Helvetica\", fontsize=11];\n"
             "  edge [fontname=\"Helvetica\", fontsize=9];\n"
             "  \"deployment/emojivoto/emoji\" [label=\"emoji\"];\n"
-            "  \"deployment/emojivoto/legacy\" [label=\"legacy\"];\n"
+            "  \"deployment/emojivoto/legacy\" [label=\"legacy\", style=\"rounded,filled,dashed\", "
+            "color=\"#9e9e9e\", fontcolor=\"#757575\"];\n"
             "  \"deployment/emojivoto/vote-bot\" [label=\"vote-bot\"];\n"
             "  \"deployment/emojivoto/web\" [label=\"web\"];\n"
             "  \"deployment/identity/auth\" [label=\"identity/auth\"];\n"
@@ -151,7 +152,7 @@ TEST(Topology, Dot) {
   // Quotes and backslashes in names cannot break out of a DOT string.
   const ServiceGraph odd =
       BuildServiceGraph({Read(Item("Pod", "a", "x\"y\\z", 1, 0))}, {{}}, {"Pod", "a"});
-  EXPECT_NE(TopologyDot(odd, "t").find("[label=\"x\\\"y\\\\z\"]"), std::string::npos);
+  EXPECT_NE(TopologyDot(odd, "t").find("[label=\"x\\\"y\\\\z\","), std::string::npos);
 }
 
 bool DotInstalled() { return std::system("command -v dot >/dev/null 2>&1") == 0; }
