@@ -8,7 +8,7 @@ demo="$root/.demo"
 
 "$root/scripts/setup.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"${JOBS:-2}" --target smi-metrics-server meshsim
+cmake --build "$build" -j"${JOBS:-2}" --target smi-metrics-server meshsim kubectl-traffic
 
 mkdir -p "$demo"
 "$root/tools/mesh-stack.sh" stop "$demo/stack" >/dev/null 2>&1 || true
@@ -65,6 +65,16 @@ Try, from $root:
   $k get --raw $b/pods
   $k get --raw $b/namespaces
   $k get --raw $b/namespaces/identity/deployments/auth/edges
+
+kubectl traffic (the plugin kubectl-traffic, built in $build; kubectl finds it on the PATH):
+  export PATH="$build:\$PATH"
+  kubectl traffic top deployments -n emojivoto --kubeconfig .demo/kubeconfig
+  kubectl traffic top pods -A --sort-by rps --kubeconfig .demo/kubeconfig
+  kubectl traffic edges deploy/web -n emojivoto --kubeconfig .demo/kubeconfig
+  kubectl traffic topology -n emojivoto --kubeconfig .demo/kubeconfig
+  kubectl traffic topology namespaces --kubeconfig .demo/kubeconfig
+  kubectl traffic topology -A -o svg --kubeconfig .demo/kubeconfig > .demo/mesh.svg
+  kubectl traffic top deployments -n emojivoto --watch --kubeconfig .demo/kubeconfig
 
 Numbers fill in as Prometheus scrapes (every 5s); the default window is 30s.
 Press Ctrl-C to stop the demo.

@@ -10,6 +10,7 @@ packages=(
   prometheus curl procps iproute2 wrk hyperfine
   nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
   umoci jq  # the container image, offline (scripts/build-image.sh, test/deploy/image_test.sh)
+  graphviz  # `kubectl traffic topology -o svg` draws with its dot
 )
 
 missing=()
