@@ -177,6 +177,32 @@ Pod DecodePod(const json& object) {
   const json& status = Field(object, "status");
   p.ip = Str(status, "podIP");
   p.phase = Str(status, "phase");
+  if (const json& containers = Field(Field(object, "spec"), "containers"); containers.is_array()) {
+    for (const auto& c : containers) {
+      if (!c.is_object()) continue;
+      p.containers.push_back(Str(c, "name"));
+      if (const json& ports = Field(c, "ports"); ports.is_array()) {
+        for (const auto& port : ports) {
+          if (!port.is_object()) continue;
+          const auto number = port.find("containerPort");
+          const std::string name = Str(port, "name");
+          if (name.empty() || number == port.end() || !number->is_number_integer()) continue;
+          const auto value = number->get<int64_t>();
+          if (value < 1 || value > 65535) continue;
+          p.named_ports.push_back({name, static_cast<int>(value)});
+        }
+      }
+    }
+  }
+  if (const json& annotations = Field(Field(object, "metadata"), "annotations");
+      annotations.is_object()) {
+    for (std::string_view key : kPodScrapeAnnotations) {
+      const auto it = annotations.find(std::string(key));
+      if (it == annotations.end() || !it->is_string()) continue;
+      const auto& value = it->get_ref<const std::string&>();
+      p.annotations.emplace(std::string(key), value.size() <= 256 ? value : std::string());
+    }
+  }
   return p;
 }
 
