@@ -42,13 +42,17 @@ struct Matcher {
 
 struct Selector {
   std::string metric;
-  std::vector<Matcher> matchers;  // equality matchers first: they are the cheap ones
+  std::vector<LabelMatcher> equality;  // = and !=: checked by the store on its stored labels
+  std::vector<Matcher> regex;          // =~ and !~: checked on the series' LabelSet
 
-  bool Keep(const LabelSet& labels) const {
-    for (const Matcher& m : matchers) {
-      if (!m.Matches(labels.Get(m.label))) return false;
-    }
-    return true;
+  SeriesStore::Keep Keep() const {
+    if (regex.empty()) return {};
+    return [this](const LabelSet& labels) {
+      for (const Matcher& m : regex) {
+        if (!m.Matches(labels.Get(m.label))) return false;
+      }
+      return true;
+    };
   }
 };
 
@@ -211,8 +215,10 @@ class Parser {
         if (TryLiteral("}")) break;  // a trailing comma
       }
     }
-    s.matchers = std::move(equal);
-    for (auto& m : other) s.matchers.push_back(std::move(m));
+    for (auto& m : equal) {
+      s.equality.push_back({m.label, m.value, m.op == Matcher::Op::kNotEqual});
+    }
+    s.regex = std::move(other);
     return s;
   }
 
@@ -319,7 +325,7 @@ std::vector<VectorSample> EvalSum(const SumIncrease& s, const SeriesStore& store
   std::map<std::vector<std::string>, double> groups;
   const int64_t from = at_ms - s.range_ms;
   store.Select(
-      s.selector.metric, from, at_ms, [&](const LabelSet& l) { return s.selector.Keep(l); },
+      s.selector.metric, s.selector.equality, from, at_ms, s.selector.Keep(),
       [&](const LabelSet& labels, const std::vector<Sample>& samples) {
         const std::optional<double> inc = Increase(samples, from, at_ms);
         if (!inc) return;
@@ -331,7 +337,7 @@ std::vector<VectorSample> EvalSum(const SumIncrease& s, const SeriesStore& store
 std::vector<VectorSample> EvalGroup(const GroupBy& g, const SeriesStore& store, int64_t at_ms) {
   std::map<std::vector<std::string>, double> groups;
   store.SelectInstant(
-      g.selector.metric, at_ms, kLookbackMs, [&](const LabelSet& l) { return g.selector.Keep(l); },
+      g.selector.metric, g.selector.equality, at_ms, kLookbackMs, g.selector.Keep(),
       [&](const LabelSet& labels, const Sample&) { groups[GroupKey(g.by, labels)] = 1; });
   return ToVector(g.by, std::move(groups));
 }

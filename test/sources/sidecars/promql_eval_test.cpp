@@ -115,10 +115,12 @@ TEST_F(EvalTest, MatchersAreAnchoredAndAnAbsentLabelIsEmpty) {
   EXPECT_EQ(Eval("sum by (pod) (increase(response_total{classification=~\"fail.*\"}[30s]))")
                 .size(),
             2u);
-  // dst_pod is absent on inbound series: != "" keeps only the outbound one.
-  const auto out = Eval("sum by (pod) (increase(response_total{dst_pod!=\"\"}[30s]))");
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].labels.at("pod"), "web-1");
+  // dst_pod is absent on inbound series: != "" keeps only the outbound ones (web-2's stays 0).
+  const auto out =
+      ByLabels(Eval("sum by (pod) (increase(response_total{dst_pod!=\"\"}[30s]))"));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_NEAR(out.at({{"pod", "web-1"}}), 60, 1e-9);
+  EXPECT_NEAR(out.at({{"pod", "web-2"}}), 0, 1e-9);
   EXPECT_TRUE(Eval("sum by (pod) (increase(response_total{dst_pod=\"\", direction=\"outbound\"}"
                    "[30s]))")
                   .empty());
