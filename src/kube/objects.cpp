@@ -367,14 +367,32 @@ TrafficSplit DecodeTrafficSplit(const json& object, std::string_view api_version
 
 json ParseTrimmed(std::string_view text, int object_depth) {
   const int field_depth = object_depth + 1;
-  auto cb = [field_depth](int depth, json::parse_event_t event, json& parsed) {
-    if (event != json::parse_event_t::key || depth != field_depth) return true;
+  // Inside which of the object's fields the parser is: containers and annotations are kept, but
+  // trimmed to what sidecar mode reads (Pod::containers, named_ports, annotations).
+  enum class Inside { kOther, kContainers, kAnnotations };
+  Inside inside = Inside::kOther;
+  auto cb = [field_depth, &inside](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key || depth < field_depth) return true;
     const auto& k = parsed.get_ref<const std::string&>();
+    if (depth > field_depth) {
+      if (inside == Inside::kAnnotations && depth == field_depth + 1) {
+        for (std::string_view keep : kPodScrapeAnnotations) {
+          if (k == keep) return true;
+        }
+        return false;
+      }
+      if (inside == Inside::kContainers && depth == field_depth + 2) {
+        return k == "name" || k == "ports";
+      }
+      return true;
+    }
+    // A key of the object's own fields (metadata's, spec's, status'): the previous one ended.
+    inside = k == "containers"    ? Inside::kContainers
+             : k == "annotations" ? Inside::kAnnotations
+                                  : Inside::kOther;
     // Large parts of metadata, spec and status that no decoder here reads.
     static const char* kDropped[] = {"managedFields",
-                                     "annotations",
                                      "finalizers",
-                                     "containers",
                                      "initContainers",
                                      "ephemeralContainers",
                                      "volumes",
