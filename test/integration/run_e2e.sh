@@ -130,8 +130,8 @@ fi
 
 if [[ $source_mode == sidecars ]]; then
   # The server's history starts when it does, after Prometheus': wait until it holds the longest
-  # window the tests ask for (the default 30s), ending 2s ago, with a margin.
-  while (($(date +%s) - ready_at < 35)); do
+  # window the tests ask for (1m), ending 2s ago, with a margin.
+  while (($(date +%s) - ready_at < 65)); do
     kill -0 "$server_pid" 2>/dev/null || { echo "run_e2e: the server exited" >&2; exit 1; }
     sleep 0.25
   done
