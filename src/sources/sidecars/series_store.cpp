@@ -173,11 +173,13 @@ IngestResult SeriesStore::Impl::Commit(const std::string& id, const LabelSet& la
   }
   if (!result.error.empty()) {
     target->Commit(t_ms, false, nullptr, cutoff);
+    staged.ReleasePending();
     return result;
   }
   target->Commit(t_ms, true, &staged, cutoff);
   result.ok = true;
   result.series_kept = staged.kept;
+  staged.ReleasePending();  // a new target's first scrape is big; later ones have none
   return result;
 }
 

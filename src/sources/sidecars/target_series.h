@@ -66,15 +66,23 @@ class LabelLists {
   FlatIndex index_;
 };
 
+// A series' `le` or `quantile` label, kept apart from its label list so that the buckets of one
+// histogram share the list: the kind in the top two bits, the value's pool id below.
+inline constexpr uint32_t kNoExtra = 0;
+inline constexpr uint32_t kExtraLe = 1u << 30;
+inline constexpr uint32_t kExtraQuantile = 2u << 30;
+inline constexpr uint32_t kExtraValueMask = (1u << 30) - 1;
+
 struct Series {
-  uint64_t raw_hash = 0;    // hash of the line's text as the exporter last wrote it
+  // The ring first, so that the ids below fill its tail padding: 80 bytes in all.
+  [[no_unique_address]] SampleRing samples;
   uint32_t metric = kNoId;  // pool id of the metric name; kNoId: a free slot
   uint32_t list = kNoId;    // own labels except le/quantile
-  uint32_t extra_name = kNoId;
-  uint32_t extra_value = kNoId;
-  SampleRing samples;
+  uint32_t extra = kNoExtra;
+  uint64_t raw_hash = 0;  // hash of the line's text as the exporter last wrote it
   bool free() const { return metric == kNoId; }
 };
+static_assert(sizeof(Series) <= 80, "a series' fixed part is what the memory per pod is made of");
 
 // One timestamp per scrape, numbered by seq.
 class TimeRing {
@@ -99,9 +107,8 @@ struct PendingSeries {
   uint64_t raw_hash = 0;
   std::string metric;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name, le/quantile apart
-  std::string extra_name;
+  uint32_t extra_kind = kNoExtra;
   std::string extra_value;
-  bool has_extra = false;
   double value = 0;
 };
 
@@ -121,14 +128,17 @@ struct StagedScrape {
   std::string key;
 
   void Reset(size_t slots);
+  // Frees what the new series of the last payload held.
+  void ReleasePending();
 };
 
 // A selector's matchers, resolved against one target's pool.
 struct ResolvedMatcher {
   const LabelMatcher* matcher = nullptr;
-  uint32_t name_id = kNoId;       // kNoId: no series of the target has it as an own label
-  std::string_view target_value;  // the target label's value ("" when absent)
-  bool target_result = false;     // the matcher's result when the series lacks the own label
+  uint32_t name_id = kNoId;        // kNoId: no series of the target has it as an own label
+  uint32_t extra_kind = kNoExtra;  // the matcher is on `le` or `quantile`
+  std::string_view target_value;   // the target label's value ("" when absent)
+  bool target_result = false;      // the matcher's result when the series lacks the own label
 };
 
 class Target {
@@ -192,7 +202,11 @@ class Target {
   uint32_t CreateSeries(const PendingSeries& pending);
   void Release(uint32_t slot);
   void AppendTime(int64_t t_ms);
-  void DropBefore(int64_t cutoff_ms);
+  // Forgets the scrapes before cutoff_ms (their timestamps; the series drop their samples of
+  // them with Trim).
+  void PopTimes(int64_t cutoff_ms);
+  // Drops the series' samples of forgotten scrapes; releases it when no value is left.
+  void Trim(uint32_t slot);
   void RebuildNames();
 
   std::string id_;
