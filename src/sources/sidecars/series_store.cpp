@@ -221,8 +221,8 @@ void SeriesStore::Compact(int64_t now_ms) {
   }
   if (!any_dead) return;
   std::unique_lock lock(impl_->targets_mu);
-  std::erase_if(impl_->targets, [](const auto& entry) { return entry.second->dead; });
-  std::erase_if(impl_->retired, [](const auto& target) { return target->dead; });
+  std::erase_if(impl_->targets, [](const auto& entry) { return entry.second->dead.load(); });
+  std::erase_if(impl_->retired, [](const auto& target) { return target->dead.load(); });
 }
 
 namespace {

@@ -13,6 +13,7 @@
 // The target's own labels (namespace, pod, ...) are kept once and merged in when read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <shared_mutex>
@@ -169,7 +170,9 @@ class Target {
   // target holds nothing anymore.
   bool Compact(int64_t cutoff_ms);
   bool removed = false;  // RemoveTarget was called (an Ingest revives it)
-  bool dead = false;     // compacted to nothing and about to leave the store's map
+  // Compacted to nothing and about to leave the store's map (set under write_mu; read without
+  // it when the map is pruned).
+  std::atomic<bool> dead{false};
 
   // --- Reader side (mu held shared). ---
   // The slots of the series named `metric`, or null.
