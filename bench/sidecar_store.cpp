@@ -130,10 +130,13 @@ void Run(int pod_count) {
     }
     return std::make_pair(Millis(Clock::now() - start), visited + (sum < 0 ? 1 : 0));
   };
-  const auto [deployment_ms, deployment_series] =
-      query({{"namespace", "ns0"}, {"deployment", "app3"}, {"direction", "inbound"}});
-  const auto [namespace_ms, namespace_series] =
-      query({{"namespace", "ns0"}, {"deployment", "", true}, {"direction", "inbound"}});
+  const std::vector<LabelMatcher> one_namespace = {
+      {"namespace", "ns0"}, {"deployment", "", true}, {"direction", "inbound"}};
+  const std::vector<LabelMatcher> one_deployment = {
+      {"namespace", "ns0"}, {"deployment", "app3"}, {"direction", "inbound"}};
+  query(one_namespace);  // a first pass warms the caches
+  const auto [namespace_ms, namespace_series] = query(one_namespace);
+  const auto [deployment_ms, deployment_series] = query(one_deployment);
 
   std::printf("| %zu | %.0f | %zu | %.1f | %.1f | %.1f | %.1f | %.2f (%zu) | %.2f (%zu) |\n", pods,
               static_cast<double>(bytes) / static_cast<double>(scrapes), series,

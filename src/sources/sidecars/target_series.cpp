@@ -219,6 +219,16 @@ uint32_t Target::FindCanonical(std::string_view metric, std::span<const Expositi
 }
 
 uint32_t Target::CreateSeries(const PendingSeries& pending) {
+  const auto& target = labels_.items();
+  for (const auto& [name, value] : pending.labels) {
+    const auto it =
+        std::lower_bound(target.begin(), target.end(), name,
+                         [](const auto& item, const std::string& n) { return item.first < n; });
+    if (it != target.end() && it->first == name) {
+      const size_t i = static_cast<size_t>(it - target.begin());
+      overridden_.fetch_or(i < 64 ? 1ULL << i : ~0ULL);
+    }
+  }
   Series s;
   s.raw_hash = pending.raw_hash;
   s.metric = pool_.Intern(pending.metric);
@@ -392,6 +402,21 @@ void Target::RebuildNames() {
 }
 
 // --- Target: reading ---------------------------------------------------------------------------
+
+bool Target::RuledOut(std::span<const LabelMatcher> matchers) const {
+  const auto& target = labels_.items();
+  const uint64_t overridden = overridden_.load(std::memory_order_relaxed);
+  for (const LabelMatcher& m : matchers) {
+    const auto it =
+        std::lower_bound(target.begin(), target.end(), m.name,
+                         [](const auto& item, const std::string& n) { return item.first < n; });
+    if (it == target.end() || it->first != m.name) continue;  // decided per series
+    const size_t i = static_cast<size_t>(it - target.begin());
+    if (i >= 64 || (overridden & (1ULL << i)) != 0) continue;
+    if ((it->second == m.value) == m.negated) return true;
+  }
+  return false;
+}
 
 const std::vector<uint32_t>* Target::SlotsOf(std::string_view metric) const {
   const uint32_t id = pool_.Find(metric);

@@ -174,6 +174,10 @@ class Target {
   // it when the map is pruned).
   std::atomic<bool> dead{false};
 
+  // Whether the matchers rule out every series of the target by its own labels alone (no lock
+  // needed): a matcher on a target label that no series of the target has overridden.
+  bool RuledOut(std::span<const LabelMatcher> matchers) const;
+
   // --- Reader side (mu held shared). ---
   // The slots of the series named `metric`, or null.
   const std::vector<uint32_t>* SlotsOf(std::string_view metric) const;
@@ -225,6 +229,9 @@ class Target {
   uint32_t first_seq_ = 0;  // the seq of times_.front()
   uint32_t next_seq_ = 0;
   int64_t last_t_ = INT64_MIN;
+  // Bit i: some series has (had) an own label named like target label i, which may override it.
+  // Only ever set, under mu exclusively; read without a lock by RuledOut.
+  std::atomic<uint64_t> overridden_{0};
   size_t live_ = 0;
   size_t released_since_rebuild_ = 0;
 };
