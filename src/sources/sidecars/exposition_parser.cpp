@@ -1,6 +1,7 @@
 #include "sources/sidecars/exposition_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -23,14 +24,40 @@ uint64_t HashSeed() {
 
 namespace {
 
+// Character classes by table: the parser's inner loops test one byte at a time.
+enum : uint8_t { kLabelStart = 1, kLabelChar = 2, kMetricStart = 4, kMetricChar = 8 };
+constexpr auto kClasses = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    table[c] = static_cast<uint8_t>((letter ? kLabelStart | kMetricStart : 0) |
+                                    (letter || digit ? kLabelChar | kMetricChar : 0) |
+                                    (c == ':' ? kMetricStart | kMetricChar : 0));
+  }
+  return table;
+}();
+
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLabelNameStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+bool Is(char c, uint8_t cls) { return (kClasses[static_cast<unsigned char>(c)] & cls) != 0; }
+bool IsLabelNameStart(char c) { return Is(c, kLabelStart); }
+bool IsLabelNameChar(char c) { return Is(c, kLabelChar); }
+bool IsMetricNameStart(char c) { return Is(c, kMetricStart); }
+bool IsMetricNameChar(char c) { return Is(c, kMetricChar); }
+
+// Whether any byte of s is >= 0x80, eight at a time.
+bool HasHighBytes(std::string_view s) {
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    any |= word;
+  }
+  for (; i < s.size(); ++i) any |= static_cast<unsigned char>(s[i]);
+  return (any & 0x8080808080808080ULL) != 0;
 }
-bool IsLabelNameChar(char c) { return IsLabelNameStart(c) || IsDigit(c); }
-bool IsMetricNameStart(char c) { return IsLabelNameStart(c) || c == ':'; }
-bool IsMetricNameChar(char c) { return IsLabelNameChar(c) || c == ':'; }
 
 size_t SkipBlanks(std::string_view s, size_t i) {
   while (i < s.size() && IsBlank(s[i])) ++i;
@@ -329,36 +356,40 @@ std::optional<std::string> ExpositionParser::ParseLine(std::string_view line, si
 
 std::optional<std::string> ExpositionParser::ScanQuoted(std::string_view line, size_t& i,
                                                         Token* token, const char* what) const {
-  // line[i] is the opening quote.
-  size_t k = i + 1;
+  // line[i] is the opening quote. The closing one is the first quote not escaped: find quotes
+  // with memchr, and only where a backslash precedes one look at the escapes.
+  const char* const begin = line.data() + i + 1;
+  const char* const end = line.data() + line.size();
+  const char* p = begin;
   bool escaped = false;
-  bool high = false;
-  while (k < line.size()) {
-    const char c = line[k];
-    if (c == '"') break;
-    if (c == '\\') {
-      escaped = true;
-      if (k + 1 < line.size() && static_cast<unsigned char>(line[k + 1]) >= 0x80) high = true;
-      k += 2;
-      continue;
+  for (;;) {
+    const auto* quote = static_cast<const char*>(std::memchr(p, '"', end - p));
+    if (quote == nullptr) {
+      return std::string(line_continues_ ? "a raw newline inside a quoted "
+                                         : "unterminated quoted ") +
+             what;
     }
-    if (static_cast<unsigned char>(c) >= 0x80) high = true;
-    ++k;
+    const auto* backslash = static_cast<const char*>(std::memchr(p, '\\', quote - p));
+    if (backslash == nullptr) {
+      p = quote;
+      break;
+    }
+    // Walk the escapes up to the quote: a backslash takes the next byte with it.
+    escaped = true;
+    p = backslash;
+    while (p < quote) p += *p == '\\' ? 2 : 1;
+    if (p == quote) break;  // the quote ends the string
+    // p is just past the quote: it was escaped; search on from there.
   }
-  if (k >= line.size()) {
-    return std::string(line_continues_ ? "a raw newline inside a quoted "
-                                       : "unterminated quoted ") +
-           what;
-  }
-  token->begin = i + 1;
-  token->end = k;
+  token->begin = static_cast<size_t>(begin - line.data());
+  token->end = static_cast<size_t>(p - line.data());
   token->escaped = escaped;
   token->quoted = true;
-  if (high && !ValidUtf8(line.substr(token->begin, token->end - token->begin))) {
-    return std::string("invalid UTF-8 in a quoted ") + what + " " +
-           Describe(line.substr(token->begin, token->end - token->begin));
+  const std::string_view content(begin, p - begin);
+  if (HasHighBytes(content) && !ValidUtf8(content)) {
+    return std::string("invalid UTF-8 in a quoted ") + what + " " + Describe(content);
   }
-  i = k + 1;
+  i = token->end + 1;
   return std::nullopt;
 }
 
@@ -615,15 +646,18 @@ std::optional<std::string> ExpositionParser::ParseSample(std::string_view line, 
   for (const ExpositionLabel& label : labels_) {
     if (label.name == "__name__") return "label name \"__name__\" is reserved";
   }
-  if (labels_.size() <= 16) {
-    for (size_t a = 1; a < labels_.size(); ++a) {
-      for (size_t b = 0; b < a; ++b) {
-        if (labels_[a].name == labels_[b].name) {
-          return "duplicate label name " + Describe(labels_[a].name);
-        }
-      }
-    }
-  } else {
+  // Duplicate names: each name's hash marks a slot of a table stamped with this line's number;
+  // only when two names land in one slot are the names sorted and compared.
+  bool collision = false;
+  ++name_stamp_;
+  for (const ExpositionLabel& label : labels_) {
+    uint32_t h = 2166136261u;  // FNV-1a: label names are short
+    for (const char c : label.name) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    uint32_t& slot = name_slots_[(h ^ (h >> 16)) & (name_slots_.size() - 1)];
+    if (slot == name_stamp_) collision = true;
+    slot = name_stamp_;
+  }
+  if (collision) {
     order_.resize(labels_.size());
     for (size_t a = 0; a < order_.size(); ++a) order_[a] = a;
     std::sort(order_.begin(), order_.end(),

@@ -23,6 +23,7 @@
 // widest line: labels are views into the input (or into a reused buffer for escaped strings).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -146,6 +147,8 @@ class ExpositionParser {
   std::vector<RawLabel> raw_labels_;
   std::vector<ExpositionLabel> labels_;
   std::vector<size_t> order_;
+  std::array<uint32_t, 4096> name_slots_{};  // stamps, for the duplicate label name check
+  uint32_t name_stamp_ = 0;
   std::string unescaped_;
   std::vector<Family> families_;  // the first families_used_ are this payload's
   size_t families_used_ = 0;

@@ -53,8 +53,8 @@ inline uint64_t HashCombine(uint64_t h, uint64_t v) {
 }
 
 // Maps 64-bit hashes to uint32 ids. Lookups take the key's hash and a predicate telling whether
-// an id holds the key (the caller compares its own stored key). Linear probing, at most half
-// full, deletion by backward shift so that no tombstones accumulate.
+// an id holds the key (the caller compares its own stored key). Linear probing, at most three
+// quarters full, deletion by backward shift so that no tombstones accumulate.
 class FlatIndex {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
@@ -74,7 +74,7 @@ class FlatIndex {
   // `hash_of(id)` recomputes the hash of a stored id, needed when the table grows.
   template <class HashOf>
   void Insert(uint64_t hash, uint32_t id, HashOf&& hash_of) {
-    if ((size_ + 1) * 2 > slots_.size()) Grow(hash_of);
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow(hash_of);
     Place(hash, id);
     ++size_;
   }

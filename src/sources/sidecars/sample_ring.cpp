@@ -1,8 +1,7 @@
 #include "sources/sidecars/sample_ring.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <new>
 #include <utility>
 
 namespace smi::sources::sidecars {
@@ -15,31 +14,38 @@ bool IsCount(double v) {
   return v >= 0 && v < kMaxExactInteger && v == std::floor(v) && !std::signbit(v);
 }
 
+uint32_t PutVarint(uint64_t v, uint8_t* out) {
+  uint32_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = static_cast<uint8_t>(v);
+  return n;
+}
+
 }  // namespace
 
 SampleRing::~SampleRing() {
-  if (cap_ > kInline) delete[] heap_;
+  if (on_heap_) delete[] heap();
 }
 
 SampleRing::SampleRing(SampleRing&& other) noexcept { *this = std::move(other); }
 
 SampleRing& SampleRing::operator=(SampleRing&& other) noexcept {
   if (this == &other) return *this;
-  if (cap_ > kInline) delete[] heap_;
+  if (on_heap_) delete[] heap();
   base_ = other.base_;
-  last_ = other.last_;
-  cap_ = other.cap_;
-  begin_ = other.begin_;
-  end_ = other.end_;
   first_seq_ = other.first_seq_;
   end_seq_ = other.end_seq_;
   values_ = other.values_;
   last_is_value_ = other.last_is_value_;
-  if (other.cap_ > kInline) {
-    heap_ = other.heap_;
-  } else {
-    std::memcpy(inline_, other.inline_, kInline);
-  }
+  on_heap_ = other.on_heap_;
+  begin_ = other.begin_;
+  end_ = other.end_;
+  cap_ = other.cap_;
+  std::memcpy(storage_, other.storage_, kInline);
+  other.on_heap_ = 0;
   other.cap_ = kInline;
   other.begin_ = other.end_ = 0;
   other.values_ = 0;
@@ -57,131 +63,138 @@ double SampleRing::DecodeValue(uint64_t tag, const uint8_t*& p, double previous)
   return previous + static_cast<double>(tag - 4);
 }
 
-void SampleRing::Reserve(uint32_t n) {
-  if (end_ + n <= cap_) return;
-  const uint32_t size = end_ - begin_;
-  uint8_t* buffer = data();
-  if (size + n <= cap_ && begin_ > 0) {
-    std::memmove(buffer, buffer + begin_, size);
+double SampleRing::LastValue() const {
+  double last = base_;
+  ForEach([&](uint32_t, bool stale, double value) {
+    if (!stale) last = value;
+    return true;
+  });
+  return last;
+}
+
+void SampleRing::DropFront() {
+  const uint8_t* start = data();
+  const uint8_t* p = start + begin_;
+  const uint64_t tag = ReadVarint(p);
+  if (tag == 0) {
+    first_seq_ += static_cast<uint32_t>(ReadVarint(p));
   } else {
-    uint32_t capacity = cap_ * 2;
-    while (capacity < size + n) capacity *= 2;
-    auto* grown = new uint8_t[capacity];
-    std::memcpy(grown, buffer + begin_, size);
-    if (cap_ > kInline) delete[] heap_;
-    heap_ = grown;
-    cap_ = capacity;
+    if (tag != 1) {
+      base_ = DecodeValue(tag, p, base_);
+      --values_;
+    }
+    ++first_seq_;
   }
-  begin_ = 0;
-  end_ = size;
+  begin_ = static_cast<uint16_t>(p - start);
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    first_seq_ = end_seq_;
+  }
 }
 
-void SampleRing::PutVarint(uint64_t v) {
-  uint8_t* out = data() + end_;
-  while (v >= 0x80) {
-    *out++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
+void SampleRing::Put(const uint8_t* token, uint32_t n) {
+  uint32_t size = end_ - begin_;
+  // A stream at its size limit loses its oldest samples first.
+  while (size + n > kMaxBytes && size > 0) {
+    DropFront();
+    size = end_ - begin_;
   }
-  *out++ = static_cast<uint8_t>(v);
-  end_ = static_cast<uint32_t>(out - data());
-}
-
-void SampleRing::PutGap(uint32_t scrapes) {
-  Reserve(1 + 5);
-  PutVarint(0);
-  PutVarint(scrapes);
+  if (end_ + n > cap_) {
+    uint8_t* buffer = data();
+    if (size + n <= cap_) {
+      std::memmove(buffer, buffer + begin_, size);
+    } else {
+      // Grow by half: a stream's length is set by the retention, so slack stays for good.
+      uint32_t capacity = cap_;
+      while (capacity < size + n)
+        capacity = std::min<uint32_t>((capacity * 3 / 2 + 7) & ~7u, kMaxBytes);
+      auto* grown = new uint8_t[capacity];
+      std::memcpy(grown, buffer + begin_, size);
+      if (on_heap_) delete[] heap();
+      set_heap(grown);
+      on_heap_ = 1;
+      cap_ = static_cast<uint16_t>(capacity);
+    }
+    begin_ = 0;
+    end_ = static_cast<uint16_t>(size);
+  }
+  std::memcpy(data() + end_, token, n);
+  end_ = static_cast<uint16_t>(end_ + n);
 }
 
 void SampleRing::AppendValue(uint32_t seq, double value) {
+  uint8_t token[16];
+  uint32_t n = 0;
   if (empty()) {
     first_seq_ = end_seq_ = seq;
   } else if (seq > end_seq_) {
-    PutGap(seq - end_seq_);
+    n = PutVarint(0, token);
+    n += PutVarint(seq - end_seq_, token + n);
+    Put(token, n);
+    n = 0;
   }
-  Reserve(1 + 10);
-  if (IsCount(value) && IsCount(last_) && value >= last_) {
-    PutVarint(4 + static_cast<uint64_t>(value - last_));
+  const double last = LastValue();
+  if (IsCount(value) && IsCount(last) && value >= last) {
+    n = PutVarint(4 + static_cast<uint64_t>(value - last), token);
   } else if (IsCount(value)) {
-    PutVarint(3);
-    PutVarint(static_cast<uint64_t>(value));
+    n = PutVarint(3, token);
+    n += PutVarint(static_cast<uint64_t>(value), token + n);
   } else {
-    PutVarint(2);
-    std::memcpy(data() + end_, &value, sizeof value);
-    end_ += sizeof value;
+    n = PutVarint(2, token);
+    std::memcpy(token + n, &value, sizeof value);
+    n += sizeof value;
   }
-  last_ = value;
+  Put(token, n);
   end_seq_ = seq + 1;
   ++values_;
   last_is_value_ = 1;
 }
 
 void SampleRing::AppendStale(uint32_t seq) {
+  uint8_t token[16];
+  uint32_t n = 0;
   if (empty()) {
     first_seq_ = end_seq_ = seq;
   } else if (seq > end_seq_) {
-    PutGap(seq - end_seq_);
+    n = PutVarint(0, token);
+    n += PutVarint(seq - end_seq_, token + n);
   }
-  Reserve(1);
-  PutVarint(1);
+  n += PutVarint(1, token + n);
+  Put(token, n);
   end_seq_ = seq + 1;
   last_is_value_ = 0;
 }
 
 void SampleRing::DropBefore(uint32_t seq) {
-  const uint8_t* start = data();
-  const uint8_t* p = start + begin_;
-  const uint8_t* end = start + end_;
-  bool dropped = false;
-  while (p < end) {
-    const uint8_t* token = p;
-    const uint64_t tag = ReadVarint(p);
-    if (tag == 0) {
-      // A gap carries nothing: drop it whenever it is at the front.
-      first_seq_ += static_cast<uint32_t>(ReadVarint(p));
-      dropped = true;
-      continue;
-    }
-    if (first_seq_ >= seq) {
-      p = token;
-      break;
-    }
-    if (tag != 1) {
-      base_ = DecodeValue(tag, p, base_);
-      --values_;
-    }
-    ++first_seq_;
-    dropped = true;
-  }
-  if (!dropped) return;
-  begin_ = static_cast<uint32_t>(p - start);
-  if (begin_ == end_) {
-    begin_ = end_ = 0;
-    first_seq_ = end_seq_;
-    base_ = last_;
+  while (!empty()) {
+    const uint8_t* p = data() + begin_;
+    const bool gap = *p == 0;  // varint 0 is the single byte 0
+    if (!gap && first_seq_ >= seq) break;
+    DropFront();  // a gap at the front carries nothing: always dropped
   }
 }
 
 void SampleRing::Shrink() {
-  if (cap_ <= kInline) return;
+  if (!on_heap_) return;
   const uint32_t size = end_ - begin_;
+  uint8_t* old = heap();
   if (size <= kInline) {
-    uint8_t* old = heap_;
-    std::memcpy(inline_, old + begin_, size);
+    std::memcpy(storage_, old + begin_, size);
     delete[] old;
+    on_heap_ = 0;
     cap_ = kInline;
-  } else if (size * 4 <= cap_) {
-    uint32_t capacity = kInline;
-    while (capacity < size * 2) capacity *= 2;
+  } else if (size * 2 <= cap_) {
+    const uint32_t capacity = std::min<uint32_t>((size + size / 4 + 7) & ~7u, kMaxBytes);
     auto* smaller = new uint8_t[capacity];
-    std::memcpy(smaller, heap_ + begin_, size);
-    delete[] heap_;
-    heap_ = smaller;
-    cap_ = capacity;
+    std::memcpy(smaller, old + begin_, size);
+    delete[] old;
+    set_heap(smaller);
+    cap_ = static_cast<uint16_t>(capacity);
   } else {
     return;
   }
   begin_ = 0;
-  end_ = size;
+  end_ = static_cast<uint16_t>(size);
 }
 
 }  // namespace smi::sources::sidecars

@@ -10,18 +10,23 @@
 //   varint 4 + d         a value, the previous value plus the non-negative integer d
 //
 // A counter that grew by less than 124 since the previous scrape costs one byte. The stream
-// lives in the object itself up to kInline bytes (5 minutes at a 10 s interval for a quiet
-// series), on the heap beyond. No allocation per sample: the buffer grows geometrically and
-// old tokens are dropped from the front.
+// lives in the object itself up to kInline bytes (5 minutes at a 10 s interval for a counter
+// growing by less than 124 per scrape), on the heap beyond. No allocation per sample: the
+// buffer grows geometrically and old tokens are dropped from the front. A stream holds at most
+// 65535 bytes (an hour at a 1 s interval needs at most 36 KB); beyond that its oldest samples
+// are dropped early.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace smi::sources::sidecars {
 
 class SampleRing {
  public:
+  static constexpr uint32_t kInline = 34;
+
   SampleRing() = default;
   ~SampleRing();
   SampleRing(SampleRing&& other) noexcept;
@@ -42,7 +47,7 @@ class SampleRing {
   bool HasValueAt(uint32_t seq) const { return last_is_value_ && end_seq_ == seq + 1; }
   uint32_t values() const { return values_; }  // value tokens held
   bool empty() const { return begin_ == end_; }
-  size_t heap_bytes() const { return cap_ > kInline ? cap_ : 0; }
+  size_t heap_bytes() const { return on_heap_ ? cap_ : 0; }
   size_t stream_bytes() const { return end_ - begin_; }
 
   // Calls f(seq, stale, value) for every sample held, oldest first (gaps produce no call).
@@ -71,7 +76,7 @@ class SampleRing {
   }
 
  private:
-  static constexpr uint32_t kInline = 40;
+  static constexpr uint32_t kMaxBytes = 65535;
 
   static uint64_t ReadVarint(const uint8_t*& p) {
     uint64_t v = 0;
@@ -83,26 +88,30 @@ class SampleRing {
   }
   static double DecodeValue(uint64_t tag, const uint8_t*& p, double previous);
 
-  uint8_t* data() { return cap_ > kInline ? heap_ : inline_; }
-  const uint8_t* data() const { return cap_ > kInline ? heap_ : inline_; }
-  // Room for n more bytes at the end.
-  void Reserve(uint32_t n);
-  void PutVarint(uint64_t v);
-  void PutGap(uint32_t scrapes);
+  uint8_t* heap() const {
+    uint8_t* p;
+    std::memcpy(&p, storage_, sizeof p);
+    return p;
+  }
+  void set_heap(uint8_t* p) { std::memcpy(storage_, &p, sizeof p); }
+  uint8_t* data() { return on_heap_ ? heap() : storage_; }
+  const uint8_t* data() const { return on_heap_ ? heap() : storage_; }
+  double LastValue() const;  // the value after the last token (the next delta starts from it)
+  // Appends one encoded token, making room for it.
+  void Put(const uint8_t* token, uint32_t n);
+  void DropFront();  // the first token
 
-  double base_ = 0;  // the value before the first token (a delta token needs it)
-  double last_ = 0;  // the value after the last token (the next delta starts from it)
-  union {
-    uint8_t* heap_;
-    uint8_t inline_[kInline];
-  };
-  uint32_t cap_ = kInline;
-  uint32_t begin_ = 0;
-  uint32_t end_ = 0;
+  // 60 bytes, with the owner's fields fitting in the tail padding (target_series.h).
+  double base_ = 0;         // the value before the first token (a delta token needs it)
   uint32_t first_seq_ = 0;  // the scrape the first token covers
   uint32_t end_seq_ = 0;    // one past the last scrape covered
-  uint32_t values_ : 31 = 0;
+  uint32_t values_ : 30 = 0;
   uint32_t last_is_value_ : 1 = 0;
+  uint32_t on_heap_ : 1 = 0;
+  uint16_t begin_ = 0;
+  uint16_t end_ = 0;
+  uint16_t cap_ = kInline;
+  uint8_t storage_[kInline];  // the stream, or (on_heap_) the pointer to it
 };
 
 }  // namespace smi::sources::sidecars

@@ -106,16 +106,22 @@ struct SeriesStore::Impl {
     return it == targets.end() ? nullptr : it->second;
   }
 
-  // Calls f(target) for every target holding data, each under its read lock.
-  template <class F>
-  void ForEachTarget(F&& f) const {
+  // Calls f(target) for every target holding data that `skip` does not rule out (skip sees the
+  // target without its lock), each under its read lock.
+  template <class Skip, class F>
+  void ForEachTarget(Skip&& skip, F&& f) const {
     std::shared_lock lock(targets_mu);
     const auto visit = [&](const std::shared_ptr<Target>& target) {
+      if (skip(*target)) return;
       std::shared_lock target_lock(target->mu);
       f(*target);
     };
     for (const auto& [id, target] : targets) visit(target);
     for (const auto& target : retired) visit(target);
+  }
+  template <class F>
+  void ForEachTarget(F&& f) const {
+    ForEachTarget([](const Target&) { return false; }, f);
   }
 
   IngestResult Commit(const std::string& id, const LabelSet& labels, int64_t t_ms,
@@ -173,11 +179,13 @@ IngestResult SeriesStore::Impl::Commit(const std::string& id, const LabelSet& la
   }
   if (!result.error.empty()) {
     target->Commit(t_ms, false, nullptr, cutoff);
+    staged.ReleasePending();
     return result;
   }
   target->Commit(t_ms, true, &staged, cutoff);
   result.ok = true;
   result.series_kept = staged.kept;
+  staged.ReleasePending();  // a new target's first scrape is big; later ones have none
   return result;
 }
 
@@ -219,8 +227,8 @@ void SeriesStore::Compact(int64_t now_ms) {
   }
   if (!any_dead) return;
   std::unique_lock lock(impl_->targets_mu);
-  std::erase_if(impl_->targets, [](const auto& entry) { return entry.second->dead; });
-  std::erase_if(impl_->retired, [](const auto& target) { return target->dead; });
+  std::erase_if(impl_->targets, [](const auto& entry) { return entry.second->dead.load(); });
+  std::erase_if(impl_->retired, [](const auto& target) { return target->dead.load(); });
 }
 
 namespace {
@@ -234,7 +242,8 @@ void SelectSeries(const Store& impl, std::string_view metric,
                   std::vector<std::pair<std::string, std::string>>& labels_out,
                   HasSamples&& has_samples, Visit&& visit) {
   std::vector<ResolvedMatcher> resolved;
-  impl.ForEachTarget([&](const Target& target) {
+  const auto ruled_out = [&](const Target& target) { return target.RuledOut(matchers); };
+  impl.ForEachTarget(ruled_out, [&](const Target& target) {
     const std::vector<uint32_t>* slots = target.SlotsOf(metric);
     if (slots == nullptr || !target.Resolve(matchers, resolved)) return;
     for (const uint32_t slot : *slots) {

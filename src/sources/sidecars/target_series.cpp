@@ -6,11 +6,20 @@
 namespace smi::sources::sidecars {
 namespace {
 
-uint64_t IdentityHash(uint32_t metric, uint32_t list, uint32_t extra_name, uint32_t extra_value) {
+uint64_t IdentityHash(uint32_t metric, uint32_t list, uint32_t extra) {
   uint64_t h = HashCombine(HashSeed(), metric);
   h = HashCombine(h, list);
-  h = HashCombine(h, extra_name);
-  return HashCombine(h, extra_value);
+  return HashCombine(h, extra);
+}
+
+uint32_t ExtraKind(std::string_view name) {
+  if (name == "le") return kExtraLe;
+  if (name == "quantile") return kExtraQuantile;
+  return kNoExtra;
+}
+
+std::string_view ExtraName(uint32_t extra) {
+  return (extra & ~kExtraValueMask) == kExtraLe ? "le" : "quantile";
 }
 
 bool ByName(const ExpositionLabel& a, const ExpositionLabel& b) { return a.name < b.name; }
@@ -92,6 +101,12 @@ void StagedScrape::Reset(size_t slots) {
   duplicates = 0;
 }
 
+void StagedScrape::ReleasePending() {
+  std::vector<PendingSeries>().swap(pending);
+  std::unordered_map<uint64_t, uint32_t>().swap(pending_by_hash);
+  std::unordered_set<std::string>().swap(pending_keys);
+}
+
 // --- Target: writing ---------------------------------------------------------------------------
 
 Target::Target(std::string id, LabelSet labels) : id_(std::move(id)), labels_(std::move(labels)) {
@@ -104,7 +119,7 @@ Target::Target(std::string id, LabelSet labels) : id_(std::move(id)), labels_(st
 }
 
 uint64_t Target::CanonicalHash(const Series& s) const {
-  return IdentityHash(s.metric, s.list, s.extra_name, s.extra_value);
+  return IdentityHash(s.metric, s.list, s.extra);
 }
 
 void Target::Stage(const ExpositionSample& sample, StagedScrape& staged) const {
@@ -165,8 +180,7 @@ void Target::Stage(const ExpositionSample& sample, StagedScrape& staged) const {
   for (size_t i = 0; i < staged.sorted.size(); ++i) {
     const ExpositionLabel& label = staged.sorted[i];
     if (i == extra) {
-      pending.has_extra = true;
-      pending.extra_name.assign(label.name);
+      pending.extra_kind = ExtraKind(label.name);
       pending.extra_value.assign(label.value);
     } else {
       pending.labels.emplace_back(label.name, label.value);
@@ -183,31 +197,38 @@ uint32_t Target::FindCanonical(std::string_view metric, std::span<const Expositi
   const uint32_t metric_id = pool_.Find(metric);
   if (metric_id == kNoId) return kNoId;
   staged.words.clear();
-  uint32_t extra_name = kNoId;
-  uint32_t extra_value = kNoId;
+  uint32_t extra_id = kNoExtra;
   for (size_t i = 0; i < sorted.size(); ++i) {
-    const uint32_t name = pool_.Find(sorted[i].name);
     const uint32_t value = pool_.Find(sorted[i].value);
-    if (name == kNoId || value == kNoId) return kNoId;
+    if (value == kNoId) return kNoId;
     if (i == extra) {
-      extra_name = name;
-      extra_value = value;
-    } else {
-      staged.words.push_back(name);
-      staged.words.push_back(value);
+      extra_id = ExtraKind(sorted[i].name) | value;
+      continue;
     }
+    const uint32_t name = pool_.Find(sorted[i].name);
+    if (name == kNoId) return kNoId;
+    staged.words.push_back(name);
+    staged.words.push_back(value);
   }
   const uint32_t list = lists_.Find(staged.words);
   if (list == kNoId) return kNoId;
-  return by_identity_.Find(IdentityHash(metric_id, list, extra_name, extra_value),
-                           [&](uint32_t id) {
-                             const Series& s = series_[id];
-                             return s.metric == metric_id && s.list == list &&
-                                    s.extra_name == extra_name && s.extra_value == extra_value;
-                           });
+  return by_identity_.Find(IdentityHash(metric_id, list, extra_id), [&](uint32_t id) {
+    const Series& s = series_[id];
+    return s.metric == metric_id && s.list == list && s.extra == extra_id;
+  });
 }
 
 uint32_t Target::CreateSeries(const PendingSeries& pending) {
+  const auto& target = labels_.items();
+  for (const auto& [name, value] : pending.labels) {
+    const auto it =
+        std::lower_bound(target.begin(), target.end(), name,
+                         [](const auto& item, const std::string& n) { return item.first < n; });
+    if (it != target.end() && it->first == name) {
+      const size_t i = static_cast<size_t>(it - target.begin());
+      overridden_.fetch_or(i < 64 ? 1ULL << i : ~0ULL);
+    }
+  }
   Series s;
   s.raw_hash = pending.raw_hash;
   s.metric = pool_.Intern(pending.metric);
@@ -218,10 +239,8 @@ uint32_t Target::CreateSeries(const PendingSeries& pending) {
     words.push_back(pool_.Intern(value));
   }
   s.list = lists_.Intern(words);
-  if (pending.has_extra) {
-    s.extra_name = pool_.Intern(pending.extra_name);
-    s.extra_value = pool_.Intern(pending.extra_value);
-  }
+  if (pending.extra_kind != kNoExtra)
+    s.extra = pending.extra_kind | pool_.Intern(pending.extra_value);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -270,22 +289,23 @@ void Target::AppendTime(int64_t t_ms) {
   last_t_ = t_ms;
 }
 
-void Target::DropBefore(int64_t cutoff_ms) {
+void Target::PopTimes(int64_t cutoff_ms) {
   while (!times_.empty() && times_.front() < cutoff_ms) {
     times_.PopFront();
     ++first_seq_;
   }
-  for (uint32_t slot = 0; slot < series_.size(); ++slot) {
-    Series& s = series_[slot];
-    if (s.free()) continue;
-    s.samples.DropBefore(first_seq_);
-    if (slot != kUpSlot && s.samples.values() == 0) Release(slot);
-  }
+}
+
+void Target::Trim(uint32_t slot) {
+  Series& s = series_[slot];
+  s.samples.DropBefore(first_seq_);
+  if (slot != kUpSlot && s.samples.values() == 0) Release(slot);
 }
 
 void Target::Commit(int64_t t_ms, bool up, StagedScrape* staged, int64_t cutoff_ms) {
   std::unique_lock lock(mu);
   AppendTime(t_ms);
+  PopTimes(cutoff_ms);  // before appending, so that a stream never holds more than it keeps
   const uint32_t seq = next_seq_ - 1;
   const size_t existing = series_.size();
   if (staged != nullptr) {
@@ -300,6 +320,7 @@ void Target::Commit(int64_t t_ms, bool up, StagedScrape* staged, int64_t cutoff_
   for (uint32_t slot = 0; slot < existing; ++slot) {
     Series& s = series_[slot];
     if (s.free()) continue;
+    s.samples.DropBefore(first_seq_);
     if (slot == kUpSlot) {
       s.samples.AppendValue(seq, up ? 1 : 0);
     } else if (staged != nullptr && staged->has_value[slot]) {
@@ -307,13 +328,17 @@ void Target::Commit(int64_t t_ms, bool up, StagedScrape* staged, int64_t cutoff_
     } else if (seq > 0 && s.samples.HasValueAt(seq - 1)) {
       s.samples.AppendStale(seq);  // gone from this scrape, or the scrape failed
     }
+    if (slot != kUpSlot && s.samples.values() == 0) Release(slot);
   }
   if (staged != nullptr) {
+    // Series come mostly all at once (a target's first scrape): grow to fit, not to double.
+    const size_t reused = std::min(free_slots_.size(), staged->pending.size());
+    const size_t needed = series_.size() + staged->pending.size() - reused;
+    if (needed > series_.capacity()) series_.reserve(needed + needed / 16);
     for (const PendingSeries& pending : staged->pending) {
       series_[CreateSeries(pending)].samples.AppendValue(seq, pending.value);
     }
   }
-  DropBefore(cutoff_ms);
 }
 
 void Target::Remove(int64_t t_ms) {
@@ -328,7 +353,10 @@ void Target::Remove(int64_t t_ms) {
 
 bool Target::Compact(int64_t cutoff_ms) {
   std::unique_lock lock(mu);
-  DropBefore(cutoff_ms);
+  PopTimes(cutoff_ms);
+  for (uint32_t slot = 0; slot < series_.size(); ++slot) {
+    if (!series_[slot].free()) Trim(slot);
+  }
   if (released_since_rebuild_ > 64 && released_since_rebuild_ * 2 > live_) RebuildNames();
   for (Series& s : series_) s.samples.Shrink();
   return times_.empty();
@@ -351,9 +379,8 @@ void Target::RebuildNames() {
     for (const uint32_t id : lists_.Get(s.list)) words.push_back(pool.Intern(pool_.View(id)));
     s.metric = pool.Intern(pool_.View(s.metric));
     s.list = lists.Intern(words);
-    if (s.extra_name != kNoId) {
-      s.extra_name = pool.Intern(pool_.View(s.extra_name));
-      s.extra_value = pool.Intern(pool_.View(s.extra_value));
+    if (s.extra != kNoExtra) {
+      s.extra = (s.extra & ~kExtraValueMask) | pool.Intern(pool_.View(s.extra & kExtraValueMask));
     }
     auto it = std::find_if(by_metric_.begin(), by_metric_.end(),
                            [&](const auto& entry) { return entry.first == s.metric; });
@@ -376,6 +403,21 @@ void Target::RebuildNames() {
 
 // --- Target: reading ---------------------------------------------------------------------------
 
+bool Target::RuledOut(std::span<const LabelMatcher> matchers) const {
+  const auto& target = labels_.items();
+  const uint64_t overridden = overridden_.load(std::memory_order_relaxed);
+  for (const LabelMatcher& m : matchers) {
+    const auto it =
+        std::lower_bound(target.begin(), target.end(), m.name,
+                         [](const auto& item, const std::string& n) { return item.first < n; });
+    if (it == target.end() || it->first != m.name) continue;  // decided per series
+    const size_t i = static_cast<size_t>(it - target.begin());
+    if (i >= 64 || (overridden & (1ULL << i)) != 0) continue;
+    if ((it->second == m.value) == m.negated) return true;
+  }
+  return false;
+}
+
 const std::vector<uint32_t>* Target::SlotsOf(std::string_view metric) const {
   const uint32_t id = pool_.Find(metric);
   if (id == kNoId) return nullptr;
@@ -392,9 +434,10 @@ bool Target::Resolve(std::span<const LabelMatcher> matchers,
     ResolvedMatcher r;
     r.matcher = &m;
     r.name_id = pool_.Find(m.name);
+    r.extra_kind = ExtraKind(m.name);
     r.target_value = labels_.Get(m.name);
     r.target_result = (r.target_value == m.value) != m.negated;
-    if (r.name_id == kNoId && !r.target_result) return false;
+    if (r.name_id == kNoId && r.extra_kind == kNoExtra && !r.target_result) return false;
     out.push_back(r);
   }
   return true;
@@ -403,11 +446,11 @@ bool Target::Resolve(std::span<const LabelMatcher> matchers,
 bool Target::Matches(const Series& s, std::span<const ResolvedMatcher> matchers) const {
   for (const ResolvedMatcher& r : matchers) {
     bool result = r.target_result;
-    if (r.name_id != kNoId) {
+    if (r.name_id != kNoId || r.extra_kind != kNoExtra) {
       uint32_t value = kNoId;
-      if (s.extra_name == r.name_id) {
-        value = s.extra_value;
-      } else {
+      if (r.extra_kind != kNoExtra && (s.extra & ~kExtraValueMask) == r.extra_kind) {
+        value = s.extra & kExtraValueMask;
+      } else if (r.name_id != kNoId) {
         const auto words = lists_.Get(s.list);
         for (size_t i = 0; i < words.size(); i += 2) {
           if (words[i] == r.name_id) {
@@ -429,7 +472,7 @@ void Target::Labels(const Series& s, std::vector<std::pair<std::string, std::str
   const auto words = lists_.Get(s.list);
   const auto& target = labels_.items();
   size_t k = 0;  // next own word pair
-  bool extra = s.extra_name != kNoId;
+  bool extra = s.extra != kNoExtra;
   size_t j = 0;  // next target label
   size_t n = 0;  // labels written
   const auto put = [&](std::string_view name, std::string_view value) {
@@ -453,10 +496,10 @@ void Target::Labels(const Series& s, std::vector<std::pair<std::string, std::str
       have_own = true;
     }
     if (extra) {
-      const std::string_view extra_name = pool_.View(s.extra_name);
+      const std::string_view extra_name = ExtraName(s.extra);
       if (!have_own || extra_name < own_name) {
         own_name = extra_name;
-        own_value = pool_.View(s.extra_value);
+        own_value = pool_.View(s.extra & kExtraValueMask);
         own_is_extra = true;
         have_own = true;
       }

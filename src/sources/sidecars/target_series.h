@@ -13,6 +13,7 @@
 // The target's own labels (namespace, pod, ...) are kept once and merged in when read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <shared_mutex>
@@ -66,15 +67,23 @@ class LabelLists {
   FlatIndex index_;
 };
 
+// A series' `le` or `quantile` label, kept apart from its label list so that the buckets of one
+// histogram share the list: the kind in the top two bits, the value's pool id below.
+inline constexpr uint32_t kNoExtra = 0;
+inline constexpr uint32_t kExtraLe = 1u << 30;
+inline constexpr uint32_t kExtraQuantile = 2u << 30;
+inline constexpr uint32_t kExtraValueMask = (1u << 30) - 1;
+
 struct Series {
-  uint64_t raw_hash = 0;    // hash of the line's text as the exporter last wrote it
+  // The ring first, so that the ids below fill its tail padding: 80 bytes in all.
+  [[no_unique_address]] SampleRing samples;
   uint32_t metric = kNoId;  // pool id of the metric name; kNoId: a free slot
   uint32_t list = kNoId;    // own labels except le/quantile
-  uint32_t extra_name = kNoId;
-  uint32_t extra_value = kNoId;
-  SampleRing samples;
+  uint32_t extra = kNoExtra;
+  uint64_t raw_hash = 0;  // hash of the line's text as the exporter last wrote it
   bool free() const { return metric == kNoId; }
 };
+static_assert(sizeof(Series) <= 80, "a series' fixed part is what the memory per pod is made of");
 
 // One timestamp per scrape, numbered by seq.
 class TimeRing {
@@ -99,9 +108,8 @@ struct PendingSeries {
   uint64_t raw_hash = 0;
   std::string metric;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name, le/quantile apart
-  std::string extra_name;
+  uint32_t extra_kind = kNoExtra;
   std::string extra_value;
-  bool has_extra = false;
   double value = 0;
 };
 
@@ -121,14 +129,17 @@ struct StagedScrape {
   std::string key;
 
   void Reset(size_t slots);
+  // Frees what the new series of the last payload held.
+  void ReleasePending();
 };
 
 // A selector's matchers, resolved against one target's pool.
 struct ResolvedMatcher {
   const LabelMatcher* matcher = nullptr;
-  uint32_t name_id = kNoId;       // kNoId: no series of the target has it as an own label
-  std::string_view target_value;  // the target label's value ("" when absent)
-  bool target_result = false;     // the matcher's result when the series lacks the own label
+  uint32_t name_id = kNoId;        // kNoId: no series of the target has it as an own label
+  uint32_t extra_kind = kNoExtra;  // the matcher is on `le` or `quantile`
+  std::string_view target_value;   // the target label's value ("" when absent)
+  bool target_result = false;      // the matcher's result when the series lacks the own label
 };
 
 class Target {
@@ -159,7 +170,13 @@ class Target {
   // target holds nothing anymore.
   bool Compact(int64_t cutoff_ms);
   bool removed = false;  // RemoveTarget was called (an Ingest revives it)
-  bool dead = false;     // compacted to nothing and about to leave the store's map
+  // Compacted to nothing and about to leave the store's map (set under write_mu; read without
+  // it when the map is pruned).
+  std::atomic<bool> dead{false};
+
+  // Whether the matchers rule out every series of the target by its own labels alone (no lock
+  // needed): a matcher on a target label that no series of the target has overridden.
+  bool RuledOut(std::span<const LabelMatcher> matchers) const;
 
   // --- Reader side (mu held shared). ---
   // The slots of the series named `metric`, or null.
@@ -192,7 +209,11 @@ class Target {
   uint32_t CreateSeries(const PendingSeries& pending);
   void Release(uint32_t slot);
   void AppendTime(int64_t t_ms);
-  void DropBefore(int64_t cutoff_ms);
+  // Forgets the scrapes before cutoff_ms (their timestamps; the series drop their samples of
+  // them with Trim).
+  void PopTimes(int64_t cutoff_ms);
+  // Drops the series' samples of forgotten scrapes; releases it when no value is left.
+  void Trim(uint32_t slot);
   void RebuildNames();
 
   std::string id_;
@@ -208,6 +229,9 @@ class Target {
   uint32_t first_seq_ = 0;  // the seq of times_.front()
   uint32_t next_seq_ = 0;
   int64_t last_t_ = INT64_MIN;
+  // Bit i: some series has (had) an own label named like target label i, which may override it.
+  // Only ever set, under mu exclusively; read without a lock by RuledOut.
+  std::atomic<uint64_t> overridden_{0};
   size_t live_ = 0;
   size_t released_since_rebuild_ = 0;
 };

@@ -270,7 +270,11 @@ TEST(ExpositionParser, RejectsWhatPrometheusRejects) {
   ExpectError("# HELP metric bad \xff text\n", 1, "UTF-8");
   ExpectError("metric{label=\"a\",label=\"b\"} 1\n", 1, "duplicate label name");
   std::string many = "metric{";
-  for (int i = 0; i < 40; ++i) many += "l" + std::to_string(i) + "=\"v\",";
+  for (int i = 0; i < 40; ++i) {
+    many += 'l';
+    many += std::to_string(i);
+    many += "=\"v\",";
+  }
   ExpectError(many + "l7=\"again\"} 1\n", 1, "duplicate label name");
   ExpectError("metric{__name__=\"bla\"} 3.14\n", 1, "__name__");
   ExpectError("metric{label=\"bla\"} blubb\n", 1, "invalid value");

@@ -398,6 +398,80 @@ TEST(SeriesStore, MatchersAndKeep) {
   EXPECT_EQ(instant, 1u);
 }
 
+TEST(SeriesStore, BucketsAndQuantilesByTheirBound) {
+  SeriesStore store = Store({"lat_bucket", "lat"});
+  ASSERT_TRUE(store
+                  .Ingest("t", kPod, 10'000,
+                          "lat_bucket{a=\"1\",le=\"5\",z=\"9\"} 1\n"
+                          "lat_bucket{a=\"1\",le=\"+Inf\",z=\"9\"} 2\n"
+                          "lat_bucket{a=\"2\",le=\"5\",z=\"9\"} 3\n"
+                          "lat{quantile=\"0.5\",a=\"1\"} 7\n"
+                          "lat{quantile=\"0.9\",a=\"1\",le=\"odd\"} 8\n")
+                  .ok);
+  const auto count = [&](std::string_view metric, std::vector<LabelMatcher> matchers) {
+    std::vector<std::string> seen;
+    store.Select(metric, matchers, 0, 10'000, nullptr,
+                 [&](const LabelSet& labels, const std::vector<Sample>&) {
+                   seen.push_back(Render(labels));
+                 });
+    return seen;
+  };
+  EXPECT_EQ(count("lat_bucket", {{"le", "5"}}).size(), 2u);
+  EXPECT_EQ(count("lat_bucket", {{"le", "+Inf"}}),
+            (std::vector<std::string>{"{a=\"1\", job=\"linkerd-proxy\", le=\"+Inf\", "
+                                      "namespace=\"emojivoto\", pod=\"web-1\", z=\"9\"}"}));
+  EXPECT_EQ(count("lat_bucket", {{"le", "5", true}, {"a", "1"}}).size(), 1u);
+  EXPECT_EQ(count("lat", {{"quantile", "0.5"}}).size(), 1u);
+  EXPECT_EQ(count("lat", {{"quantile", "0.9"}, {"le", "odd"}}),
+            (std::vector<std::string>{"{a=\"1\", job=\"linkerd-proxy\", le=\"odd\", "
+                                      "namespace=\"emojivoto\", pod=\"web-1\", "
+                                      "quantile=\"0.9\"}"}));
+  EXPECT_EQ(count("lat", {{"le", ""}}).size(), 1u) << "the 0.5 quantile has no le";
+}
+
+TEST(SeriesStore, LongHistoriesWithLargeSteps) {
+  // An hour at 1 s of a busy counter (steps of thousands) and of a fractional gauge.
+  SeriesStore store = Store({"busy", "gauge"}, std::chrono::hours(1));
+  double busy = 0;
+  for (int i = 0; i < 4000; ++i) {
+    busy += 1000 + (i % 7) * 3000;
+    const std::string payload = "busy " + std::to_string(static_cast<int64_t>(busy)) + "\ngauge " +
+                                std::to_string(i) + ".5\n";
+    ASSERT_TRUE(store.Ingest("t", kPod, i * 1000, payload).ok);
+    if (i % 500 == 0) store.Compact(i * 1000);
+  }
+  const RangeResult result = Range(store, "busy", 0, 4'000'000);
+  const auto& samples = result.begin()->second;
+  ASSERT_EQ(samples.size(), 3601u) << "399 s .. 3999 s";
+  EXPECT_EQ(samples.front().t_ms, 399'000);
+  EXPECT_EQ(samples.back().value, busy);
+  double expected = busy;
+  for (size_t k = samples.size() - 1; k > 0; --k) {
+    const int i = static_cast<int>(samples[k].t_ms / 1000);
+    expected -= 1000 + (i % 7) * 3000;
+    ASSERT_EQ(samples[k - 1].value, expected) << "at " << samples[k - 1].t_ms;
+  }
+  const auto gauge = Range(store, "gauge", 0, 4'000'000).begin()->second;
+  ASSERT_EQ(gauge.size(), 3601u);
+  EXPECT_EQ(gauge.front().value, 399.5);
+  EXPECT_EQ(gauge.back().value, 3999.5);
+}
+
+TEST(SeriesStore, AStreamAtItsSizeLimitLosesItsOldestSamples) {
+  // Fractional values take 9 bytes each: 8000 of them exceed a series' 64 KiB.
+  SeriesStore store = Store({"g"}, std::chrono::hours(24));
+  for (int i = 0; i < 8000; ++i) {
+    ASSERT_TRUE(store.Ingest("t", kPod, i * 1000, "g " + std::to_string(i) + ".25\n").ok);
+  }
+  const auto samples = Range(store, "g", 0, 8'000'000).begin()->second;
+  EXPECT_LT(samples.size(), 8000u);
+  EXPECT_GT(samples.size(), 7000u);
+  EXPECT_EQ(samples.back().value, 7999.25);
+  EXPECT_EQ(samples.front().value, static_cast<double>(samples.front().t_ms / 1000) + 0.25);
+  EXPECT_EQ(Values(Range(store, "up", 0, 8'000'000).begin()->second).size(), 8000u)
+      << "up takes one byte per scrape";
+}
+
 TEST(SeriesStore, NewTargetLabelsStartNewSeriesAndStaleTheOldOnes) {
   SeriesStore store = Store();
   ASSERT_TRUE(store.Ingest("t", kPod, 10'000, "response_total 1\n").ok);

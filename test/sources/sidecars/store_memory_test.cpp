@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,18 +55,52 @@ struct Measurement {
   double estimate_per_pod = 0;
 };
 
-// Scrapes every pod every 10 s for `scrapes` rounds into a fresh store and measures the heap the
-// store holds at the end (payloads are rendered and freed before the measurement).
-Measurement Measure(std::chrono::milliseconds retention, int scrapes) {
-  const meshsim::Topology topo = meshsim::ParseTopology(meshsim::DefaultTopologyYaml(), "10.1.0.1");
-  const std::vector<Pod> pods = Pods(topo);
+const meshsim::Topology& Topology() {
+  static const meshsim::Topology topo =
+      meshsim::ParseTopology(meshsim::DefaultTopologyYaml(), "127.1.0.1");
+  return topo;
+}
+
+// The pod whose proxy reports the most series of the kept families.
+size_t BusiestPod() {
+  const meshsim::Topology& topo = Topology();
+  size_t best = 0;
+  size_t best_lines = 0;
+  for (size_t i = 0; i < topo.pods.size(); ++i) {
+    const std::string payload = meshsim::RenderPodMetrics(topo, i, 600, 1'700'000'000);
+    size_t lines = 0;
+    for (size_t pos = 0; (pos = payload.find("\nresponse_", pos)) != std::string::npos; ++pos) {
+      if (payload.compare(pos + 1, 15, "response_total{") == 0 ||
+          payload.compare(pos + 1, 27, "response_latency_ms_bucket{") == 0) {
+        ++lines;
+      }
+    }
+    if (lines > best_lines) {
+      best = i;
+      best_lines = lines;
+    }
+  }
+  return best;
+}
+
+// Scrapes the pods (all of them, or only `only`) every 10 s for `scrapes` rounds into a fresh
+// store and measures the heap the store holds at the end (payloads are rendered and freed
+// before the measurement).
+Measurement Measure(std::chrono::milliseconds retention, int scrapes,
+                    std::optional<size_t> only = std::nullopt) {
+  const meshsim::Topology& topo = Topology();
+  std::vector<Pod> pods = Pods(topo);
+  std::vector<size_t> indexes;
+  for (size_t i = 0; i < pods.size(); ++i) {
+    if (!only || *only == i) indexes.push_back(i);
+  }
   Measurement m;
-  m.pods = pods.size();
+  m.pods = indexes.size();
   {
     // Warm this thread's parser and staging buffers on a store of their own: they are per
     // scraping thread, not per pod.
     SeriesStore warm(retention, Retained{kLinkerdFamilies});
-    for (size_t i = 0; i < pods.size(); ++i) {
+    for (const size_t i : indexes) {
       warm.Ingest(pods[i].id, pods[i].labels, 0,
                   meshsim::RenderPodMetrics(topo, i, 100, 1'700'000'000));
     }
@@ -74,7 +109,7 @@ Measurement Measure(std::chrono::milliseconds retention, int scrapes) {
   auto store = std::make_unique<SeriesStore>(retention, Retained{kLinkerdFamilies});
   for (int round = 0; round < scrapes; ++round) {
     const double seconds = 60 + 10.0 * round;
-    for (size_t i = 0; i < pods.size(); ++i) {
+    for (const size_t i : indexes) {
       const std::string payload = meshsim::RenderPodMetrics(topo, i, seconds, 1'700'000'000);
       m.max_payload = std::max(m.max_payload, payload.size());
       const IngestResult r =
@@ -87,22 +122,29 @@ Measurement Measure(std::chrono::milliseconds retention, int scrapes) {
   const size_t after = HeapInUse();
   const SeriesStore::Stats stats = store->GetStats();
   m.series = stats.series;
-  m.bytes_per_pod = static_cast<double>(after - before) / static_cast<double>(pods.size());
-  m.estimate_per_pod = static_cast<double>(stats.bytes) / static_cast<double>(pods.size());
+  m.bytes_per_pod = static_cast<double>(after - before) / static_cast<double>(m.pods);
+  m.estimate_per_pod = static_cast<double>(stats.bytes) / static_cast<double>(m.pods);
   return m;
 }
 
 TEST(StoreMemory, LinkerdPodsAtFiveMinutesAndTenSeconds) {
-  const Measurement m = Measure(std::chrono::minutes(5), 45);
+  const Measurement all = Measure(std::chrono::minutes(5), 45);
   std::printf(
-      "store memory, 5 min retention, 10 s interval: %zu pods, %zu series (busiest pod %zu "
-      "retained series, largest payload %zu bytes): %.0f bytes per pod (heap), %.0f estimated\n",
-      m.pods, m.series, m.max_series, m.max_payload, m.bytes_per_pod, m.estimate_per_pod);
-  EXPECT_GE(m.max_series, 300u) << "the busiest pod is not realistic enough to measure";
-  EXPECT_LE(m.bytes_per_pod, 50.0 * 1024) << "the per-pod goal";
+      "store memory, 5 min retention, 10 s interval: %zu pods, %zu series: %.0f bytes per pod "
+      "(heap), %.0f estimated\n",
+      all.pods, all.series, all.bytes_per_pod, all.estimate_per_pod);
   // The /metrics estimate stays within a quarter of the truth.
-  EXPECT_GE(m.estimate_per_pod, m.bytes_per_pod * 0.75);
-  EXPECT_LE(m.estimate_per_pod, m.bytes_per_pod * 1.25);
+  EXPECT_GE(all.estimate_per_pod, all.bytes_per_pod * 0.75);
+  EXPECT_LE(all.estimate_per_pod, all.bytes_per_pod * 1.25);
+
+  const Measurement busiest = Measure(std::chrono::minutes(5), 45, BusiestPod());
+  std::printf(
+      "store memory, 5 min retention, 10 s interval, busiest pod alone: %zu retained series "
+      "(payload %zu bytes): %.0f bytes (heap), %.0f estimated\n",
+      busiest.max_series, busiest.max_payload, busiest.bytes_per_pod, busiest.estimate_per_pod);
+  EXPECT_GE(busiest.max_series, 300u) << "the busiest pod is not realistic enough to measure";
+  EXPECT_LE(busiest.bytes_per_pod, 50.0 * 1024) << "the per-pod goal";
+  EXPECT_LE(all.bytes_per_pod, 50.0 * 1024);
 }
 
 TEST(StoreMemory, LinkerdPodsAtOneHour) {
