@@ -4,10 +4,14 @@
 // and failures. The sink only counts bytes, so the figure is the scraper alone, without parsing.
 //
 //   scrape_bench PAYLOAD [--targets N] [--interval-ms MS] [--duration-s S] [--gzip]
-//                        [--max-concurrent K] [--timeout-ms MS]
+//                        [--no-accept-gzip] [--max-concurrent K] [--timeout-ms MS]
+//     --gzip: the proxies can answer gzip; --no-accept-gzip: the scraper does not ask for it
+//   scrape_bench --memory-only --targets N
+//     the resident memory N targets cost the scraper between scrapes (no proxies, no scraping)
 #include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <utility>  // first: Boost 1.74's Asio uses std::exchange without including it
@@ -137,16 +141,59 @@ std::pair<double, double> UserAndSystemSeconds(asio::io_context& io) {
   return answer.get_future().get();
 }
 
+long ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// The resident memory of `n` targets that are not scraped yet (their first scrape is up to an
+// hour away): schedule, strand, socket, timers, request, health series.
+int MeasureMemory(int n) {
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  std::thread thread([&] { io.run(); });
+  ScraperOptions options;
+  options.interval = std::chrono::hours(1);
+  Scraper scraper(io, options, [](const ScrapeTarget&, const ScrapeOutcome&) { return 0L; });
+  std::vector<ScrapeTarget> targets;
+  for (int i = 0; i < n; ++i) {
+    targets.push_back({"namespace-" + std::to_string(i % 50) + "/deployment-" +
+                           std::to_string(i / 50) + "-5d8f9c7b6d-" + std::to_string(10000 + i),
+                       "10." + std::to_string(i / 65536 % 256) + "." +
+                           std::to_string(i / 256 % 256) + "." + std::to_string(i % 256),
+                       4191, "/metrics"});
+  }
+  const long before = ResidentBytes();
+  scraper.SetTargets(targets);
+  std::promise<void> armed;  // every target's first tick armed on the loop
+  asio::post(io, [&] { armed.set_value(); });
+  armed.get_future().get();
+  const long after = ResidentBytes();
+  std::printf("%d targets: resident memory +%.1f MiB, %.0f bytes per target\n", n,
+              (after - before) / 1048576.0, static_cast<double>(after - before) / n);
+  scraper.Stop();
+  work.reset();
+  io.stop();
+  thread.join();
+  return 0;
+}
+
 [[noreturn]] void Usage(const char* why) {
   std::cerr << "scrape_bench: " << why
             << "\nusage: scrape_bench PAYLOAD [--targets N] [--interval-ms MS] [--duration-s S] "
-               "[--gzip] [--max-concurrent K] [--timeout-ms MS]\n";
+               "[--gzip] [--no-accept-gzip] [--max-concurrent K] [--timeout-ms MS]\n"
+               "       scrape_bench --memory-only --targets N\n";
   std::exit(2);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--memory-only" && std::string(argv[2]) == "--targets") {
+    return MeasureMemory(std::atoi(argv[3]));
+  }
   if (argc < 2) Usage("no payload file");
   const std::string payload_path = argv[1];
   int targets = 100, duration_s = 10;
@@ -171,7 +218,9 @@ int main(int argc, char** argv) {
     } else if (a == "--duration-s") {
       duration_s = static_cast<int>(next());
     } else if (a == "--gzip") {
-      gzip = true;
+      gzip = true;  // the proxies answer gzip to requests that ask for it
+    } else if (a == "--no-accept-gzip") {
+      options.gzip = false;
     } else if (a == "--max-concurrent") {
       options.max_concurrent = static_cast<size_t>(next());
     } else if (a == "--timeout-ms") {
@@ -191,13 +240,13 @@ int main(int argc, char** argv) {
   const std::string plain_answer = Response(payload, false);
   const std::string gzip_answer = gzip ? Response(Gzip(payload), true) : "";
 
-  // Two sockets per target (both ends) stay open for the whole run.
+  // A listener and two sockets (both ends) per target stay open for the whole run.
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
   limit.rlim_cur = limit.rlim_max;
   setrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < static_cast<rlim_t>(2 * targets + 64)) {
-    std::cerr << "scrape_bench: " << targets << " targets need " << 2 * targets + 64
+  if (limit.rlim_cur < static_cast<rlim_t>(3 * targets + 64)) {
+    std::cerr << "scrape_bench: " << targets << " targets need " << 3 * targets + 64
               << " open files; the limit is " << limit.rlim_cur << "\n";
     return 1;
   }
@@ -237,6 +286,7 @@ int main(int argc, char** argv) {
   while (!scraper.RoundComplete() && std::chrono::steady_clock::now() < warmup_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  std::this_thread::sleep_for(options.interval);  // past the first round's connection storm
   const long ok0 = ok, failed0 = failed, bytes0 = bytes;
   const double cpu0 = ThreadCpuSeconds(scraper_thread.native_handle());
   const auto [user0, system0] = UserAndSystemSeconds(scraper_io);

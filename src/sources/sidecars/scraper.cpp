@@ -299,7 +299,7 @@ class Target : public std::enable_shared_from_this<Target> {
       request.set(http::field::host, host_header);
       request.set(http::field::user_agent, kUserAgent);
       request.set(http::field::accept, kAccept);
-      request.set(http::field::accept_encoding, "gzip");
+      if (impl_->options.gzip) request.set(http::field::accept_encoding, "gzip");
       std::ostringstream out;
       out << request;
       request_ = out.str();

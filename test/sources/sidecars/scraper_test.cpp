@@ -218,6 +218,16 @@ TEST_F(ScraperTest, InflatesGzipBodies) {
   }
 }
 
+TEST_F(ScraperTest, AsksForNoEncodingWhenToldNotTo) {
+  TestProxy proxy(Answer("up 1\n"));
+  ScraperOptions options = FastOptions();
+  options.gzip = false;
+  Start(options, {TargetOf("t", proxy)});
+  ASSERT_TRUE(WaitForScrapes("t", 1));
+  EXPECT_TRUE(SeenOf("t").front().ok);
+  EXPECT_EQ(proxy.last_request().Header("Accept-Encoding"), "");
+}
+
 TEST_F(ScraperTest, InflatesConcatenatedGzipMembers) {
   const std::string a = Payload(300), b = "extra_total 1\n";
   const Seen s = FirstOutcome(Answer(Gzip(a) + Gzip(b), {"Content-Encoding: gzip"}));
