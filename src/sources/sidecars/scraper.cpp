@@ -1,14 +1,11 @@
 #include "sources/sidecars/scraper.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <deque>
 #include <iostream>
 #include <mutex>
@@ -18,9 +15,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
+#include "base/strings.h"
+#include "sources/sidecars/gzip_inflater.h"
+#include "sources/sidecars/scrape_metrics.h"
 
 #ifndef SMI_METRICS_SERVER_VERSION
 #define SMI_METRICS_SERVER_VERSION "dev"
@@ -56,7 +53,7 @@ std::string_view ScrapeErrorName(ScrapeError error) {
 namespace {
 
 constexpr size_t kCauses = 6;
-constexpr size_t kReadChunk = 64 * 1024;      // body bytes per read, and inflated bytes per step
+constexpr size_t kReadChunk = 64 * 1024;      // body bytes per read
 constexpr size_t kGzipChunk = 16 * 1024;      // compressed bytes per read
 constexpr uint32_t kHeaderLimit = 16 * 1024;  // a proxy's answer header is a few hundred bytes
 constexpr size_t kReadBufferLimit = kHeaderLimit + kReadChunk;
@@ -81,82 +78,6 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
 
 std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Inflates gzip bodies (several members in a row, as Go's reader accepts) into a string,
-// stopping one byte past the limit so that a body of exactly the limit is still whole.
-class GzipInflater {
- public:
-  enum class Result { kOk, kTooLarge, kError };
-
-  GzipInflater() = default;
-  GzipInflater(const GzipInflater&) = delete;
-  GzipInflater& operator=(const GzipInflater&) = delete;
-  ~GzipInflater() {
-    if (initialized_) inflateEnd(&z_);
-  }
-
-  // Starts a new body; false when zlib cannot (out of memory).
-  bool Reset() {
-    ended_ = false;
-    if (initialized_) return inflateReset(&z_) == Z_OK;
-    z_ = {};
-    initialized_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;  // 16: gzip wrapper only
-    return initialized_;
-  }
-
-  // Appends what `in` inflates to after the first `used` bytes of `out`, advancing `used`.
-  Result Feed(const char* in, size_t n, std::string& out, size_t& used, size_t limit) {
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in));
-    z_.avail_in = static_cast<uInt>(n);
-    while (z_.avail_in > 0) {
-      if (ended_) {  // another member follows
-        if (inflateReset(&z_) != Z_OK) return Fail("cannot restart the gzip stream");
-        ended_ = false;
-      }
-      const size_t room = std::min(kReadChunk, limit + 1 - used);
-      if (out.size() < used + room) out.resize(used + room);
-      z_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-      z_.avail_out = static_cast<uInt>(room);
-      const int rc = inflate(&z_, Z_NO_FLUSH);
-      used += room - z_.avail_out;
-      if (used > limit) return Result::kTooLarge;
-      if (rc == Z_STREAM_END) {
-        ended_ = true;
-      } else if (rc != Z_OK) {
-        // With input and room left, Z_BUF_ERROR cannot mean "more input": it is an error too.
-        return Fail(z_.msg ? z_.msg : "zlib error " + std::to_string(rc));
-      }
-    }
-    return Result::kOk;
-  }
-
-  // Whether the last member ended: otherwise the body was cut short.
-  bool Finished() const { return ended_; }
-  const std::string& error() const { return error_; }
-
- private:
-  Result Fail(std::string why) {
-    error_ = std::move(why);
-    return Result::kError;
-  }
-
-  z_stream z_{};
-  bool initialized_ = false;
-  bool ended_ = false;
-  std::string error_;
-};
-
 // What one scrape needs besides the connection; pooled, so that at most max_concurrent exist
 // and their capacity is reused from scrape to scrape instead of being kept per target.
 struct ScrapeBuffers {
@@ -168,55 +89,6 @@ struct ScrapeBuffers {
   std::string body;
   std::array<char, kGzipChunk> compressed;
   GzipInflater gzip;
-};
-
-struct ScrapeMetrics {
-  explicit ScrapeMetrics(::prometheus::Registry& r)
-      : last_success(::prometheus::BuildGauge()
-                         .Name("smi_sidecar_scrape_last_success_timestamp_seconds")
-                         .Help("Start (Unix time) of the target's last successful scrape")
-                         .Register(r)),
-        duration(::prometheus::BuildGauge()
-                     .Name("smi_sidecar_scrape_duration_seconds")
-                     .Help("How long the target's last scrape took")
-                     .Register(r)),
-        series(::prometheus::BuildGauge()
-                   .Name("smi_sidecar_scrape_series")
-                   .Help("Series kept from the target's last scrape")
-                   .Register(r)),
-        errors(::prometheus::BuildCounter()
-                   .Name("smi_sidecar_scrape_errors_total")
-                   .Help("Failed scrapes of the target, by cause")
-                   .Register(r)),
-        scrapes(::prometheus::BuildCounter()
-                    .Name("smi_sidecar_scrapes_total")
-                    .Help("Scrapes of every target: success, error, or skipped (the target's "
-                          "previous scrape had not ended)")
-                    .Register(r)),
-        success(scrapes.Add({{"result", "success"}})),
-        error(scrapes.Add({{"result", "error"}})),
-        skipped(scrapes.Add({{"result", "skipped"}})),
-        in_flight(::prometheus::BuildGauge()
-                      .Name("smi_sidecar_scrapes_in_flight")
-                      .Help("Scrapes holding one of the concurrency slots")
-                      .Register(r)
-                      .Add({})),
-        targets(::prometheus::BuildGauge()
-                    .Name("smi_sidecar_targets")
-                    .Help("Targets being scraped")
-                    .Register(r)
-                    .Add({})) {}
-
-  ::prometheus::Family<::prometheus::Gauge>& last_success;
-  ::prometheus::Family<::prometheus::Gauge>& duration;
-  ::prometheus::Family<::prometheus::Gauge>& series;
-  ::prometheus::Family<::prometheus::Counter>& errors;
-  ::prometheus::Family<::prometheus::Counter>& scrapes;
-  ::prometheus::Counter& success;
-  ::prometheus::Counter& error;
-  ::prometheus::Counter& skipped;
-  ::prometheus::Gauge& in_flight;
-  ::prometheus::Gauge& targets;
 };
 
 void LogToStderr(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
@@ -487,7 +359,8 @@ class Target : public std::enable_shared_from_this<Target> {
       if (!header.reason().empty()) message += " " + std::string(Sv(header.reason()));
       return Finish(ScrapeError::kHttpStatus, message);
     }
-    const std::string encoding = Lower(Trim(Sv(header[http::field::content_encoding])));
+    const std::string encoding =
+        base::Lower(base::TrimView(Sv(header[http::field::content_encoding])));
     if (encoding == "gzip" || encoding == "x-gzip") {
       gzip_ = true;
       if (!buffers_->gzip.Reset()) {
@@ -530,7 +403,8 @@ class Target : public std::enable_shared_from_this<Target> {
     const size_t n = room_ - parser_->get().body().size;
     const size_t limit = impl_->options.max_body_bytes;
     if (gzip_) {
-      switch (buffers_->gzip.Feed(buffers_->compressed.data(), n, buffers_->body, used_, limit)) {
+      switch (buffers_->gzip.Feed(std::string_view(buffers_->compressed.data(), n), buffers_->body,
+                                  used_, limit)) {
         case GzipInflater::Result::kOk:
           break;
         case GzipInflater::Result::kTooLarge:
@@ -615,9 +489,11 @@ class Target : public std::enable_shared_from_this<Target> {
     long kept = -1;
     try {
       kept = impl_->sink(spec_, outcome);
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // a sink's bug must not end the I/O thread
       kept = -1;
       if (outcome.ok) outcome.message = std::string("the payload did not parse: ") + e.what();
+    } catch (...) {
+      kept = -1;
     }
     if (outcome.ok && kept < 0) {
       outcome.ok = false;
