@@ -120,8 +120,8 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
 
   asio::io_context& io;
   ScraperOptions options;
-  Scraper::Sink
-      sink;  // called and reset only under a target's mutex while it is alive (Target::mu)
+  // Called, and reset by Stop, only under a target's mutex while the target is alive.
+  Scraper::Sink sink;
   const base::Clock& clock;
   std::shared_ptr<::prometheus::Registry> registry;
   ScrapeMetrics metrics;
