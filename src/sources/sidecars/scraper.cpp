@@ -1,25 +1,23 @@
 #include "sources/sidecars/scraper.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <deque>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
+#include "base/strings.h"
+#include "sources/sidecars/gzip_inflater.h"
+#include "sources/sidecars/scrape_metrics.h"
 
 #ifndef SMI_METRICS_SERVER_VERSION
 #define SMI_METRICS_SERVER_VERSION "dev"
@@ -55,7 +53,7 @@ std::string_view ScrapeErrorName(ScrapeError error) {
 namespace {
 
 constexpr size_t kCauses = 6;
-constexpr size_t kReadChunk = 64 * 1024;      // body bytes per read, and inflated bytes per step
+constexpr size_t kReadChunk = 64 * 1024;      // body bytes per read
 constexpr size_t kGzipChunk = 16 * 1024;      // compressed bytes per read
 constexpr uint32_t kHeaderLimit = 16 * 1024;  // a proxy's answer header is a few hundred bytes
 constexpr size_t kReadBufferLimit = kHeaderLimit + kReadChunk;
@@ -80,139 +78,17 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
 
 std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Inflates gzip bodies (several members in a row, as Go's reader accepts) into a string,
-// stopping one byte past the limit so that a body of exactly the limit is still whole.
-class GzipInflater {
- public:
-  enum class Result { kOk, kTooLarge, kError };
-
-  GzipInflater() = default;
-  GzipInflater(const GzipInflater&) = delete;
-  GzipInflater& operator=(const GzipInflater&) = delete;
-  ~GzipInflater() {
-    if (initialized_) inflateEnd(&z_);
-  }
-
-  // Starts a new body; false when zlib cannot (out of memory).
-  bool Reset() {
-    ended_ = false;
-    if (initialized_) return inflateReset(&z_) == Z_OK;
-    z_ = {};
-    initialized_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;  // 16: gzip wrapper only
-    return initialized_;
-  }
-
-  // Appends what `in` inflates to after the first `used` bytes of `out`, advancing `used`.
-  Result Feed(const char* in, size_t n, std::string& out, size_t& used, size_t limit) {
-    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in));
-    z_.avail_in = static_cast<uInt>(n);
-    while (z_.avail_in > 0) {
-      if (ended_) {  // another member follows
-        if (inflateReset(&z_) != Z_OK) return Fail("cannot restart the gzip stream");
-        ended_ = false;
-      }
-      const size_t room = std::min(kReadChunk, limit + 1 - used);
-      if (out.size() < used + room) out.resize(used + room);
-      z_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-      z_.avail_out = static_cast<uInt>(room);
-      const int rc = inflate(&z_, Z_NO_FLUSH);
-      used += room - z_.avail_out;
-      if (used > limit) return Result::kTooLarge;
-      if (rc == Z_STREAM_END) {
-        ended_ = true;
-      } else if (rc != Z_OK) {
-        // With input and room left, Z_BUF_ERROR cannot mean "more input": it is an error too.
-        return Fail(z_.msg ? z_.msg : "zlib error " + std::to_string(rc));
-      }
-    }
-    return Result::kOk;
-  }
-
-  // Whether the last member ended: otherwise the body was cut short.
-  bool Finished() const { return ended_; }
-  const std::string& error() const { return error_; }
-
- private:
-  Result Fail(std::string why) {
-    error_ = std::move(why);
-    return Result::kError;
-  }
-
-  z_stream z_{};
-  bool initialized_ = false;
-  bool ended_ = false;
-  std::string error_;
-};
-
 // What one scrape needs besides the connection; pooled, so that at most max_concurrent exist
 // and their capacity is reused from scrape to scrape instead of being kept per target.
 struct ScrapeBuffers {
+  // Reserved up front: Beast reads into the free capacity, so a small buffer would take a 40 KB
+  // body in 512-byte reads, one system call and one handler each.
+  ScrapeBuffers() { read.reserve(kReadChunk); }
+
   beast::flat_buffer read{kReadBufferLimit};
-  http::request<http::empty_body> request;
   std::string body;
   std::array<char, kGzipChunk> compressed;
   GzipInflater gzip;
-};
-
-struct ScrapeMetrics {
-  explicit ScrapeMetrics(::prometheus::Registry& r)
-      : last_success(::prometheus::BuildGauge()
-                         .Name("smi_sidecar_scrape_last_success_timestamp_seconds")
-                         .Help("Start (Unix time) of the target's last successful scrape")
-                         .Register(r)),
-        duration(::prometheus::BuildGauge()
-                     .Name("smi_sidecar_scrape_duration_seconds")
-                     .Help("How long the target's last scrape took")
-                     .Register(r)),
-        series(::prometheus::BuildGauge()
-                   .Name("smi_sidecar_scrape_series")
-                   .Help("Series kept from the target's last scrape")
-                   .Register(r)),
-        errors(::prometheus::BuildCounter()
-                   .Name("smi_sidecar_scrape_errors_total")
-                   .Help("Failed scrapes of the target, by cause")
-                   .Register(r)),
-        scrapes(::prometheus::BuildCounter()
-                    .Name("smi_sidecar_scrapes_total")
-                    .Help("Scrapes of every target: success, error, or skipped (the target's "
-                          "previous scrape had not ended)")
-                    .Register(r)),
-        success(scrapes.Add({{"result", "success"}})),
-        error(scrapes.Add({{"result", "error"}})),
-        skipped(scrapes.Add({{"result", "skipped"}})),
-        in_flight(::prometheus::BuildGauge()
-                      .Name("smi_sidecar_scrapes_in_flight")
-                      .Help("Scrapes holding one of the concurrency slots")
-                      .Register(r)
-                      .Add({})),
-        targets(::prometheus::BuildGauge()
-                    .Name("smi_sidecar_targets")
-                    .Help("Targets being scraped")
-                    .Register(r)
-                    .Add({})) {}
-
-  ::prometheus::Family<::prometheus::Gauge>& last_success;
-  ::prometheus::Family<::prometheus::Gauge>& duration;
-  ::prometheus::Family<::prometheus::Gauge>& series;
-  ::prometheus::Family<::prometheus::Counter>& errors;
-  ::prometheus::Family<::prometheus::Counter>& scrapes;
-  ::prometheus::Counter& success;
-  ::prometheus::Counter& error;
-  ::prometheus::Counter& skipped;
-  ::prometheus::Gauge& in_flight;
-  ::prometheus::Gauge& targets;
 };
 
 void LogToStderr(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
@@ -244,8 +120,8 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
 
   asio::io_context& io;
   ScraperOptions options;
-  Scraper::Sink
-      sink;  // called and reset only under a target's mutex while it is alive (Target::mu)
+  // Called, and reset by Stop, only under a target's mutex while the target is alive.
+  Scraper::Sink sink;
   const base::Clock& clock;
   std::shared_ptr<::prometheus::Registry> registry;
   ScrapeMetrics metrics;
@@ -276,8 +152,8 @@ class Target : public std::enable_shared_from_this<Target> {
     error_code ec;
     const auto address = asio::ip::make_address(spec_.host, ec);
     const std::string shown_host = address.is_v6() ? "[" + spec_.host + "]" : spec_.host;
-    host_header_ = shown_host + ":" + std::to_string(spec_.port);
-    url_ = "http://" + host_header_ + spec_.path;
+    const std::string host_header = shown_host + ":" + std::to_string(spec_.port);
+    url_ = "http://" + host_header + spec_.path;
     if (ec) {
       invalid_ = "the host \"" + spec_.host + "\" is not an IP address";
     } else if (spec_.port == 0) {
@@ -288,7 +164,18 @@ class Target : public std::enable_shared_from_this<Target> {
                })) {
       invalid_ = "the path \"" + spec_.path + "\" is not an absolute path without spaces";
     }
-    if (invalid_.empty()) endpoint_ = tcp::endpoint(address, spec_.port);
+    if (invalid_.empty()) {
+      endpoint_ = tcp::endpoint(address, spec_.port);
+      // Serialized once: the request never changes, and a scrape then costs no header building.
+      http::request<http::empty_body> request(http::verb::get, spec_.path, 11);
+      request.set(http::field::host, host_header);
+      request.set(http::field::user_agent, kUserAgent);
+      request.set(http::field::accept, kAccept);
+      if (impl_->options.gzip) request.set(http::field::accept_encoding, "gzip");
+      std::ostringstream out;
+      out << request;
+      request_ = out.str();
+    }
     const ::prometheus::Labels labels{{"target", spec_.id}};
     ScrapeMetrics& m = impl_->metrics;
     last_success_ = &m.last_success.Add(labels);
@@ -432,23 +319,15 @@ class Target : public std::enable_shared_from_this<Target> {
   }
 
   void Send() {
-    http::request<http::empty_body>& req = buffers_->request;
-    req = {};
-    req.method(http::verb::get);
-    req.target(spec_.path);
-    req.version(11);
-    req.set(http::field::host, host_header_);
-    req.set(http::field::user_agent, kUserAgent);
-    req.set(http::field::accept, kAccept);
-    req.set(http::field::accept_encoding, "gzip");
-    http::async_write(socket_, req, [self = shared_from_this()](error_code ec, size_t) {
-      if (self->timed_out_) return self->FinishTimeout();
-      if (ec) {
-        if (self->RetryOnFreshConnection()) return;
-        return self->Finish(ScrapeError::kConnect, "sending the request: " + ec.message());
-      }
-      self->ReadHeader();
-    });
+    asio::async_write(
+        socket_, asio::buffer(request_), [self = shared_from_this()](error_code ec, size_t) {
+          if (self->timed_out_) return self->FinishTimeout();
+          if (ec) {
+            if (self->RetryOnFreshConnection()) return;
+            return self->Finish(ScrapeError::kConnect, "sending the request: " + ec.message());
+          }
+          self->ReadHeader();
+        });
   }
 
   void ReadHeader() {
@@ -480,7 +359,8 @@ class Target : public std::enable_shared_from_this<Target> {
       if (!header.reason().empty()) message += " " + std::string(Sv(header.reason()));
       return Finish(ScrapeError::kHttpStatus, message);
     }
-    const std::string encoding = Lower(Trim(Sv(header[http::field::content_encoding])));
+    const std::string encoding =
+        base::Lower(base::TrimView(Sv(header[http::field::content_encoding])));
     if (encoding == "gzip" || encoding == "x-gzip") {
       gzip_ = true;
       if (!buffers_->gzip.Reset()) {
@@ -523,7 +403,8 @@ class Target : public std::enable_shared_from_this<Target> {
     const size_t n = room_ - parser_->get().body().size;
     const size_t limit = impl_->options.max_body_bytes;
     if (gzip_) {
-      switch (buffers_->gzip.Feed(buffers_->compressed.data(), n, buffers_->body, used_, limit)) {
+      switch (buffers_->gzip.Feed(std::string_view(buffers_->compressed.data(), n), buffers_->body,
+                                  used_, limit)) {
         case GzipInflater::Result::kOk:
           break;
         case GzipInflater::Result::kTooLarge:
@@ -608,9 +489,11 @@ class Target : public std::enable_shared_from_this<Target> {
     long kept = -1;
     try {
       kept = impl_->sink(spec_, outcome);
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // a sink's bug must not end the I/O thread
       kept = -1;
       if (outcome.ok) outcome.message = std::string("the payload did not parse: ") + e.what();
+    } catch (...) {
+      kept = -1;
     }
     if (outcome.ok && kept < 0) {
       outcome.ok = false;
@@ -647,8 +530,8 @@ class Target : public std::enable_shared_from_this<Target> {
 
   const std::shared_ptr<Scheduler> impl_;
   const ScrapeTarget spec_;
-  std::string host_header_;
   std::string url_;
+  std::string request_;  // the serialized GET
   std::string invalid_;  // why the target cannot be scraped at all, or empty
   tcp::endpoint endpoint_;
 
@@ -789,11 +672,6 @@ Scraper::Scraper(asio::io_context& io, ScraperOptions options, Sink sink,
                  const base::Clock& clock) {
   if (options.interval.count() <= 0) throw std::invalid_argument("the scrape interval must be > 0");
   if (options.timeout.count() <= 0) throw std::invalid_argument("the scrape timeout must be > 0");
-  if (options.timeout > options.interval) {
-    throw std::invalid_argument("the scrape timeout (" + std::to_string(options.timeout.count()) +
-                                "ms) must not exceed the interval (" +
-                                std::to_string(options.interval.count()) + "ms)");
-  }
   if (options.max_body_bytes == 0) throw std::invalid_argument("the scrape size limit must be > 0");
   if (options.max_concurrent == 0) {
     throw std::invalid_argument("the number of concurrent scrapes must be > 0");
