@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev
   prometheus curl procps iproute2 wrk hyperfine
   nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
+  umoci jq  # the container image, offline (scripts/build-image.sh, test/deploy/image_test.sh)
 )
 
 missing=()

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
     std::cout << smi::config::FlagsUsage();
     return 0;
   }
+  if (flags.version) {
+    std::cout << "smi-metrics-server " << SMI_METRICS_SERVER_VERSION << "\n";
+    return 0;
+  }
   try {
     return smi::config::RunServer(flags);
   } catch (const std::exception& e) {

@@ -175,13 +175,8 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) const {
     case Endpoint::kLivez:
       return PlainText(200, "ok");
     case Endpoint::kReadyz: {
-      std::string why;
-      for (const auto& check : readiness_) {
-        if (!check.ready(&why)) {
-          return PlainText(503, "[-]" + check.name + " failed: " + why + "\nreadyz check failed\n");
-        }
-      }
-      return PlainText(200, "ok");
+      const HealthAnswer answer = ReadyzAnswer(readiness_, request.Param("verbose").has_value());
+      return PlainText(answer.status, answer.body);
     }
     case Endpoint::kVersion:
       return Json(VersionJson());

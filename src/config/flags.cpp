@@ -378,6 +378,9 @@ const std::map<std::string, FlagSpec>& Specs() {
         }}},
       {"help",
        {"print this help", [](ServerFlags& f, const std::string&) { f.help = true; }, true}},
+      {"version",
+       {"print the version and exit", [](ServerFlags& f, const std::string&) { f.version = true; },
+        true}},
   };
   return specs;
 }
@@ -427,7 +430,7 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
     if (name == "config") continue;  // read above
     it->second.set(flags, value.value_or(""));
   }
-  if (flags.help) return flags;
+  if (flags.help || flags.version) return flags;
   CheckSource(flags);
   ResolveProfile(flags);
   if (flags.source == "sidecars" && !flags.profile.sidecars) {

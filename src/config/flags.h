@@ -84,6 +84,7 @@ struct ServerFlags {
   std::chrono::milliseconds default_window{30000};  // when a request has no ?window=
 
   bool help = false;
+  bool version = false;  // print the version and exit
 };
 
 // Parses `--name=value` and `--name value`; with `--config FILE`, FILE's values first and the

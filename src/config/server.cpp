@@ -370,11 +370,25 @@ int RunServer(const ServerFlags& flags) {
   answers.evaluation_delay = flags.evaluation_delay;
   answers.default_window = flags.default_window;
   aggregation::TrafficMetricsService service(*source, base::DefaultClock(), answers, cluster.get());
-  apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), *source));
+  // Ready means "can serve" (decision 14): the backend's health is asked in the background and
+  // reported, never a reason to leave the Service.
+  prometheus::Registry readiness_metrics;
+  SourceHealth source_health(*source, readiness_metrics);
+  source_health.Start();
+  apiserver::HealthChecks checks = ReadinessChecks(cluster.get(), source_health);
+  if (made.sidecars != nullptr) {
+    // In sidecar mode the source is part of this process: until every meshed pod was scraped once
+    // it has no numbers to serve, so the first round is required.
+    checks.push_back({"sidecar-scrapes", [sidecars = made.sidecars](std::string* why) {
+                        return sidecars->Ready(why);
+                      }});
+  }
+  apiserver::ApiHandler handler(service, std::move(checks));
   handler.set_authorizer(&authorizer);
   prometheus::Registry serving_metrics;
-  handler.set_metrics_text([&made, &serving_metrics] {
-    return sources::SerializeMetrics(serving_metrics) + sources::SerializeMetrics(*made.registry);
+  handler.set_metrics_text([&made, &serving_metrics, &readiness_metrics] {
+    return sources::SerializeMetrics(serving_metrics) + sources::SerializeMetrics(*made.registry) +
+           sources::SerializeMetrics(readiness_metrics);
   });
   serving.authenticator = &authenticator;
   serving.metrics = &serving_metrics;

@@ -28,6 +28,12 @@ TEST(FlagsTest, ParsesBothForms) {
   EXPECT_EQ(f.mesh, "linkerd");
 }
 
+TEST(FlagsTest, VersionNeedsNothingElse) {
+  // The image's self-test runs --version alone, with no Prometheus to name.
+  EXPECT_TRUE(ParseFlags({"--version"}).version);
+  EXPECT_FALSE(ParseFlags({"--prometheus-url=http://prom:9090"}).version);
+}
+
 TEST(FlagsTest, ErrorsNameTheFlag) {
   auto message = [](std::vector<std::string> args) {
     try {
