@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Builds and starts the demo: a simulated Linkerd-meshed emojivoto app, a local Prometheus
 # scraping it, and the SMI Traffic Metrics server reading that Prometheus. Ctrl-C stops it all.
+# With --sidecars the server scrapes the simulated proxies itself (sidecar mode) and never asks
+# Prometheus, which still runs on the same mesh so that the two modes' numbers can be compared.
 set -euo pipefail
+source_args=()
+mode="from Prometheus"
+for arg in "$@"; do
+  case $arg in
+    --sidecars) mode="from the sidecars (sidecar mode)" ;;
+    *) echo "usage: scripts/demo.sh [--sidecars]" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${BUILD_DIR:-$root/build}"
 demo="$root/.demo"
@@ -26,6 +36,12 @@ trap stop INT TERM EXIT
 
 MESHSIM="$build/tools/meshsim/meshsim" "$root/tools/mesh-stack.sh" start "$demo/stack" --scrape-interval 5s
 prometheus_url=$(cat "$demo/stack/prometheus.url")
+if [[ $mode == "from Prometheus" ]]; then
+  source_args=(--prometheus-url "$prometheus_url")
+else
+  # The same interval as the demo's Prometheus.
+  source_args=(--source sidecars --sidecar-interval 5s)
+fi
 
 port=${SMI_DEMO_PORT:-8443}
 if ss -Htan "sport = :$port" | grep -q .; then
@@ -33,7 +49,7 @@ if ss -Htan "sport = :$port" | grep -q .; then
   for p in $(shuf -i 20000-32000 -n 100); do ss -Htan "sport = :$p" | grep -q . || { port=$p; break; }; done
 fi
 "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$port" \
-  --prometheus-url "$prometheus_url" --write-kubeconfig "$demo/kubeconfig" \
+  "${source_args[@]}" --write-kubeconfig "$demo/kubeconfig" \
   --kube-objects "$demo/stack/kube-objects.json" \
   >"$demo/server.log" 2>&1 &
 server_pid=$!
@@ -48,7 +64,7 @@ b=/apis/metrics.smi-spec.io/v1alpha1
 cat <<EOT
 
 Prometheus: $prometheus_url
-SMI Traffic Metrics API: https://127.0.0.1:$port (log: .demo/server.log)
+SMI Traffic Metrics API: https://127.0.0.1:$port, numbers $mode (log: .demo/server.log)
 
 Try, from $root:
   $k get --raw $b
@@ -76,7 +92,7 @@ kubectl traffic (the plugin kubectl-traffic, built in $build; kubectl finds it o
   kubectl traffic topology -A -o svg --kubeconfig .demo/kubeconfig > .demo/mesh.svg
   kubectl traffic top deployments -n emojivoto --watch --kubeconfig .demo/kubeconfig
 
-Numbers fill in as Prometheus scrapes (every 5s); the default window is 30s.
+Numbers fill in as the proxies are scraped (every 5s); the default window is 30s.
 Press Ctrl-C to stop the demo.
 EOT
 wait "$server_pid"

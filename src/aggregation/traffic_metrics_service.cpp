@@ -121,9 +121,11 @@ void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const 
                         model::FormatGoDuration(options_.min_window));
   }
   if (const auto retention = source_.Retention(); retention && window > *retention) {
+    const std::string hint = source_.RetentionHint();
     throw InvalidWindow("window " + model::FormatGoDuration(window) +
                         " is longer than the metrics source keeps data (" +
-                        model::FormatGoDuration(*retention) + ")");
+                        model::FormatGoDuration(*retention) + ")" +
+                        (hint.empty() ? "" : "; " + hint));
   }
 }
 

@@ -188,7 +188,8 @@ struct HttpsServer::Impl {
             o.authenticator ? nullptr : std::make_unique<Authenticator>(ClientCaOnly(o), nullptr)),
         authenticator(o.authenticator ? *o.authenticator : *own_authenticator),
         metrics(o.metrics),
-        ioc(std::max(1, o.io_threads)),
+        own_ioc(o.io ? nullptr : std::make_unique<asio::io_context>(std::max(1, o.io_threads))),
+        ioc(o.io ? *o.io : *own_ioc),
         acceptor(ioc),
         reload_timer(ioc),
         workers(static_cast<size_t>(std::max(1, o.worker_threads))) {
@@ -246,7 +247,8 @@ struct HttpsServer::Impl {
 
   // Destroyed in reverse order: the workers first (their jobs hold connections), then the event
   // loop (its handlers hold connections), before the registry above.
-  asio::io_context ioc;
+  std::unique_ptr<asio::io_context> own_ioc;
+  asio::io_context& ioc;
   tcp::acceptor acceptor;
   asio::steady_timer reload_timer;
   asio::thread_pool workers;

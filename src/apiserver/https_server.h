@@ -27,6 +27,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace smi::apiserver {
 
 // A file the server re-reads when it changes (a Secret's symlink swapped by the kubelet, a
@@ -55,6 +59,9 @@ struct ServingOptions {
   // PEM bundle of CAs whose client certificates authenticate users (without an authenticator).
   std::string client_ca_pem;
   int io_threads = 2;       // event-loop threads
+  // The event loop to serve on, shared with other work of the process (sidecar scraping); it must
+  // outlive the server, and the server's I/O threads run it. Null: a loop of the server's own.
+  boost::asio::io_context* io = nullptr;
   int worker_threads = 32;  // threads answering requests (they may wait on Prometheus)
   ServingLimits limits;
   // Where the serving metrics go (requests by verb, resource and code, latency, in flight, open

@@ -1,5 +1,6 @@
 #include "config/config_file.h"
 
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -72,6 +73,20 @@ class ConfigReader {
     });
   }
 
+  void Int(const YAML::Node& n, const std::string& parent, const std::string& k, int min, int max,
+           int* out) const {
+    Scalar(n, parent, k, [&](const std::string& v) {
+      int value = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+      if (ec != std::errc() || end != v.data() + v.size() || value < min || value > max) {
+        Fail(parent.empty() ? k : parent + "." + k,
+             "\"" + v + "\" is not a whole number from " + std::to_string(min) + " to " +
+                 std::to_string(max));
+      }
+      *out = value;
+    });
+  }
+
   void Bool(const YAML::Node& n, const std::string& parent, const std::string& k, bool* out) const {
     Scalar(n, parent, k, [&](const std::string& v) {
       if (v == "true") {
@@ -87,7 +102,22 @@ class ConfigReader {
   void Apply(const YAML::Node& root, ServerFlags& f) const {
     if (!root || root.IsNull()) return;  // an empty file changes nothing
     Map(root, "",
-        {"prometheus", "mesh", "cache", "kubernetes", "default_window", "evaluation_delay"});
+        {"source", "sidecars", "prometheus", "mesh", "cache", "kubernetes", "default_window",
+         "evaluation_delay"});
+    String(root, "", "source", &f.source);
+    if (const YAML::Node sc = root["sidecars"]; sc && !sc.IsNull()) {
+      Map(sc, "sidecars", {"interval", "timeout", "retention", "max_concurrent", "max_body_bytes"});
+      Duration(sc, "sidecars", "interval",
+               [&](std::chrono::milliseconds d) { f.sidecar_interval = d; });
+      Duration(sc, "sidecars", "timeout",
+               [&](std::chrono::milliseconds d) { f.sidecar_timeout = d; });
+      Duration(sc, "sidecars", "retention",
+               [&](std::chrono::milliseconds d) { f.sidecar_retention = d; });
+      Int(sc, "sidecars", "max_concurrent", 1, 100000, &f.sidecar_max_concurrent);
+      int max_body = static_cast<int>(f.sidecar_max_body_bytes);
+      Int(sc, "sidecars", "max_body_bytes", 4096, 1 << 30, &max_body);
+      f.sidecar_max_body_bytes = max_body;
+    }
     if (const YAML::Node p = root["prometheus"]; p && !p.IsNull()) {
       Map(p, "prometheus",
           {"url", "timeout", "ca_file", "insecure_skip_tls_verify", "client_cert_file",

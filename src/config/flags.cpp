@@ -1,6 +1,7 @@
 #include "config/flags.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -48,6 +49,43 @@ bool ParseBool(const std::string& name, const std::string& value) {
   if (value.empty() || value == "true" || value == "1") return true;
   if (value == "false" || value == "0") return false;
   throw std::invalid_argument("--" + name + "=" + value + ": expected true or false");
+}
+
+// The source and the settings that go with it, checked together.
+void CheckSource(const ServerFlags& f) {
+  if (f.source == "prometheus") {
+    if (f.prometheus_url.empty()) {
+      throw std::invalid_argument(
+          "--prometheus-url is required with --source=prometheus (the default), e.g. "
+          "--prometheus-url=http://prometheus:9090; or scrape the proxies directly with "
+          "--source=sidecars");
+    }
+    return;
+  }
+  if (f.source != "sidecars") {
+    throw std::invalid_argument("--source=" + f.source + ": expected prometheus or sidecars");
+  }
+  if (!f.prometheus_url.empty()) {
+    throw std::invalid_argument(
+        "--prometheus-url and --source=sidecars exclude each other (sidecar mode scrapes the "
+        "proxies itself)");
+  }
+  if (f.kubeconfig.empty() && !f.in_cluster && f.kube_objects.empty() &&
+      std::getenv("KUBERNETES_SERVICE_HOST") == nullptr) {
+    throw std::invalid_argument(
+        "--source=sidecars finds the meshed pods through Kubernetes: give --kubeconfig, "
+        "--in-cluster or --kube-objects");
+  }
+  if (f.sidecar_interval < std::chrono::seconds(1)) {
+    throw std::invalid_argument("--sidecar-interval must be at least 1s");
+  }
+  if (f.sidecar_timeout > f.sidecar_interval) {
+    throw std::invalid_argument("--sidecar-timeout must not exceed --sidecar-interval");
+  }
+  if (f.sidecar_retention < 2 * f.sidecar_interval || f.sidecar_retention > std::chrono::hours(1)) {
+    throw std::invalid_argument(
+        "--sidecar-retention must be at least two --sidecar-interval and at most 1h");
+  }
 }
 
 // A comma-separated list (as pflag's StringSlice), empty items dropped.
@@ -258,6 +296,37 @@ const std::map<std::string, FlagSpec>& Specs() {
         [](ServerFlags& f, const std::string& v) {
           f.default_window = ParseDurationFlag("default-window", v);
         }}},
+      {"source",
+       {"where the numbers come from: prometheus (default; needs --prometheus-url) or sidecars "
+        "(the server scrapes every meshed pod's proxy itself; needs a Kubernetes source of pods)",
+        [](ServerFlags& f, const std::string& v) { f.source = v; }}},
+      {"sidecar-interval",
+       {"sidecar mode: how often each proxy is scraped (default 10s, at least 1s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.sidecar_interval = ParseDurationFlag("sidecar-interval", v);
+        }}},
+      {"sidecar-timeout",
+       {"sidecar mode: how long one scrape may take (default: the interval, at most 10s)",
+        [](ServerFlags& f, const std::string& v) {
+          f.sidecar_timeout = ParseDurationFlag("sidecar-timeout", v);
+        }}},
+      {"sidecar-retention",
+       {"sidecar mode: how much history is kept, the longest window served (default 5m, at "
+        "most 1h)",
+        [](ServerFlags& f, const std::string& v) {
+          f.sidecar_retention = ParseDurationFlag("sidecar-retention", v);
+        }}},
+      {"sidecar-max-concurrent",
+       {"sidecar mode: scrapes in flight at once (default 64)",
+        [](ServerFlags& f, const std::string& v) {
+          f.sidecar_max_concurrent = ParseInt("sidecar-max-concurrent", v, 1, 100000);
+        }}},
+      {"sidecar-max-body-bytes",
+       {"sidecar mode: the largest scrape accepted, decompressed (default 16777216); larger ones "
+        "are cut off and counted as errors",
+        [](ServerFlags& f, const std::string& v) {
+          f.sidecar_max_body_bytes = ParseInt("sidecar-max-body-bytes", v, 4096, 1 << 30);
+        }}},
       {"prometheus-url",
        {"base URL of the Prometheus HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics)",
         [](ServerFlags& f, const std::string& v) { f.prometheus_url = v; }}},
@@ -373,11 +442,13 @@ ServerFlags ParseFlags(const std::vector<std::string>& args) {
     it->second.set(flags, value.value_or(""));
   }
   if (flags.help || flags.version) return flags;
-  if (flags.prometheus_url.empty()) {
-    throw std::invalid_argument(
-        "--prometheus-url is required, e.g. --prometheus-url=http://prometheus:9090");
-  }
+  CheckSource(flags);
   ResolveProfile(flags);
+  if (flags.source == "sidecars" && !flags.profile.sidecars) {
+    throw std::invalid_argument("--source=sidecars: the mesh profile " + flags.profile.name +
+                                " has no `sidecars` section saying how to find and scrape its "
+                                "proxies");
+  }
   if (flags.prometheus_client_cert_file.empty() != flags.prometheus_client_key_file.empty()) {
     throw std::invalid_argument(
         "--prometheus-client-cert-file and --prometheus-client-key-file go together");

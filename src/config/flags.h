@@ -44,7 +44,14 @@ struct ServerFlags {
   // The configuration file the values below were read from before the flags (empty: none).
   std::string config_file;
 
-  // Source
+  // Source: "prometheus" (ask a Prometheus) or "sidecars" (scrape the proxies directly).
+  std::string source = "prometheus";
+  // Sidecar mode (source == "sidecars"): docs/sidecars.md.
+  std::chrono::milliseconds sidecar_interval{10000};
+  std::chrono::milliseconds sidecar_timeout{0};  // 0: the interval, at most 10s
+  std::chrono::milliseconds sidecar_retention{300000};
+  int sidecar_max_concurrent = 64;
+  int64_t sidecar_max_body_bytes = 16 << 20;
   std::string mesh = "linkerd";   // a built-in profile (sources/prometheus/builtin_profiles.cpp)
   std::string mesh_profile_file;  // a profile in YAML; replaces `mesh`
   std::optional<sources::prometheus::MeshProfileSpec> inline_profile;  // config file mesh.profile

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
 #include <sys/resource.h>
 
@@ -28,8 +29,10 @@
 #include "kube/cluster_state.h"
 #include "kube/credentials.h"
 #include "kube/watched_cluster.h"
+#include "model/duration.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/prometheus_source.h"
+#include "sources/sidecars/sidecar_source.h"
 #include "sources/source_metrics.h"
 
 namespace smi::config {
@@ -168,13 +171,48 @@ sources::prometheus::ClientOptions PrometheusClientOptions(const ServerFlags& fl
   return prom;
 }
 
-std::unique_ptr<sources::prometheus::PrometheusSource> MakeSource(const ServerFlags& flags) {
+// The source of numbers (--source) and where its own metrics are.
+struct Source {
+  std::unique_ptr<sources::TrafficSource> source;
+  std::shared_ptr<prometheus::Registry> registry;
+  sources::sidecars::SidecarSource* sidecars = nullptr;  // in sidecar mode: to start and stop
+  std::string description;                               // for the log
+};
+
+Source MakeSource(const ServerFlags& flags, const kube::ClusterState* cluster) {
+  Source out;
+  if (flags.source == "sidecars") {
+    if (cluster == nullptr) {
+      throw std::invalid_argument(
+          "--source=sidecars finds the meshed pods through Kubernetes: give --kubeconfig, "
+          "--in-cluster or --kube-objects");
+    }
+    sources::sidecars::SidecarOptions options;
+    options.interval = flags.sidecar_interval;
+    options.timeout = flags.sidecar_timeout;
+    options.retention = flags.sidecar_retention;
+    options.max_concurrent = static_cast<size_t>(flags.sidecar_max_concurrent);
+    options.max_body_bytes = static_cast<size_t>(flags.sidecar_max_body_bytes);
+    auto source = std::make_unique<sources::sidecars::SidecarSource>(
+        *cluster, sources::prometheus::MeshProfile(flags.profile), std::move(options));
+    out.sidecars = source.get();
+    out.registry = source->metrics_registry();
+    out.source = std::move(source);
+    out.description = "from the mesh's sidecars, scraped every " +
+                      model::FormatGoDuration(flags.sidecar_interval) + " (history " +
+                      model::FormatGoDuration(flags.sidecar_retention) + ")";
+    return out;
+  }
   sources::prometheus::SourceOptions options;
   if (flags.cache_ttl) options.cache.ttl = *flags.cache_ttl;
   options.query_threads = std::max(options.query_threads, flags.threads);
-  return std::make_unique<sources::prometheus::PrometheusSource>(
+  auto source = std::make_unique<sources::prometheus::PrometheusSource>(
       PrometheusClientOptions(flags), sources::prometheus::MeshProfile(flags.profile),
       std::move(options));
+  out.registry = source->metrics_registry();
+  out.source = std::move(source);
+  out.description = "from Prometheus at " + flags.prometheus_url;
+  return out;
 }
 
 // Where the server's Kubernetes knowledge comes from (null: none; answers rest on the series).
@@ -311,8 +349,13 @@ int RunServer(const ServerFlags& flags) {
   const auto access = KubeAccess(flags);
   serving.client_ca_pem = ClientCa(flags, serving_ca_pem);
 
-  const auto source = MakeSource(flags);
+  // One event loop for serving and, in sidecar mode, scraping; declared first, so that it
+  // outlives everything that has work queued on it.
+  boost::asio::io_context io(std::max(1, flags.io_threads));
+  serving.io = &io;
   const auto cluster = StartClusterState(flags, access);
+  const Source made = MakeSource(flags, cluster.get());
+  sources::TrafficSource* const source = made.source.get();
 
   // Identity and access: README "Identity and access", docs/decisions.md decision 12.
   std::unique_ptr<kube::RestAccessReviewer> reviewer;
@@ -333,16 +376,23 @@ int RunServer(const ServerFlags& flags) {
   prometheus::Registry readiness_metrics;
   SourceHealth source_health(*source, readiness_metrics);
   source_health.Start();
-  apiserver::ApiHandler handler(service, ReadinessChecks(cluster.get(), source_health));
+  apiserver::HealthChecks checks = ReadinessChecks(cluster.get(), source_health);
+  if (made.sidecars != nullptr) {
+    // In sidecar mode the source is part of this process: until every meshed pod was scraped once
+    // it has no numbers to serve, so the first round is required.
+    checks.push_back({"sidecar-scrapes", [sidecars = made.sidecars](std::string* why) {
+                        return sidecars->Ready(why);
+                      }});
+  }
+  apiserver::ApiHandler handler(service, std::move(checks));
   handler.set_authorizer(&authorizer);
   prometheus::Registry serving_metrics;
   apiserver::AnswerCache answer_cache({static_cast<size_t>(flags.answer_cache_entries),
                                        static_cast<size_t>(flags.answer_cache_max_bytes)},
                                       base::DefaultClock(), &serving_metrics);
   handler.set_answer_cache(&answer_cache);
-  handler.set_metrics_text([&source, &serving_metrics, &readiness_metrics] {
-    return sources::SerializeMetrics(serving_metrics) +
-           sources::SerializeMetrics(*source->metrics_registry()) +
+  handler.set_metrics_text([&made, &serving_metrics, &readiness_metrics] {
+    return sources::SerializeMetrics(serving_metrics) + sources::SerializeMetrics(*made.registry) +
            sources::SerializeMetrics(readiness_metrics);
   });
   serving.authenticator = &authenticator;
@@ -351,10 +401,12 @@ int RunServer(const ServerFlags& flags) {
   apiserver::HttpsServer server(serving, handler);
   StopOnSignal(server);
 
+  if (made.sidecars != nullptr) made.sidecars->Start(io);
   Log("serving metrics.smi-spec.io on https://" + flags.bind_address + ":" +
-      std::to_string(flags.secure_port) + " from Prometheus at " + flags.prometheus_url +
-      " (mesh profile " + flags.profile.name + ")");
+      std::to_string(flags.secure_port) + " " + made.description + " (mesh profile " +
+      flags.profile.name + ")");
   server.Run();
+  if (made.sidecars != nullptr) made.sidecars->Stop();
   return 0;
 }
 

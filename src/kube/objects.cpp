@@ -177,6 +177,32 @@ Pod DecodePod(const json& object) {
   const json& status = Field(object, "status");
   p.ip = Str(status, "podIP");
   p.phase = Str(status, "phase");
+  if (const json& containers = Field(Field(object, "spec"), "containers"); containers.is_array()) {
+    for (const auto& c : containers) {
+      if (!c.is_object()) continue;
+      p.containers.push_back(Str(c, "name"));
+      if (const json& ports = Field(c, "ports"); ports.is_array()) {
+        for (const auto& port : ports) {
+          if (!port.is_object()) continue;
+          const auto number = port.find("containerPort");
+          const std::string name = Str(port, "name");
+          if (name.empty() || number == port.end() || !number->is_number_integer()) continue;
+          const auto value = number->get<int64_t>();
+          if (value < 1 || value > 65535) continue;
+          p.named_ports.push_back({name, static_cast<int>(value)});
+        }
+      }
+    }
+  }
+  if (const json& annotations = Field(Field(object, "metadata"), "annotations");
+      annotations.is_object()) {
+    for (std::string_view key : kPodScrapeAnnotations) {
+      const auto it = annotations.find(std::string(key));
+      if (it == annotations.end() || !it->is_string()) continue;
+      const auto& value = it->get_ref<const std::string&>();
+      p.annotations.emplace(std::string(key), value.size() <= 256 ? value : std::string());
+    }
+  }
   return p;
 }
 
@@ -341,14 +367,32 @@ TrafficSplit DecodeTrafficSplit(const json& object, std::string_view api_version
 
 json ParseTrimmed(std::string_view text, int object_depth) {
   const int field_depth = object_depth + 1;
-  auto cb = [field_depth](int depth, json::parse_event_t event, json& parsed) {
-    if (event != json::parse_event_t::key || depth != field_depth) return true;
+  // Inside which of the object's fields the parser is: containers and annotations are kept, but
+  // trimmed to what sidecar mode reads (Pod::containers, named_ports, annotations).
+  enum class Inside { kOther, kContainers, kAnnotations };
+  Inside inside = Inside::kOther;
+  auto cb = [field_depth, &inside](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key || depth < field_depth) return true;
     const auto& k = parsed.get_ref<const std::string&>();
+    if (depth > field_depth) {
+      if (inside == Inside::kAnnotations && depth == field_depth + 1) {
+        for (std::string_view keep : kPodScrapeAnnotations) {
+          if (k == keep) return true;
+        }
+        return false;
+      }
+      if (inside == Inside::kContainers && depth == field_depth + 2) {
+        return k == "name" || k == "ports";
+      }
+      return true;
+    }
+    // A key of the object's own fields (metadata's, spec's, status'): the previous one ended.
+    inside = k == "containers"    ? Inside::kContainers
+             : k == "annotations" ? Inside::kAnnotations
+                                  : Inside::kOther;
     // Large parts of metadata, spec and status that no decoder here reads.
     static const char* kDropped[] = {"managedFields",
-                                     "annotations",
                                      "finalizers",
-                                     "containers",
                                      "initContainers",
                                      "ephemeralContainers",
                                      "volumes",

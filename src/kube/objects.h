@@ -61,11 +61,29 @@ std::string_view WorkloadKindName(WorkloadKind k);                        // "De
 std::optional<WorkloadKind> WorkloadKindFromName(std::string_view kind);  // "Deployment" -> ...
 Resource WorkloadResource(WorkloadKind k);
 
+// A container port with a name (spec.containers[].ports[]), as sidecar mode finds a proxy's
+// metrics port.
+struct NamedPort {
+  std::string name;
+  int port = 0;
+  friend bool operator==(const NamedPort&, const NamedPort&) = default;
+};
+
 struct Pod {
   ObjectMeta meta;
   std::string ip;     // status.podIP (empty until scheduled and started)
   std::string phase;  // status.phase: Pending, Running, Succeeded, Failed, Unknown
+  // What sidecar mode needs to find and scrape a proxy, and nothing more: the containers' names,
+  // their named ports, and the annotations of kPodScrapeAnnotations (a long value, such as
+  // Istio's sidecar status, is kept as "" : only its presence is read).
+  std::vector<std::string> containers;
+  std::vector<NamedPort> named_ports;
+  Labels annotations;
 };
+
+// The pod annotations the caches keep (see Pod::annotations).
+inline constexpr std::string_view kPodScrapeAnnotations[] = {
+    "prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path", "sidecar.istio.io/status"};
 
 struct Workload {
   WorkloadKind kind = WorkloadKind::kDeployment;

@@ -161,6 +161,9 @@ class TrafficSource {
   virtual bool Ready(std::string* why) = 0;
   // How far back the backend keeps data, if it knows; windows beyond it are rejected.
   virtual std::optional<std::chrono::milliseconds> Retention() const { return std::nullopt; }
+  // What a user can do about a window beyond Retention(), for the error (e.g. the flag to raise);
+  // empty: nothing to add.
+  virtual std::string RetentionHint() const { return ""; }
   // Whether edges of pods name the peer pod on both ends (both directions), so that workload
   // edges can be rolled up from pod edges through the Kubernetes caches.
   virtual bool PodEdgesNamePeerPods() const { return false; }

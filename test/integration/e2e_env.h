@@ -47,9 +47,14 @@ double ParseQuantity(const std::string& text);
 // The single value of an oracle PromQL query at `at`; `present` is false for no series or NaN.
 double OracleScalar(const std::string& promql, long long at, bool* present);
 
+// Whether the harness runs the server in sidecar mode (SMI_E2E_SOURCE=sidecars).
+bool SidecarMode();
+// The width, in seconds, of the simulated mesh's latency bucket that `seconds` falls in.
+double BucketWidthSeconds(double seconds);
+
 // Compares the metrics of one TrafficMetrics item with the oracle's: the same names present
 // (latencies only where PromQL has a quantile), counts within milli precision, latencies (seconds)
-// within nano precision.
+// within nano precision; in sidecar mode within the tolerance of two independent scrapers.
 void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, double>& expected);
 
 // The range selector for an item's window ("30s").

@@ -22,6 +22,11 @@ mesh_args=()
 # API server SMI_E2E_FAKEKUBE serving that file over HTTPS with a token, --kubeconfig; it refuses
 # pods at first, so /readyz must say 503 until it lets the caches sync).
 kube_mode=${SMI_E2E_KUBE:-}
+# SMI_E2E_SOURCE=sidecars: the server scrapes the simulated proxies itself (sidecar mode) and is
+# given no Prometheus at all; the tests still ask the harness' Prometheus, which scrapes the same
+# proxies at the same interval, for the expected numbers (within a tolerance: e2e_env.cpp).
+source_mode=${SMI_E2E_SOURCE:-prometheus}
+[[ $source_mode == sidecars && -z $kube_mode ]] && kube_mode=objects
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
 harness_name=run_e2e
 # shellcheck source=harness_lib.sh
@@ -58,7 +63,9 @@ port=$(free_port)
 # Scrapes run every 1s with a 1s timeout: answering 2s in the past means no scrape is still in
 # flight for the evaluated second, so PromQL asked later sees exactly the data the server saw,
 # even on a loaded machine.
-"$server_bin" --bind-address 127.0.0.1 --secure-port "$port" --prometheus-url "$prometheus_url" \
+source_args=(--prometheus-url "$prometheus_url")
+[[ $source_mode == sidecars ]] && source_args=(--source sidecars --sidecar-interval 1s)
+"$server_bin" --bind-address 127.0.0.1 --secure-port "$port" "${source_args[@]}" \
   "${mesh_args[@]}" --evaluation-delay 2s \
   --write-kubeconfig "$work/kubeconfig" "${kube_args[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -85,6 +92,13 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 curl -skf "https://127.0.0.1:$port/readyz" >/dev/null || { echo "run_e2e: server never became ready" >&2; exit 1; }
+if [[ $source_mode == sidecars ]]; then
+  # The numbers must come from the server's own scrapes: it was given no Prometheus URL, and it
+  # says where its numbers come from.
+  grep -q "from the mesh's sidecars" "$work/server.log" ||
+    { echo "run_e2e: the server does not say it scrapes the sidecars" >&2; cat "$work/server.log" >&2; exit 1; }
+  ready_at=$(date +%s)
+fi
 
 # kubectl on this machine is a version dispatcher; call the 1.32 client beside it directly when
 # it is there, so the test runs the kubectl it was written against.
@@ -114,7 +128,17 @@ if [[ ${series:-0} -eq 0 || -n $young ]]; then
   exit 1
 fi
 
+if [[ $source_mode == sidecars ]]; then
+  # The server's history starts when it does, after Prometheus': wait until it holds the longest
+  # window the tests ask for (1m), ending 2s ago, with a margin.
+  while (($(date +%s) - ready_at < 65)); do
+    kill -0 "$server_pid" 2>/dev/null || { echo "run_e2e: the server exited" >&2; exit 1; }
+    sleep 0.25
+  done
+fi
+
 export SMI_E2E_SERVER_PORT=$port
+export SMI_E2E_SOURCE=$source_mode
 export SMI_E2E_CA_FILE="$work/ca.crt"
 export SMI_E2E_CLIENT_CERT="$work/client.crt"
 export SMI_E2E_CLIENT_KEY="$work/client.key"

@@ -31,21 +31,38 @@ TEST(Objects, PodKeepsIdentityLabelsOwnerIpAndPhase) {
 }
 
 TEST(Objects, TrimmedParseKeepsWhatDecodersRead) {
-  const json pod = fakekube::MakePod("ns", "p", {{"containers", "x"}, {"annotations", "y"}},
-                                     nullptr, "10.0.0.1");
+  json pod = fakekube::MakePod("ns", "p", {{"containers", "x"}, {"annotations", "y"}}, nullptr,
+                               "10.0.0.1");
+  pod["metadata"]["annotations"] = {
+      {"prometheus.io/port", "15020"},
+      {"kubectl.kubernetes.io/last-applied-configuration", std::string(4096, 'x')}};
+  pod["spec"]["containers"] = json::array(
+      {{{"name", "app"},
+        {"image", "app:1"},
+        {"env", json::array({{{"name", "A"}, {"value", "1"}}})},
+        {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})}},
+       {{"name", "linkerd-proxy"},
+        {"ports", json::array({{{"name", "linkerd-admin"}, {"containerPort", 4191}}})}}});
   const json list = {
       {"kind", "PodList"}, {"metadata", {{"resourceVersion", "7"}}}, {"items", {pod}}};
   const json trimmed = ParseTrimmed(list.dump(), 3);
   const json& item = trimmed["items"][0];
   EXPECT_FALSE(item["metadata"].contains("managedFields"));
-  EXPECT_FALSE(item["metadata"].contains("annotations"));
-  EXPECT_FALSE(item["spec"].contains("containers"));
+  // Annotations and containers are kept for sidecar mode, trimmed to what it reads.
+  EXPECT_EQ(item["metadata"]["annotations"], (json{{"prometheus.io/port", "15020"}}));
+  EXPECT_EQ(item["spec"]["containers"][0],
+            (json{{"name", "app"},
+                  {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})}}));
   EXPECT_FALSE(item["status"].contains("conditions"));
   // Labels named like dropped fields survive: only the object's own fields are trimmed.
   const Pod p = DecodePod(item);
   EXPECT_EQ(p.meta.labels.at("containers"), "x");
   EXPECT_EQ(p.meta.labels.at("annotations"), "y");
   EXPECT_EQ(p.ip, "10.0.0.1");
+  EXPECT_EQ(p.containers, (std::vector<std::string>{"app", "linkerd-proxy"}));
+  EXPECT_EQ(p.named_ports,
+            (std::vector<NamedPort>{{"http", 8080}, {"linkerd-admin", 4191}}));
+  EXPECT_EQ(p.annotations.at("prometheus.io/port"), "15020");
   EXPECT_EQ(trimmed["metadata"]["resourceVersion"], "7");
 }
 

@@ -67,6 +67,14 @@ traffic_split:
   namespace: dst_namespace
   backend: dst_service
   authority: authority
+# Sidecar mode: the proxy's admin port serves /metrics; series are labelled as linkerd-viz's
+# Prometheus labels them (namespace, pod, the owner from linkerd.io/proxy-<kind>, ...).
+sidecars:
+  container: linkerd-proxy
+  port_name: linkerd-admin
+  port: 4191
+  path: /metrics
+  relabel: linkerd-viz
 )yaml";
 
 // Istio telemetry v2 (istio_requests_total and istio_request_duration_milliseconds from the
@@ -156,6 +164,15 @@ traffic_split:
   selector: [{label: reporter, value: source}]
   namespace: destination_service_namespace
   backend: destination_service_name
+# Sidecar mode: istio-agent's merged endpoint (Envoy's stats and the agent's), labelled as the
+# kubernetes-pods job of Istio's Prometheus add-on labels it (namespace, pod, the pod's labels).
+sidecars:
+  annotation: sidecar.istio.io/status
+  port_annotation: prometheus.io/port
+  port: 15020
+  path: /stats/prometheus
+  path_annotation: prometheus.io/path
+  relabel: pod-labels
 )yaml";
 
 }  // namespace

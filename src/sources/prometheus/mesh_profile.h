@@ -90,6 +90,29 @@ struct TrafficSplitView {
   Side side = Side::kClient;
 };
 
+// How sidecar mode finds a mesh's proxies among the pods and labels their series the way the
+// mesh's usual Prometheus scrape configuration would (profile key `sidecars`).
+struct SidecarTargets {
+  // A pod is meshed when it has a container named `container`, or else (when `container` is
+  // empty) the annotation `annotation`.
+  std::string container;
+  std::string annotation;
+  // The proxy's metrics port: the port named `port_name` of any container, else the value of
+  // the pod annotation `port_annotation`, else `port`.
+  std::string port_name;
+  std::string port_annotation;
+  int port = 0;
+  // The path, unless the pod annotation `path_annotation` names another.
+  std::string path = "/metrics";
+  std::string path_annotation;
+  // The target labels besides job (the `job` parameter), instance, namespace and pod:
+  // kLinkerdViz: every pod label, `linkerd.io/proxy-<kind>` as `<kind>` (`linkerd.io/proxy-job`
+  //   as `k8s_job`), other `linkerd.io/<x>` as `<x>`, each name sanitised (every character
+  //   outside [a-zA-Z0-9_] becomes `_`), as linkerd-viz's Prometheus relabels a proxy;
+  // kPodLabels: every pod label, sanitised, as the kubernetes-pods job of Istio's Prometheus.
+  enum class Relabel { kLinkerdViz, kPodLabels } relabel = Relabel::kPodLabels;
+};
+
 struct MeshProfileSpec {
   std::string name;
   // Values matchers can refer to (e.g. `job`, the Prometheus job scraping the proxies).
@@ -104,6 +127,8 @@ struct MeshProfileSpec {
   std::vector<ExistenceSource> existence;
   // nullopt: the profile cannot answer for TrafficSplits.
   std::optional<TrafficSplitView> traffic_split;
+  // nullopt: the profile cannot be used in sidecar mode.
+  std::optional<SidecarTargets> sidecars;
 };
 
 class MeshProfile {

@@ -1,5 +1,6 @@
 #include "sources/prometheus/profile_yaml.h"
 
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -164,7 +165,7 @@ class Reader {
   MeshProfileSpec Profile(const YAML::Node& n) const {
     Map(n, "",
         {"name", "parameters", "metrics", "classification", "resource", "edges", "existence",
-         "traffic_split"});
+         "traffic_split", "sidecars"});
     MeshProfileSpec s;
     s.name = String(n["name"], "name", true);
     if (const auto p = n["parameters"]; p && !p.IsNull()) {
@@ -232,7 +233,43 @@ class Reader {
       }
       s.traffic_split = std::move(v);
     }
+    if (const auto t = n["sidecars"]; t && !t.IsNull()) s.sidecars = Sidecars(t);
     return s;
+  }
+
+  SidecarTargets Sidecars(const YAML::Node& t) const {
+    const std::string k = "sidecars";
+    Map(t, k,
+        {"container", "annotation", "port_name", "port_annotation", "port", "path",
+         "path_annotation", "relabel"});
+    SidecarTargets v;
+    v.container = String(t["container"], Join(k, "container"), false);
+    v.annotation = String(t["annotation"], Join(k, "annotation"), false);
+    if (v.container.empty() && v.annotation.empty()) {
+      Fail(k, "needs a container or an annotation that marks a meshed pod");
+    }
+    v.port_name = String(t["port_name"], Join(k, "port_name"), false);
+    v.port_annotation = String(t["port_annotation"], Join(k, "port_annotation"), false);
+    const std::string port = String(t["port"], Join(k, "port"), true);
+    int value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+      Fail(Join(k, "port"), "\"" + port + "\" is not a port number (1-65535)");
+    }
+    v.port = value;
+    const std::string path = String(t["path"], Join(k, "path"), false);
+    if (!path.empty()) v.path = path;
+    if (v.path.front() != '/') Fail(Join(k, "path"), "must start with /");
+    v.path_annotation = String(t["path_annotation"], Join(k, "path_annotation"), false);
+    const std::string relabel = String(t["relabel"], Join(k, "relabel"), true);
+    if (relabel == "linkerd-viz") {
+      v.relabel = SidecarTargets::Relabel::kLinkerdViz;
+    } else if (relabel == "pod-labels") {
+      v.relabel = SidecarTargets::Relabel::kPodLabels;
+    } else {
+      Fail(Join(k, "relabel"), "\"" + relabel + "\" is not one of linkerd-viz, pod-labels");
+    }
+    return v;
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,7 +31,16 @@ class LabelSet {
   bool operator==(const LabelSet&) const = default;
 
  private:
+  friend class SeriesStore;  // fills a reused LabelSet per visited series without reallocating
   std::vector<std::pair<std::string, std::string>> items_;
+};
+
+// An equality matcher of a PromQL selector: `name="value"`, or `name!="value"` when negated.
+// A label a series does not have has the value "" (so `deployment!=""` means "has one").
+struct LabelMatcher {
+  std::string name;
+  std::string value;
+  bool negated = false;
 };
 
 // One sample: Unix time in milliseconds and its value.
@@ -42,9 +52,13 @@ struct Sample {
 // Which families a scrape keeps: the metric names the mesh profile's queries read. Histogram
 // families are named by their series (`response_latency_ms_bucket`), counters by the sample name
 // (`response_total`); an OpenMetrics counter declared `# TYPE x counter` with samples `x_total`
-// is kept under the sample name `x_total`.
+// is kept under the sample name `x_total`. Empty: every sample is kept. A sample named `up` is
+// never kept: the target's own `up` series takes that name.
 struct Retained {
   std::vector<std::string> metrics;
+  // More series than this in one scrape of one target fails that scrape (like Prometheus'
+  // sample_limit): `up`=0, the target's series stale, an error naming the limit.
+  size_t max_series_per_target = 100000;
 };
 
 // What one ingest did, for the target's health metrics and the scrape log.
@@ -53,11 +67,14 @@ struct IngestResult {
   std::string error;        // why not, with the line number
   size_t series_kept = 0;   // series of the retained families in this scrape
   size_t samples_seen = 0;  // every sample line, kept or not
+  size_t duplicates = 0;    // samples of a series already seen in this payload (the first wins)
 };
 
 class SeriesStore {
  public:
-  // `retention`: how far back samples are kept (older ones are dropped as scrapes arrive).
+  // `retention`: how far back samples are kept (older ones are dropped as scrapes arrive). A
+  // query reaching back `window` from `at` needs retention >= window + (now - at), so give it
+  // the longest window plus the evaluation delay plus one scrape interval.
   explicit SeriesStore(std::chrono::milliseconds retention, Retained retained);
   ~SeriesStore();
   SeriesStore(const SeriesStore&) = delete;
@@ -84,28 +101,43 @@ class SeriesStore {
   // Range selection, as a PromQL matrix selector `metric{...}[to-from]` evaluated at `to`: every
   // series named `metric` whose labels pass `keep`, with its samples in [from_ms, to_ms], oldest
   // first (stale markers not included; a series with no sample in the range is not visited).
+  // Both ends are included, as in Prometheus 2.x. An empty `keep` keeps every series. The
+  // callbacks run under the store's read locks: they must not call into the store.
   using Keep = std::function<bool(const LabelSet&)>;
   using VisitRange = std::function<void(const LabelSet&, const std::vector<Sample>&)>;
   void Select(std::string_view metric, int64_t from_ms, int64_t to_ms, const Keep& keep,
               const VisitRange& visit) const;
+  // The same, with the selector's equality matchers checked first on the stored form of the
+  // labels (cheap; the LabelSet is built only for series that match), then `keep`.
+  void Select(std::string_view metric, std::span<const LabelMatcher> matchers, int64_t from_ms,
+              int64_t to_ms, const Keep& keep, const VisitRange& visit) const;
   // Instant selection, as a PromQL instant vector selector evaluated at `at_ms` with a lookback
   // of `lookback_ms`: every matching series whose latest sample at or before `at_ms` is within
-  // the lookback and not a stale marker, with that sample.
+  // the lookback (at_ms - lookback_ms included, as in Prometheus 2.x) and not a stale marker,
+  // with that sample.
   using VisitInstant = std::function<void(const LabelSet&, const Sample&)>;
   void SelectInstant(std::string_view metric, int64_t at_ms, int64_t lookback_ms, const Keep& keep,
                      const VisitInstant& visit) const;
+  void SelectInstant(std::string_view metric, std::span<const LabelMatcher> matchers, int64_t at_ms,
+                     int64_t lookback_ms, const Keep& keep, const VisitInstant& visit) const;
+
+  std::chrono::milliseconds retention() const;
 
   // What the store holds, for /metrics.
   struct Stats {
-    size_t targets = 0;
-    size_t series = 0;
-    size_t samples = 0;
-    size_t bytes = 0;  // an estimate of the memory held
+    size_t targets = 0;     // scraped, removed or relabelled ones whose data is still held
+    size_t series = 0;      // `up` included
+    size_t samples = 0;     // values held (staleness markers not counted)
+    size_t bytes = 0;       // an estimate of the memory held
+    size_t duplicates = 0;  // duplicate samples dropped since the start
   };
   Stats GetStats() const;
 
  private:
   struct Impl;
+  static std::vector<std::pair<std::string, std::string>>& Items(LabelSet& labels) {
+    return labels.items_;
+  }
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,695 @@
+#include "sources/sidecars/scraper.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "base/strings.h"
+#include "sources/sidecars/gzip_inflater.h"
+#include "sources/sidecars/scrape_metrics.h"
+
+#ifndef SMI_METRICS_SERVER_VERSION
+#define SMI_METRICS_SERVER_VERSION "dev"
+#endif
+
+namespace smi::sources::sidecars {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+std::string_view ScrapeErrorName(ScrapeError error) {
+  switch (error) {
+    case ScrapeError::kConnect:
+      return "connect";
+    case ScrapeError::kTimeout:
+      return "timeout";
+    case ScrapeError::kHttpStatus:
+      return "http_status";
+    case ScrapeError::kTooLarge:
+      return "too_large";
+    case ScrapeError::kDecode:
+      return "decode";
+    case ScrapeError::kProtocol:
+      return "protocol";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr size_t kCauses = 6;
+constexpr size_t kReadChunk = 64 * 1024;      // body bytes per read
+constexpr size_t kGzipChunk = 16 * 1024;      // compressed bytes per read
+constexpr uint32_t kHeaderLimit = 16 * 1024;  // a proxy's answer header is a few hundred bytes
+constexpr size_t kReadBufferLimit = kHeaderLimit + kReadChunk;
+// Pooled bodies larger than this are given back to the allocator instead of being kept.
+constexpr size_t kKeepCapacity = 4 << 20;
+constexpr char kAccept[] = "text/plain;version=0.0.4;q=1.0,*/*;q=0.1";
+constexpr char kUserAgent[] = "smi-metrics-server/" SMI_METRICS_SERVER_VERSION;
+
+// FNV-1a: the same offset for a target in every run and on every platform (std::hash is neither).
+uint64_t StableHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+int64_t UnixMillis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// What one scrape needs besides the connection; pooled, so that at most max_concurrent exist
+// and their capacity is reused from scrape to scrape instead of being kept per target.
+struct ScrapeBuffers {
+  // Reserved up front: Beast reads into the free capacity, so a small buffer would take a 40 KB
+  // body in 512-byte reads, one system call and one handler each.
+  ScrapeBuffers() { read.reserve(kReadChunk); }
+
+  beast::flat_buffer read{kReadBufferLimit};
+  std::string body;
+  std::array<char, kGzipChunk> compressed;
+  GzipInflater gzip;
+};
+
+void LogToStderr(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
+
+class Target;
+
+// The targets, the concurrency slots and the buffer pool, shared by the targets' strands.
+struct Scheduler : std::enable_shared_from_this<Scheduler> {
+  Scheduler(asio::io_context& io, ScraperOptions o, Scraper::Sink s, const base::Clock& c)
+      : io(io),
+        options(std::move(o)),
+        sink(std::move(s)),
+        clock(c),
+        registry(options.registry ? options.registry : std::make_shared<::prometheus::Registry>()),
+        metrics(*registry),
+        raw_limit(options.max_body_bytes + options.max_body_bytes / 8 + 64 * 1024) {
+    if (!options.log) options.log = LogToStderr;
+  }
+
+  // A slot for `target`'s scrape: true when it may start now; otherwise it is queued and
+  // started on its strand when a slot frees.
+  bool AcquireSlot(const std::shared_ptr<Target>& target);
+  // Gives the slot back, or hands it to the first live target waiting.
+  void ReleaseSlot();
+  std::unique_ptr<ScrapeBuffers> TakeBuffers();
+  void ReturnBuffers(std::unique_ptr<ScrapeBuffers> buffers);
+  void SetTargets(std::vector<ScrapeTarget> wanted);
+  void Stop();
+
+  asio::io_context& io;
+  ScraperOptions options;
+  // Called, and reset by Stop, only under a target's mutex while the target is alive.
+  Scraper::Sink sink;
+  const base::Clock& clock;
+  std::shared_ptr<::prometheus::Registry> registry;
+  ScrapeMetrics metrics;
+  const size_t raw_limit;  // compressed bytes: the limit plus gzip's worst-case framing
+
+  std::atomic<bool> ever_set{false};
+  std::atomic<long> unscraped{0};  // current targets not yet scraped once
+
+  std::mutex mu;  // guards what follows; taken before a Target::mu, never after
+  bool stopped = false;
+  std::unordered_map<std::string, std::shared_ptr<Target>> targets;
+  std::deque<std::shared_ptr<Target>> waiting;
+  size_t in_flight = 0;
+  std::vector<std::unique_ptr<ScrapeBuffers>> pool;
+};
+
+// One proxy: its connection, its schedule and its health. Everything but `mu`'s members runs on
+// the target's strand.
+class Target : public std::enable_shared_from_this<Target> {
+ public:
+  Target(std::shared_ptr<Scheduler> impl, ScrapeTarget spec)
+      : impl_(std::move(impl)),
+        spec_(std::move(spec)),
+        strand_(asio::make_strand(impl_->io)),
+        socket_(strand_),
+        tick_(strand_),
+        deadline_(strand_) {
+    error_code ec;
+    const auto address = asio::ip::make_address(spec_.host, ec);
+    const std::string shown_host = address.is_v6() ? "[" + spec_.host + "]" : spec_.host;
+    const std::string host_header = shown_host + ":" + std::to_string(spec_.port);
+    url_ = "http://" + host_header + spec_.path;
+    if (ec) {
+      invalid_ = "the host \"" + spec_.host + "\" is not an IP address";
+    } else if (spec_.port == 0) {
+      invalid_ = "the port is 0";
+    } else if (spec_.path.empty() || spec_.path.front() != '/' ||
+               std::any_of(spec_.path.begin(), spec_.path.end(), [](char c) {
+                 return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+               })) {
+      invalid_ = "the path \"" + spec_.path + "\" is not an absolute path without spaces";
+    }
+    if (invalid_.empty()) {
+      endpoint_ = tcp::endpoint(address, spec_.port);
+      // Serialized once: the request never changes, and a scrape then costs no header building.
+      http::request<http::empty_body> request(http::verb::get, spec_.path, 11);
+      request.set(http::field::host, host_header);
+      request.set(http::field::user_agent, kUserAgent);
+      request.set(http::field::accept, kAccept);
+      if (impl_->options.gzip) request.set(http::field::accept_encoding, "gzip");
+      std::ostringstream out;
+      out << request;
+      request_ = out.str();
+    }
+    const ::prometheus::Labels labels{{"target", spec_.id}};
+    ScrapeMetrics& m = impl_->metrics;
+    last_success_ = &m.last_success.Add(labels);
+    duration_ = &m.duration.Add(labels);
+    series_ = &m.series.Add(labels);
+  }
+
+  const ScrapeTarget& spec() const { return spec_; }
+  bool Alive() const { return alive_hint_; }
+
+  // Schedules the first scrape at the target's offset within the interval.
+  void Start() {
+    asio::post(strand_, [self = shared_from_this()] { self->ArmFirst(); });
+  }
+
+  // Under Scheduler::mu: no sink call, log line or metric update for this target after it returns.
+  void Retire() {
+    {
+      std::lock_guard lock(mu_);
+      alive_ = false;
+      alive_hint_ = false;
+      if (!scraped_once_) impl_->unscraped.fetch_sub(1);
+      ScrapeMetrics& m = impl_->metrics;
+      m.last_success.Remove(last_success_);
+      m.duration.Remove(duration_);
+      m.series.Remove(series_);
+      for (::prometheus::Counter* c : errors_) {
+        if (c) m.errors.Remove(c);
+      }
+      errors_.fill(nullptr);
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->Cancel(); });
+  }
+
+  // Begins the scrape on the strand: the slot has been handed over.
+  void BeginOnStrand() {
+    asio::post(strand_, [self = shared_from_this()] { self->Begin(); });
+  }
+
+  // On the strand, holding a slot.
+  void Begin() {
+    if (!alive_hint_) return EndWithoutScrape();
+    {
+      std::lock_guard lock(mu_);
+      if (!alive_) return EndWithoutScrape();
+      t_ms_ = UnixMillis(impl_->clock.Now());
+    }
+    started_ = SteadyClock::now();
+    timed_out_ = false;
+    retried_ = false;
+    header_done_ = false;
+    used_ = 0;
+    gzip_ = false;
+    buffers_ = impl_->TakeBuffers();
+    deadline_.expires_after(impl_->options.timeout);
+    deadline_.async_wait([self = shared_from_this(), run = run_](error_code ec) {
+      if (ec || run != self->run_) return;
+      self->timed_out_ = true;
+      self->CloseSocket();  // the pending operation ends with operation_aborted
+    });
+    if (!invalid_.empty()) return Finish(ScrapeError::kConnect, invalid_);
+    reused_ = socket_.is_open();
+    reused_ ? Send() : Connect();
+  }
+
+ private:
+  void ArmFirst() {
+    if (!alive_hint_) return;
+    const auto interval =
+        std::chrono::duration_cast<SteadyClock::duration>(impl_->options.interval);
+    const auto now = SteadyClock::now();
+    const SteadyClock::duration offset(
+        static_cast<SteadyClock::rep>(StableHash(spec_.id) % uint64_t(interval.count())));
+    next_due_ = now - (now.time_since_epoch() % interval) + offset;
+    if (next_due_ <= now) next_due_ += interval;
+    ArmTick();
+  }
+
+  void ArmTick() {
+    tick_.expires_at(next_due_);
+    tick_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->OnTick();
+    });
+  }
+
+  void OnTick() {
+    if (!alive_hint_) return;
+    const auto interval =
+        std::chrono::duration_cast<SteadyClock::duration>(impl_->options.interval);
+    const auto now = SteadyClock::now();
+    next_due_ += interval;
+    if (next_due_ <= now) next_due_ += ((now - next_due_) / interval + 1) * interval;  // behind
+    ArmTick();
+    if (busy_) {
+      impl_->metrics.skipped.Increment();
+      return;
+    }
+    busy_ = true;
+    if (impl_->AcquireSlot(shared_from_this())) Begin();
+  }
+
+  void EndWithoutScrape() {
+    busy_ = false;
+    impl_->ReleaseSlot();
+  }
+
+  void Cancel() {
+    tick_.cancel();
+    deadline_.cancel();
+    CloseSocket();
+  }
+
+  void CloseSocket() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  void Connect() {
+    error_code ec;
+    socket_.open(endpoint_.protocol(), ec);
+    if (ec) return Finish(ScrapeError::kConnect, "cannot open a socket: " + ec.message());
+    socket_.async_connect(endpoint_, [self = shared_from_this()](error_code ec) {
+      if (self->timed_out_) return self->FinishTimeout();
+      if (ec) return self->Finish(ScrapeError::kConnect, "connect: " + ec.message());
+      error_code ignored;
+      self->socket_.set_option(tcp::no_delay(true), ignored);
+      self->Send();
+    });
+  }
+
+  // Reconnects once when a kept-alive connection turns out to have been closed by the peer
+  // before it answered: proxies close idle connections, and a GET may be repeated.
+  bool RetryOnFreshConnection() {
+    if (!reused_ || retried_) return false;
+    retried_ = true;
+    reused_ = false;
+    CloseSocket();
+    Connect();
+    return true;
+  }
+
+  void Send() {
+    asio::async_write(
+        socket_, asio::buffer(request_), [self = shared_from_this()](error_code ec, size_t) {
+          if (self->timed_out_) return self->FinishTimeout();
+          if (ec) {
+            if (self->RetryOnFreshConnection()) return;
+            return self->Finish(ScrapeError::kConnect, "sending the request: " + ec.message());
+          }
+          self->ReadHeader();
+        });
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(impl_->raw_limit);
+    buffers_->read.clear();
+    http::async_read_header(
+        socket_, buffers_->read, *parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  static bool PeerClosed(error_code ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::connection_aborted;
+  }
+
+  void OnHeader(error_code ec) {
+    if (timed_out_) return FinishTimeout();
+    if (ec) {
+      if (PeerClosed(ec) && !parser_->got_some() && RetryOnFreshConnection()) return;
+      return FinishReadError(ec);
+    }
+    header_done_ = true;
+    const auto& header = parser_->get();
+    if (header.result_int() != 200) {
+      std::string message = "HTTP " + std::to_string(header.result_int());
+      if (!header.reason().empty()) message += " " + std::string(Sv(header.reason()));
+      return Finish(ScrapeError::kHttpStatus, message);
+    }
+    const std::string encoding =
+        base::Lower(base::TrimView(Sv(header[http::field::content_encoding])));
+    if (encoding == "gzip" || encoding == "x-gzip") {
+      gzip_ = true;
+      if (!buffers_->gzip.Reset()) {
+        return Finish(ScrapeError::kDecode, "cannot start inflating: out of memory");
+      }
+    } else if (!encoding.empty() && encoding != "identity") {
+      return Finish(ScrapeError::kDecode, "unsupported Content-Encoding \"" + encoding + "\"");
+    } else if (const auto length = parser_->content_length();
+               length && *length > impl_->options.max_body_bytes) {
+      return Finish(ScrapeError::kTooLarge, "the body is " + std::to_string(*length) +
+                                                " bytes, more than the limit of " +
+                                                std::to_string(impl_->options.max_body_bytes));
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return BodyDone();
+    auto& body = parser_->get().body();
+    std::string& out = buffers_->body;
+    if (gzip_) {
+      body.data = buffers_->compressed.data();
+      body.size = buffers_->compressed.size();
+    } else {
+      // Straight into the body, at most one byte past the limit.
+      const size_t room = std::min(kReadChunk, impl_->options.max_body_bytes + 1 - used_);
+      if (out.size() < used_ + room) out.resize(used_ + room);
+      body.data = out.data() + used_;
+      body.size = room;
+    }
+    room_ = body.size;
+    http::async_read(socket_, buffers_->read, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(error_code ec) {
+    if (timed_out_) return FinishTimeout();
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return FinishReadError(ec);
+    const size_t n = room_ - parser_->get().body().size;
+    const size_t limit = impl_->options.max_body_bytes;
+    if (gzip_) {
+      switch (buffers_->gzip.Feed(std::string_view(buffers_->compressed.data(), n), buffers_->body,
+                                  used_, limit)) {
+        case GzipInflater::Result::kOk:
+          break;
+        case GzipInflater::Result::kTooLarge:
+          return Finish(ScrapeError::kTooLarge, "the body inflates to more than the limit of " +
+                                                    std::to_string(limit) + " bytes");
+        case GzipInflater::Result::kError:
+          return Finish(ScrapeError::kDecode, "gzip: " + buffers_->gzip.error());
+      }
+    } else {
+      used_ += n;
+      if (used_ > limit) {
+        return Finish(ScrapeError::kTooLarge,
+                      "the body is larger than the limit of " + std::to_string(limit) + " bytes");
+      }
+    }
+    ReadBody();
+  }
+
+  void BodyDone() {
+    if (gzip_ && !buffers_->gzip.Finished()) {
+      return Finish(ScrapeError::kDecode, "gzip: the compressed body is cut short");
+    }
+    Finish(std::nullopt, {}, parser_->keep_alive());
+  }
+
+  void FinishTimeout() {
+    Finish(ScrapeError::kTimeout,
+           "no complete answer within " + std::to_string(impl_->options.timeout.count()) + "ms");
+  }
+
+  void FinishReadError(error_code ec) {
+    if (ec == http::error::body_limit) {
+      return Finish(ScrapeError::kTooLarge, "the body is larger than the limit of " +
+                                                std::to_string(impl_->options.max_body_bytes) +
+                                                " bytes");
+    }
+    if (ec == http::error::end_of_stream) {
+      return Finish(ScrapeError::kConnect, "the connection closed before an answer");
+    }
+    if (ec == http::error::partial_message) {
+      return header_done_
+                 ? Finish(ScrapeError::kConnect, "the connection closed in the middle of the body")
+                 : Finish(ScrapeError::kProtocol, "the answer is not HTTP (it ended early)");
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+      return Finish(ScrapeError::kProtocol, "the answer is not HTTP/1.x: " + ec.message());
+    }
+    Finish(ScrapeError::kConnect, "reading the answer: " + ec.message());
+  }
+
+  // Ends the scrape (error: why it failed, nullopt: it succeeded) and tells the sink.
+  void Finish(std::optional<ScrapeError> error, std::string message, bool keep_alive = false) {
+    deadline_.cancel();
+    ++run_;
+    if (error || !keep_alive) CloseSocket();
+    const auto duration =
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
+    {
+      std::lock_guard lock(mu_);
+      if (alive_) Deliver(error, std::move(message), duration);
+    }
+    parser_.reset();
+    impl_->ReturnBuffers(std::move(buffers_));
+    busy_ = false;
+    impl_->ReleaseSlot();
+  }
+
+  // Under mu_, alive.
+  void Deliver(std::optional<ScrapeError> error, std::string message,
+               std::chrono::microseconds duration) {
+    ScrapeOutcome outcome;
+    outcome.t_ms = t_ms_;
+    outcome.ok = !error;
+    outcome.duration = duration;
+    if (error) {
+      outcome.error = *error;
+      outcome.message = std::move(message);
+    } else {
+      outcome.body = std::string_view(buffers_->body.data(), used_);
+      outcome.content_type = Sv(parser_->get()[http::field::content_type]);
+    }
+    long kept = -1;
+    try {
+      kept = impl_->sink(spec_, outcome);
+    } catch (const std::exception& e) {  // a sink's bug must not end the I/O thread
+      kept = -1;
+      if (outcome.ok) outcome.message = std::string("the payload did not parse: ") + e.what();
+    } catch (...) {
+      kept = -1;
+    }
+    if (outcome.ok && kept < 0) {
+      outcome.ok = false;
+      outcome.error = ScrapeError::kDecode;
+      if (outcome.message.empty()) outcome.message = "the payload did not parse";
+    }
+    ScrapeMetrics& m = impl_->metrics;
+    if (kept >= 0) series_->Set(static_cast<double>(kept));
+    duration_->Set(static_cast<double>(duration.count()) / 1e6);
+    if (outcome.ok) {
+      m.success.Increment();
+      last_success_->Set(static_cast<double>(t_ms_) / 1e3);
+      if (failing_) impl_->options.log("scrape of " + spec_.id + " (" + url_ + ") recovered");
+      failing_ = false;
+    } else {
+      m.error.Increment();
+      const size_t cause = static_cast<size_t>(outcome.error);
+      if (!errors_[cause]) {
+        errors_[cause] = &m.errors.Add(
+            {{"target", spec_.id}, {"cause", std::string(ScrapeErrorName(outcome.error))}});
+      }
+      errors_[cause]->Increment();
+      if (!failing_) {
+        impl_->options.log("scrape of " + spec_.id + " (" + url_ + ") failing: " +
+                           std::string(ScrapeErrorName(outcome.error)) + ": " + outcome.message);
+      }
+      failing_ = true;
+    }
+    if (!scraped_once_) {
+      scraped_once_ = true;
+      impl_->unscraped.fetch_sub(1);
+    }
+  }
+
+  const std::shared_ptr<Scheduler> impl_;
+  const ScrapeTarget spec_;
+  std::string url_;
+  std::string request_;  // the serialized GET
+  std::string invalid_;  // why the target cannot be scraped at all, or empty
+  tcp::endpoint endpoint_;
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::socket socket_;
+  asio::steady_timer tick_;
+  asio::steady_timer deadline_;
+
+  // Whether the target is still wanted: set false by Retire, under mu_, so that a sink call
+  // either ends before Retire returns or never starts. alive_hint_ is its lock-free early-out.
+  std::mutex mu_;
+  bool alive_ = true;
+  std::atomic<bool> alive_hint_{true};
+  bool scraped_once_ = false;  // under mu_
+  bool failing_ = false;       // under mu_
+  ::prometheus::Gauge* last_success_ = nullptr;
+  ::prometheus::Gauge* duration_ = nullptr;
+  ::prometheus::Gauge* series_ = nullptr;
+  std::array<::prometheus::Counter*, kCauses> errors_{};
+
+  // The scrape in progress (strand only).
+  SteadyClock::time_point next_due_;
+  bool busy_ = false;  // waiting for a slot or scraping
+  uint64_t run_ = 0;   // advances when a scrape ends: a late deadline of an old scrape is ignored
+  int64_t t_ms_ = 0;
+  SteadyClock::time_point started_;
+  bool reused_ = false;
+  bool retried_ = false;
+  bool timed_out_ = false;
+  bool header_done_ = false;
+  bool gzip_ = false;
+  size_t used_ = 0;  // body bytes (decompressed) so far
+  size_t room_ = 0;  // size of the buffer handed to the parser for this read
+  std::unique_ptr<ScrapeBuffers> buffers_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+};
+
+bool Scheduler::AcquireSlot(const std::shared_ptr<Target>& target) {
+  std::lock_guard lock(mu);
+  if (stopped) return false;
+  if (in_flight < options.max_concurrent) {
+    ++in_flight;
+    metrics.in_flight.Set(static_cast<double>(in_flight));
+    return true;
+  }
+  waiting.push_back(target);
+  return false;
+}
+
+void Scheduler::ReleaseSlot() {
+  std::shared_ptr<Target> next;
+  {
+    std::lock_guard lock(mu);
+    while (!waiting.empty() && !next) {
+      std::shared_ptr<Target> t = std::move(waiting.front());
+      waiting.pop_front();
+      if (t->Alive()) next = std::move(t);
+    }
+    if (!next) {
+      --in_flight;
+      metrics.in_flight.Set(static_cast<double>(in_flight));
+    }
+  }
+  if (next) next->BeginOnStrand();
+}
+
+std::unique_ptr<ScrapeBuffers> Scheduler::TakeBuffers() {
+  {
+    std::lock_guard lock(mu);
+    if (!pool.empty()) {
+      std::unique_ptr<ScrapeBuffers> b = std::move(pool.back());
+      pool.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique<ScrapeBuffers>();
+}
+
+void Scheduler::ReturnBuffers(std::unique_ptr<ScrapeBuffers> buffers) {
+  if (!buffers) return;
+  if (buffers->body.capacity() > kKeepCapacity) std::string().swap(buffers->body);
+  std::lock_guard lock(mu);
+  if (pool.size() < options.max_concurrent) pool.push_back(std::move(buffers));
+}
+
+void Scheduler::SetTargets(std::vector<ScrapeTarget> wanted) {
+  std::lock_guard lock(mu);
+  if (stopped) return;
+  std::unordered_map<std::string, std::shared_ptr<Target>> next;
+  next.reserve(wanted.size());
+  std::vector<std::shared_ptr<Target>> added;
+  for (ScrapeTarget& spec : wanted) {
+    if (next.contains(spec.id)) continue;
+    auto it = targets.find(spec.id);
+    if (it != targets.end() && it->second->spec() == spec) {
+      next.emplace(spec.id, std::move(it->second));
+      targets.erase(it);
+      continue;
+    }
+    if (it != targets.end()) {  // the same id at a new address: a new target
+      it->second->Retire();
+      targets.erase(it);
+    }
+    std::string id = spec.id;
+    unscraped.fetch_add(1);
+    auto target = std::make_shared<Target>(shared_from_this(), std::move(spec));
+    added.push_back(target);
+    next.emplace(std::move(id), std::move(target));
+  }
+  for (auto& [id, target] : targets) target->Retire();
+  targets = std::move(next);
+  ever_set = true;  // after the new targets are counted in `unscraped`
+  metrics.targets.Set(static_cast<double>(targets.size()));
+  for (const auto& target : added) target->Start();
+}
+
+void Scheduler::Stop() {
+  std::lock_guard lock(mu);
+  if (stopped) return;
+  stopped = true;
+  for (auto& [id, target] : targets) target->Retire();
+  targets.clear();
+  waiting.clear();
+  metrics.targets.Set(0);
+  // Every target is retired: nothing reads these any more, and what they hold (the caller's
+  // store, its logger) need not outlive the scraper.
+  sink = nullptr;
+  options.log = nullptr;
+}
+
+}  // namespace
+
+struct Scraper::Impl : Scheduler {
+  using Scheduler::Scheduler;
+};
+
+Scraper::Scraper(asio::io_context& io, ScraperOptions options, Sink sink,
+                 const base::Clock& clock) {
+  if (options.interval.count() <= 0) throw std::invalid_argument("the scrape interval must be > 0");
+  if (options.timeout.count() <= 0) throw std::invalid_argument("the scrape timeout must be > 0");
+  if (options.max_body_bytes == 0) throw std::invalid_argument("the scrape size limit must be > 0");
+  if (options.max_concurrent == 0) {
+    throw std::invalid_argument("the number of concurrent scrapes must be > 0");
+  }
+  if (!sink) throw std::invalid_argument("the scraper needs a sink");
+  impl_ = std::make_shared<Impl>(io, std::move(options), std::move(sink), clock);
+}
+
+Scraper::~Scraper() { Stop(); }
+
+void Scraper::SetTargets(std::vector<ScrapeTarget> targets) {
+  impl_->SetTargets(std::move(targets));
+}
+
+void Scraper::Stop() { impl_->Stop(); }
+
+bool Scraper::RoundComplete() const { return impl_->ever_set && impl_->unscraped.load() == 0; }
+
+const std::shared_ptr<::prometheus::Registry>& Scraper::registry() const { return impl_->registry; }
+
+}  // namespace smi::sources::sidecars

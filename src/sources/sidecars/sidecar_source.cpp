@@ -1,0 +1,264 @@
+#include "sources/sidecars/sidecar_source.h"
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <prometheus/gauge.h>
+
+#include "model/duration.h"
+#include "sources/prometheus/answer_decoding.h"
+#include "sources/prometheus/promql_builder.h"
+#include "sources/sidecars/promql_eval.h"
+#include "sources/sidecars/scraper.h"
+#include "sources/sidecars/series_store.h"
+#include "sources/sidecars/targets.h"
+
+namespace smi::sources::sidecars {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The series the profile's queries read: the two metrics, the existence metrics and `up`.
+Retained RetainedOf(const prometheus::MeshProfileSpec& spec) {
+  std::set<std::string> names = {spec.requests_metric, spec.latency_bucket_metric};
+  for (const auto& e : spec.existence) {
+    if (e.metric != "up") names.insert(e.metric);
+  }
+  names.erase("up");  // the store makes `up` itself
+  return Retained{{names.begin(), names.end()}};
+}
+
+int64_t ToMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void Log(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
+
+}  // namespace
+
+struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
+  Impl(const kube::ClusterState& c, prometheus::MeshProfile p, SidecarOptions o,
+       const base::Clock& clk)
+      : cluster(c),
+        profile(std::move(p)),
+        options(std::move(o)),
+        clock(clk),
+        job(profile.spec().parameters.contains("job") ? profile.spec().parameters.at("job")
+                                                      : std::string()),
+        store(options.retention, RetainedOf(profile.spec())) {}
+
+  const kube::ClusterState& cluster;
+  const prometheus::MeshProfile profile;
+  const SidecarOptions options;
+  const base::Clock& clock;
+  const std::string job;
+  SeriesStore store;
+
+  std::unique_ptr<Scraper> scraper;
+  std::unique_ptr<asio::steady_timer> discovery_timer;
+
+  // Held across a whole ingest, so that a target removed by discovery gets no sample after its
+  // removal.
+  std::mutex mu;                          // guards the members below
+  std::map<std::string, Target> targets;  // by id
+  uint64_t seen_version = 0;
+  int64_t last_compaction_ms = 0;
+  std::set<std::string> failing;  // targets whose last payload did not parse (logged once)
+  std::atomic<bool> discovered = false;  // targets computed from a synced cache at least once
+  std::atomic<bool> stopped = false;
+
+  ::prometheus::Gauge* store_series = nullptr;
+  ::prometheus::Gauge* store_samples = nullptr;
+  ::prometheus::Gauge* store_bytes = nullptr;
+  ::prometheus::Gauge* store_targets = nullptr;
+
+  long Ingest(const ScrapeTarget& t, const ScrapeOutcome& outcome) {
+    std::lock_guard lock(mu);
+    auto it = targets.find(t.id);
+    if (it == targets.end() || !(it->second.scrape == t)) return 0;  // removed meanwhile
+    const LabelSet& labels = it->second.labels;
+    if (!outcome.ok) {
+      store.IngestFailure(t.id, labels, outcome.t_ms);
+      return 0;
+    }
+    const IngestResult r = store.Ingest(t.id, labels, outcome.t_ms, outcome.body);
+    if (!r.ok) {
+      if (failing.insert(t.id).second) {
+        Log("sidecar " + t.id + " (http://" + t.host + ":" + std::to_string(t.port) + t.path +
+            "): its metrics do not parse: " + r.error + "; its series are stale until it recovers");
+      }
+      return -1;
+    }
+    failing.erase(t.id);
+    return static_cast<long>(r.series_kept);
+  }
+
+  // Compares the pod caches with the targets; schedules itself again.
+  void Discover() {
+    const auto snapshot = cluster.Snapshot();
+    std::vector<ScrapeTarget> scrape;
+    bool changed = false;
+    const int64_t now_ms = ToMs(clock.Now());
+    if (cluster.Synced() && snapshot) {
+      std::lock_guard lock(mu);
+      if (!discovered || snapshot->version() != seen_version) {
+        std::vector<Target> next = MeshedTargets(*profile.spec().sidecars, job, *snapshot);
+        std::map<std::string, Target> by_id;
+        for (auto& t : next) by_id.emplace(t.scrape.id, std::move(t));
+        for (const auto& [id, old] : targets) {
+          auto it = by_id.find(id);
+          if (it == by_id.end() || !(it->second == old)) store.RemoveTarget(id, now_ms);
+        }
+        changed = !discovered || by_id != targets;
+        targets = std::move(by_id);
+        seen_version = snapshot->version();
+        for (const auto& [id, t] : targets) scrape.push_back(t.scrape);
+      }
+      if (now_ms - last_compaction_ms >= options.interval.count()) {
+        last_compaction_ms = now_ms;
+        store.Compact(now_ms);
+        const SeriesStore::Stats stats = store.GetStats();
+        store_series->Set(static_cast<double>(stats.series));
+        store_samples->Set(static_cast<double>(stats.samples));
+        store_bytes->Set(static_cast<double>(stats.bytes));
+        store_targets->Set(static_cast<double>(stats.targets));
+      }
+    }
+    if (changed) {
+      scraper->SetTargets(std::move(scrape));
+      discovered = true;  // only now: readiness then waits for a round over these targets
+    }
+    discovery_timer->expires_after(options.discovery_period);
+    discovery_timer->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) {
+        {
+          std::lock_guard lock(self->mu);
+          if (self->stopped) return;
+        }
+        self->Discover();
+      }
+    });
+  }
+};
+
+SidecarSource::SidecarSource(const kube::ClusterState& cluster, prometheus::MeshProfile profile,
+                             SidecarOptions options, const base::Clock& clock) {
+  if (!profile.spec().sidecars) {
+    throw std::invalid_argument("the " + profile.name() +
+                                " mesh profile has no `sidecars` section: it cannot be used to "
+                                "scrape the proxies directly (use --source=prometheus)");
+  }
+  if (options.interval < std::chrono::seconds(1)) {
+    throw std::invalid_argument("the sidecar scrape interval must be at least 1s");
+  }
+  if (options.retention < 2 * options.interval || options.retention > kMaxSidecarRetention) {
+    throw std::invalid_argument("the sidecar retention must be at least two scrape intervals (" +
+                                model::FormatGoDuration(2 * options.interval) +
+                                ") and at most 1h");
+  }
+  if (options.timeout.count() == 0) {
+    options.timeout = std::min(options.interval, std::chrono::milliseconds(10000));
+  }
+  if (options.timeout > options.interval) {
+    throw std::invalid_argument("the sidecar scrape timeout must not exceed the interval");
+  }
+  if (!options.registry) options.registry = std::make_shared<::prometheus::Registry>();
+  impl_ = std::make_shared<Impl>(cluster, std::move(profile), std::move(options), clock);
+  auto& reg = *impl_->options.registry;
+  auto& store_family = ::prometheus::BuildGauge()
+                           .Name("smi_sidecar_store")
+                           .Help("What the sidecar source holds in memory, by what")
+                           .Register(reg);
+  impl_->store_series = &store_family.Add({{"what", "series"}});
+  impl_->store_samples = &store_family.Add({{"what", "samples"}});
+  impl_->store_bytes = &store_family.Add({{"what", "bytes"}});
+  impl_->store_targets = &store_family.Add({{"what", "targets"}});
+}
+
+SidecarSource::~SidecarSource() { Stop(); }
+
+void SidecarSource::Start(asio::io_context& io) {
+  auto& s = *impl_;
+  ScraperOptions so;
+  so.interval = s.options.interval;
+  so.timeout = s.options.timeout;
+  so.max_body_bytes = s.options.max_body_bytes;
+  so.max_concurrent = s.options.max_concurrent;
+  so.registry = s.options.registry;
+  std::weak_ptr<Impl> weak = impl_;
+  s.scraper = std::make_unique<Scraper>(
+      io, so,
+      [weak](const ScrapeTarget& t, const ScrapeOutcome& o) -> long {
+        auto self = weak.lock();
+        return self ? self->Ingest(t, o) : 0;
+      },
+      s.clock);
+  s.discovery_timer = std::make_unique<asio::steady_timer>(io);
+  asio::post(io, [weak] {
+    if (auto self = weak.lock()) self->Discover();
+  });
+}
+
+void SidecarSource::Stop() {
+  auto& s = *impl_;
+  if (s.stopped.exchange(true)) return;
+  if (s.scraper) s.scraper->Stop();
+  if (s.discovery_timer) s.discovery_timer->cancel();
+}
+
+TrafficSamples SidecarSource::Fetch(const SampleQuery& query) {
+  auto& s = *impl_;
+  std::string why;
+  if (!Ready(&why)) throw SourceUnavailable(why);
+  const prometheus::ProfileQueries queries = prometheus::BuildQueries(s.profile, query);
+  const int64_t at_ms = ToMs(query.at);
+  const auto counts = Evaluate(*ParseQuery(queries.counts), s.store, at_ms);
+  const auto buckets = Evaluate(*ParseQuery(queries.buckets), s.store, at_ms);
+  TrafficSamples out = prometheus::ToSamples(s.profile, query, counts, buckets);
+  out.evaluated_at = query.at;
+  return out;
+}
+
+bool SidecarSource::Ready(std::string* why) {
+  auto& s = *impl_;
+  if (!s.discovered) {
+    if (why) *why = "sidecar source: the pod caches have not synced yet, so no proxy is scraped";
+    return false;
+  }
+  if (!s.scraper || !s.scraper->RoundComplete()) {
+    if (why) {
+      *why = "sidecar source: the first round of scrapes of every meshed pod has not completed "
+             "(interval " +
+             model::FormatGoDuration(s.options.interval) + ")";
+    }
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::chrono::milliseconds> SidecarSource::Retention() const {
+  return impl_->options.retention;
+}
+
+std::string SidecarSource::RetentionHint() const {
+  return "sidecar mode keeps --sidecar-retention of history; raise it (at most 1h) for longer "
+         "windows";
+}
+
+bool SidecarSource::PodEdgesNamePeerPods() const { return impl_->profile.PodEdgesNamePeerPods(); }
+
+const std::shared_ptr<::prometheus::Registry>& SidecarSource::metrics_registry() const {
+  return impl_->options.registry;
+}
+
+}  // namespace smi::sources::sidecars
