@@ -1,5 +1,7 @@
 #include "plugin/box_drawing.h"
 
+#include "plugin/text_canvas.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -45,96 +47,6 @@ struct Line {
   int a = 0, b = 0;  // the columns its horizontal stretch spans
   bool bent = false;
   int track = 0;  // its row within the channel (1 = first below the stub row); 0: straight
-};
-
-enum class Owner { kEmpty, kBox, kHorizontal, kVertical, kMark };
-
-struct Cell {
-  char ch = ' ';
-  Owner owner = Owner::kEmpty;
-  int line = -1;   // the line drawn here: two lines never share a cell, except where they cross
-  int color = -1;  // the edge whose health colours the cell
-};
-
-class Canvas {
- public:
-  Canvas(int width, int height)
-      : width_(width), cells_(static_cast<size_t>(height), std::vector<Cell>(width)) {}
-
-  bool ok() const { return ok_; }
-
-  void Box(int x, int y, char ch) {
-    Cell& c = At(x, y);
-    if (c.owner != Owner::kEmpty) ok_ = false;
-    c = {ch, Owner::kBox, -1, -1};
-  }
-  // A port on a box's border: the border's '-' becomes '+'.
-  void BoxPort(int x, int y) {
-    Cell& c = At(x, y);
-    if (c.owner != Owner::kBox) ok_ = false;
-    c.ch = '+';
-  }
-  // A horizontal stretch: where a vertical line of another crosses it, the vertical stays on top.
-  void Horizontal(int x, int y, int line, int color) {
-    Cell& c = At(x, y);
-    if (c.owner == Owner::kEmpty) {
-      c = {'-', Owner::kHorizontal, line, color};
-    } else if (c.owner == Owner::kVertical && c.line != line) {
-      // a crossing: keep the vertical
-    } else if (c.line != line) {
-      ok_ = false;
-    }
-  }
-  void Vertical(int x, int y, int line, int color) {
-    Cell& c = At(x, y);
-    if (c.owner == Owner::kEmpty || (c.owner == Owner::kHorizontal && c.line != line)) {
-      c = {'|', Owner::kVertical, line, color};
-    } else if (c.line != line) {
-      ok_ = false;
-    }
-  }
-  // Corners, junctions, arrowheads and label text: the cell must be free or this line's own.
-  void Mark(int x, int y, char ch, int line, int color) {
-    Cell& c = At(x, y);
-    if (c.owner != Owner::kEmpty && c.line != line) ok_ = false;
-    c = {ch, Owner::kMark, line, color};
-  }
-
-  std::string Render(const std::vector<DrawingEdge>& edges, bool color) const {
-    std::string out;
-    for (const auto& row : cells_) {
-      int end = width_;
-      while (end > 0 && row[end - 1].ch == ' ') --end;
-      int current = -1;  // the edge whose colour is on
-      for (int x = 0; x < end; ++x) {
-        const Cell& c = row[x];
-        const int want = color && c.ch != ' ' ? c.color : -1;
-        if (want != current) {
-          if (current >= 0) out += "\033[0m";
-          if (want >= 0) out += std::string("\033[") + AnsiColor(edges[want].health) + "m";
-          current = want;
-        }
-        out += c.ch;
-      }
-      if (current >= 0) out += "\033[0m";
-      out += "\n";
-    }
-    return out;
-  }
-
- private:
-  Cell& At(int x, int y) {
-    if (y < 0 || y >= static_cast<int>(cells_.size()) || x < 0 || x >= width_) {
-      ok_ = false;
-      return scratch_;
-    }
-    return cells_[y][x];
-  }
-
-  int width_;
-  std::vector<std::vector<Cell>> cells_;
-  Cell scratch_;
-  bool ok_ = true;
 };
 
 // Least-squares positions keeping order and spacing: x[i+1] >= x[i] + width[i] + kGap, as close
@@ -660,7 +572,7 @@ class Layout {
       y += layer_height[l];
       if (l + 1 < count) y += 1 + Tracks(l) + labels[l] + 1;
     }
-    Canvas canvas(width, y);
+    TextCanvas canvas(width, y);
     const int dummy_ids = static_cast<int>(lines_.size());
     for (size_t v = 0; v < nodes_.size(); ++v) {
       const LayoutNode& n = nodes_[v];
@@ -725,10 +637,12 @@ class Layout {
       }
     }
     if (!canvas.ok()) return std::nullopt;
-    return canvas.Render(input_edges_, color);
+    std::vector<Health> health;
+    for (const auto& e : input_edges_) health.push_back(e.health);
+    return canvas.Render(health, color);
   }
 
-  void DrawBox(Canvas& canvas, size_t v, int top) {
+  void DrawBox(TextCanvas& canvas, size_t v, int top) {
     const LayoutNode& n = nodes_[v];
     const int bottom = top + n.height - 1;
     const int right = n.left + n.width - 1;
@@ -770,20 +684,6 @@ class Layout {
 };
 
 }  // namespace
-
-const char* AnsiColor(Health health) {
-  switch (health) {
-    case Health::kGood:
-      return "32";
-    case Health::kDegraded:
-      return "33";
-    case Health::kFailing:
-      return "31";
-    case Health::kIdle:
-      break;
-  }
-  return "90";
-}
 
 std::optional<std::string> DrawBoxesAndArrows(const std::vector<DrawingNode>& nodes,
                                               const std::vector<DrawingEdge>& edges,

@@ -35,7 +35,4 @@ std::optional<std::string> DrawBoxesAndArrows(const std::vector<DrawingNode>& no
                                               const std::vector<DrawingEdge>& edges,
                                               const DrawingOptions& options);
 
-// The ANSI colour code of a health ("32" green, "33" yellow, "31" red, "90" grey).
-const char* AnsiColor(Health health);
-
 }  // namespace smi::plugin
