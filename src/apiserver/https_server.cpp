@@ -434,12 +434,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     ParseTarget(std::string_view(req.target().data(), req.target().size()), request);
+    // The authenticator reads every header line as sent (repeated ones in order); the handler
+    // the last value of each, by lower-cased name.
     std::vector<std::pair<std::string, std::string>> headers;
+    headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
-      std::string name(field.name_string());
-      std::string value(field.value());
-      request.headers[base::Lower(name)] = value;
-      headers.emplace_back(std::move(name), std::move(value));
+      const auto& [name, value] =
+          headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      request.headers.insert_or_assign(base::Lower(name), value);
     }
     HttpResponse response;
     try {
