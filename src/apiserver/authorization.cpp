@@ -154,6 +154,10 @@ Decision Authorizer::Decide(const RequestInfo& info, const Identity& who,
 std::optional<HttpResponse> Authorizer::Authorize(const HttpRequest& request) const {
   if (!request.identity) return Unauthorized();
   const Identity& who = *request.identity;
+  // The local mode allows every authenticated caller everything (Decide): no attributes needed.
+  if (options_.mode == AuthorizationMode::kAlwaysAllowAuthenticated && !IsAnonymous(who)) {
+    return std::nullopt;
+  }
   const RequestInfo info = NewRequestInfo(request.method, request.path, request.params);
   if (options_.mode == AuthorizationMode::kAlwaysAllowAuthenticated && IsAnonymous(who) &&
       !(!info.is_resource_request && PathAllowed(options_.always_allow_paths, info.path))) {

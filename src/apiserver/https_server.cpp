@@ -10,7 +10,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <cstring>
 #include <iostream>
@@ -23,6 +22,7 @@
 
 #include "apiserver/serving_metrics.h"
 #include "apiserver/status.h"
+#include "apiserver/tls_stream.h"
 #include "base/pem.h"
 #include "base/strings.h"
 #include "base/url.h"
@@ -266,7 +266,10 @@ struct HttpsServer::Impl {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpsServer::Impl& server, tcp::socket socket, std::shared_ptr<ssl::context> tls)
-      : server_(server), tls_(std::move(tls)), stream_(std::move(socket), *tls_) {}
+      : server_(server),
+        tls_(std::move(tls)),
+        stream_(std::move(socket), tls_->native_handle()),
+        deadline_(stream_.get_executor()) {}
 
   ~Connection() {
     server_.Forget(this);
@@ -280,10 +283,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.all.emplace(this, weak_from_this());
     }
     beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
     Deadline(Phase::kHandshake, server_.options.limits.handshake_timeout);
     stream_.async_handshake(
-        ssl::stream_base::server,
         [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
   }
 
@@ -292,17 +294,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::post(stream_.get_executor(), [self = shared_from_this(), reason] {
       if (!self->close_reason_) self->close_reason_ = reason;
       beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-      beast::get_lowest_layer(self->stream_).close();
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.Abort(/*timeout=*/false);
     });
   }
 
  private:
   enum class Phase { kHandshake, kIdle, kHeader, kBody, kHandling, kWrite, kShutdown };
 
+  // From now on, the operations of `phase` must end within `d`; past it the one in progress fails
+  // with beast::error::timeout. A deadline that fired for an earlier phase does not count.
   void Deadline(Phase phase, std::chrono::milliseconds d) {
     phase_ = phase;
-    beast::get_lowest_layer(stream_).expires_after(d);
+    stream_.ClearTimeout();
+    const uint64_t generation = ++deadline_generation_;
+    deadline_.expires_after(d);
+    deadline_.async_wait([self = weak_from_this(), generation](beast::error_code ec) {
+      if (ec) return;
+      const auto c = self.lock();
+      if (c && c->deadline_generation_ == generation) c->stream_.Abort(/*timeout=*/true);
+    });
   }
 
   // Why the connection ends, for the metrics: a limit, or the peer.
@@ -330,14 +341,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void End(const beast::error_code& ec) {
     server_.metrics.ConnectionClosed(ReasonFor(ec));
     server_.MarkBusy(this);
+    ++deadline_generation_;
+    deadline_.cancel();
     beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(stream_).close();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
   void OnHandshake(beast::error_code ec) {
     if (ec) return End(ec);
-    peer_certificates_ = PeerCertificates(stream_.native_handle());
     WaitForRequest();
   }
 
@@ -345,15 +357,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // deadline for the rest of it, so that a client trickling bytes cannot hold the connection.
   void WaitForRequest() {
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+    // An idle connection keeps no read buffer: it waits for readability, then reads.
+    buffer_.shrink_to_fit();
     server_.MarkIdle(this);
     Deadline(Phase::kIdle, server_.options.limits.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->server_.MarkBusy(self.get());
-                              if (ec) return self->End(ec);
-                              self->buffer_.commit(n);
-                              self->ReadHeader();
-                            });
+    stream_.WaitReadable([self = shared_from_this()](beast::error_code ec) {
+      self->server_.MarkBusy(self.get());
+      if (ec) return self->End(ec);
+      self->ReadHeader();
+    });
   }
 
   void ReadHeader() {
@@ -436,18 +448,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     ParseTarget(std::string_view(req.target().data(), req.target().size()), request);
+    // The authenticator reads every header line as sent (repeated ones in order); the handler
+    // the last value of each, by lower-cased name.
     std::vector<std::pair<std::string, std::string>> headers;
+    headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
-      std::string name(field.name_string());
-      std::string value(field.value());
-      request.headers[base::Lower(name)] = value;
-      headers.emplace_back(std::move(name), std::move(value));
+      const auto& [name, value] =
+          headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      request.headers.insert_or_assign(base::Lower(name), value);
     }
     HttpResponse response;
     try {
       // Requests on one connection come one at a time: only this worker touches the verdict.
       if (!verdict_ || !server_.authenticator.IsCurrent(*verdict_)) {
-        verdict_ = server_.authenticator.VerifyPeer(peer_certificates_);
+        // No I/O runs while a request is answered, so the TLS state can be read here.
+        verdict_ = server_.authenticator.VerifyPeer(PeerCertificates(stream_.native_handle()));
       }
       const AuthenticationResult authn = server_.authenticator.Authenticate(*verdict_, headers);
       if (authn.outcome == AuthenticationResult::Outcome::kFailed) {
@@ -503,11 +518,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   HttpsServer::Impl& server_;
   std::shared_ptr<ssl::context> tls_;  // kept for the life of the stream
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  tls::TlsStream stream_;
+  asio::steady_timer deadline_;
+  uint64_t deadline_generation_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
-  std::vector<std::string> peer_certificates_;
   std::shared_ptr<const Authenticator::PeerVerdict> verdict_;
   Phase phase_ = Phase::kHandshake;
   const char* close_reason_ = nullptr;

@@ -72,6 +72,10 @@ std::vector<MediaRange> ParseAccept(std::string_view accept) {
 }
 
 std::optional<Representation> NegotiateObject(std::string_view accept) {
+  // What most clients send (kubectl get --raw, dashboards, controllers) needs no parsing.
+  if (accept == "application/json" || accept == "application/json, */*" || accept == "*/*") {
+    return Representation::kJson;
+  }
   if (base::TrimView(accept).empty()) return Representation::kJson;
   for (const MediaRange& m : ParseAccept(accept)) {
     if (!IsJsonish(m)) continue;

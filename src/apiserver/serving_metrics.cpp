@@ -73,11 +73,22 @@ void ServingMetrics::Request(std::string_view method, std::string_view path,
   if (info.is_resource_request) {
     resource = IsServedResource(info.resource) ? info.resource : "other";
   }
-  requests_->Add({{"verb", verb}, {"resource", resource}, {"code", std::to_string(code)}})
-      .Increment();
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-  latency_->Add({{"verb", verb}, {"resource", resource}}, kBuckets).Observe(seconds);
+  RequestSeries series{};
+  {
+    std::lock_guard lock(series_mu_);
+    auto it = series_.find(std::forward_as_tuple(verb, resource, code));
+    if (it == series_.end()) {
+      static const prometheus::Histogram::BucketBoundaries kBuckets = {
+          0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+      RequestSeries added{
+          &requests_->Add({{"verb", verb}, {"resource", resource}, {"code", std::to_string(code)}}),
+          &latency_->Add({{"verb", verb}, {"resource", resource}}, kBuckets)};
+      it = series_.emplace(std::make_tuple(verb, resource, code), added).first;
+    }
+    series = it->second;
+  }
+  series.count->Increment();
+  series.latency->Observe(seconds);
 }
 
 void ServingMetrics::InFlight(int delta) {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 namespace prometheus {
 class Registry;
@@ -47,6 +49,15 @@ class ServingMetrics {
   prometheus::Gauge* idle_ = nullptr;
   prometheus::Family<prometheus::Counter>* closed_ = nullptr;
   prometheus::Family<prometheus::Counter>* reloads_ = nullptr;
+
+  // The request series of each (verb, resource, code) seen, so that a request finds its counter
+  // and histogram without building label sets (the families' own lookup) every time.
+  struct RequestSeries {
+    prometheus::Counter* count;
+    prometheus::Histogram* latency;
+  };
+  std::mutex series_mu_;
+  std::map<std::tuple<std::string, std::string, int>, RequestSeries, std::less<>> series_;
 };
 
 }  // namespace smi::apiserver
