@@ -58,7 +58,23 @@ struct SeriesStore::Impl {
   // Removed targets replaced by a target of the same id with other labels: kept until their
   // data is older than the retention.
   std::vector<std::shared_ptr<Target>> retired;
+  // Every target above (current and retired) by its `namespace` label: a selection of one
+  // namespace reads only its targets, unless some series carries a `namespace` label of its own
+  // (then every target is read; the count only grows).
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Target>>> by_namespace;
+  std::atomic<size_t> namespace_overrides{0};
   std::atomic<size_t> duplicates{0};
+
+  // With targets_mu held exclusively.
+  void Index(const std::shared_ptr<Target>& target) {
+    by_namespace[std::string(target->labels().Get("namespace"))].push_back(target);
+  }
+  void Unindex(const std::shared_ptr<Target>& target) {
+    const auto it = by_namespace.find(std::string(target->labels().Get("namespace")));
+    if (it == by_namespace.end()) return;
+    std::erase(it->second, target);
+    if (it->second.empty()) by_namespace.erase(it);
+  }
 
   // The current target `id` with exactly `labels`, created (and an old one with other labels
   // retired, stale from t_ms) as needed; returned with its write_mu held.
@@ -80,8 +96,9 @@ struct SeriesStore::Impl {
             target = slot;
           } else {
             old = slot;
-            slot = std::make_shared<Target>(id, labels);
+            slot = std::make_shared<Target>(id, labels, &namespace_overrides);
             target = slot;
+            Index(slot);
             if (old != nullptr) retired.push_back(old);
           }
         }
@@ -96,7 +113,10 @@ struct SeriesStore::Impl {
       // Compacted to nothing while we looked it up: replace it unless someone already has.
       std::unique_lock lock(targets_mu);
       const auto it = targets.find(id);
-      if (it != targets.end() && it->second == target) targets.erase(it);
+      if (it != targets.end() && it->second == target) {
+        Unindex(target);
+        targets.erase(it);
+      }
     }
   }
 
@@ -108,20 +128,28 @@ struct SeriesStore::Impl {
 
   // Calls f(target) for every target holding data that `skip` does not rule out (skip sees the
   // target without its lock), each under its read lock.
+  // With `ns` set, only the targets of that namespace (when that is all that can match).
   template <class Skip, class F>
-  void ForEachTarget(Skip&& skip, F&& f) const {
+  void ForEachTarget(const std::string* ns, Skip&& skip, F&& f) const {
     std::shared_lock lock(targets_mu);
     const auto visit = [&](const std::shared_ptr<Target>& target) {
-      if (skip(*target)) return;
+      if (target->dead || skip(*target)) return;
       std::shared_lock target_lock(target->mu);
       f(*target);
     };
+    if (ns != nullptr && namespace_overrides.load() == 0) {
+      const auto it = by_namespace.find(*ns);
+      if (it == by_namespace.end()) return;
+      for (const auto& target : it->second) visit(target);
+      return;
+    }
     for (const auto& [id, target] : targets) visit(target);
     for (const auto& target : retired) visit(target);
   }
   template <class F>
   void ForEachTarget(F&& f) const {
-    ForEachTarget([](const Target&) { return false; }, f);
+    ForEachTarget(
+        nullptr, [](const Target&) { return false; }, f);
   }
 
   IngestResult Commit(const std::string& id, const LabelSet& labels, int64_t t_ms,
@@ -227,6 +255,9 @@ void SeriesStore::Compact(int64_t now_ms) {
   }
   if (!any_dead) return;
   std::unique_lock lock(impl_->targets_mu);
+  for (const auto& target : all) {
+    if (target->dead) impl_->Unindex(target);
+  }
   std::erase_if(impl_->targets, [](const auto& entry) { return entry.second->dead.load(); });
   std::erase_if(impl_->retired, [](const auto& target) { return target->dead.load(); });
 }
@@ -242,8 +273,12 @@ void SelectSeries(const Store& impl, std::string_view metric,
                   std::vector<std::pair<std::string, std::string>>& labels_out,
                   HasSamples&& has_samples, Visit&& visit) {
   std::vector<ResolvedMatcher> resolved;
+  const std::string* ns = nullptr;
+  for (const LabelMatcher& m : matchers) {
+    if (m.name == "namespace" && !m.negated) ns = &m.value;
+  }
   const auto ruled_out = [&](const Target& target) { return target.RuledOut(matchers); };
-  impl.ForEachTarget(ruled_out, [&](const Target& target) {
+  impl.ForEachTarget(ns, ruled_out, [&](const Target& target) {
     const std::vector<uint32_t>* slots = target.SlotsOf(metric);
     if (slots == nullptr || !target.Resolve(matchers, resolved)) return;
     for (const uint32_t slot : *slots) {

@@ -109,7 +109,8 @@ void StagedScrape::ReleasePending() {
 
 // --- Target: writing ---------------------------------------------------------------------------
 
-Target::Target(std::string id, LabelSet labels) : id_(std::move(id)), labels_(std::move(labels)) {
+Target::Target(std::string id, LabelSet labels, std::atomic<size_t>* namespace_overrides)
+    : id_(std::move(id)), labels_(std::move(labels)), namespace_overrides_(namespace_overrides) {
   Series up;
   up.metric = pool_.Intern("up");
   up.list = lists_.Intern({});
@@ -221,6 +222,10 @@ uint32_t Target::FindCanonical(std::string_view metric, std::span<const Expositi
 uint32_t Target::CreateSeries(const PendingSeries& pending) {
   const auto& target = labels_.items();
   for (const auto& [name, value] : pending.labels) {
+    if (name == "namespace" && !overrides_namespace_) {
+      overrides_namespace_ = true;
+      namespace_overrides_->fetch_add(1);
+    }
     const auto it =
         std::lower_bound(target.begin(), target.end(), name,
                          [](const auto& item, const std::string& n) { return item.first < n; });

@@ -144,7 +144,9 @@ struct ResolvedMatcher {
 
 class Target {
  public:
-  Target(std::string id, LabelSet labels);
+  // `namespace_overrides` counts, store-wide, targets with a series of their own `namespace`
+  // label (the store then cannot select by the target's namespace alone).
+  Target(std::string id, LabelSet labels, std::atomic<size_t>* namespace_overrides);
 
   // write_mu: one writer at a time (ingest, removal, compaction). mu: shared by readers, held
   // exclusively by a writer only while it changes what readers see (the commit of a scrape).
@@ -232,6 +234,8 @@ class Target {
   // Bit i: some series has (had) an own label named like target label i, which may override it.
   // Only ever set, under mu exclusively; read without a lock by RuledOut.
   std::atomic<uint64_t> overridden_{0};
+  std::atomic<size_t>* namespace_overrides_;
+  bool overrides_namespace_ = false;
   size_t live_ = 0;
   size_t released_since_rebuild_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -396,6 +397,57 @@ TEST(SeriesStore, MatchersAndKeep) {
                         ++instant;
                       });
   EXPECT_EQ(instant, 1u);
+}
+
+TEST(SeriesStore, SelectionByNamespaceSeesCurrentRetiredAndRecreatedTargets) {
+  SeriesStore store = Store({"response_total"});
+  const auto pod = [](std::string ns, std::string name, std::string deployment = "") {
+    return LabelSet({{"namespace", ns}, {"pod", name}, {"deployment", deployment}});
+  };
+  for (int i = 0; i < 20; ++i) {
+    // (built step by step: GCC 12 warns falsely about chained string additions here)
+    std::string ns = "ns";
+    ns += std::to_string(i % 4);
+    std::string name = "p";
+    name += std::to_string(i);
+    ASSERT_TRUE(store
+                    .Ingest(ns + "/" + name, pod(ns, name), 10'000,
+                            "response_total{direction=\"inbound\"} 1\n")
+                    .ok);
+  }
+  // ns1/p1 gets an owner label: the old target is retired, still in ns1.
+  ASSERT_TRUE(store
+                  .Ingest("ns1/p1", pod("ns1", "p1", "web"), 20'000,
+                          "response_total{direction=\"inbound\"} 2\n")
+                  .ok);
+  const auto pods_of = [&](std::vector<LabelMatcher> matchers) {
+    std::multiset<std::string> pods;
+    store.Select(
+        "response_total", matchers, 0, 20'000, nullptr,
+        [&](const LabelSet& labels, const std::vector<Sample>&) {
+          pods.insert(std::string(labels.Get("pod")) + "/" + std::string(labels.Get("deployment")));
+        });
+    return pods;
+  };
+  EXPECT_EQ(pods_of({{"namespace", "ns1"}}),
+            (std::multiset<std::string>{"p1/", "p1/web", "p5/", "p9/", "p13/", "p17/"}));
+  EXPECT_EQ(pods_of({{"namespace", "ns1"}, {"deployment", "web"}}),
+            (std::multiset<std::string>{"p1/web"}));
+  EXPECT_TRUE(pods_of({{"namespace", "nowhere"}}).empty());
+  EXPECT_EQ(pods_of({{"namespace", "ns1", true}}).size(), 15u);
+
+  // Everything compacted away, then one target back: the index follows.
+  store.Compact(20'001 + kFiveMinutesMs);
+  EXPECT_EQ(store.GetStats().targets, 0u);
+  ASSERT_TRUE(
+      store.Ingest("ns1/p5", pod("ns1", "p5"), 400'000, "response_total{direction=\"inbound\"} 3\n")
+          .ok);
+  std::vector<double> values;
+  const std::vector<LabelMatcher> ns1 = {{"namespace", "ns1"}};
+  store.Select(
+      "response_total", ns1, 0, 400'000, nullptr,
+      [&](const LabelSet&, const std::vector<Sample>& s) { values.push_back(s[0].value); });
+  EXPECT_EQ(values, (std::vector<double>{3}));
 }
 
 TEST(SeriesStore, BucketsAndQuantilesByTheirBound) {
