@@ -54,7 +54,10 @@ struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
         clock(clk),
         job(profile.spec().parameters.contains("job") ? profile.spec().parameters.at("job")
                                                       : std::string()),
-        store(options.retention, RetainedOf(profile.spec())) {}
+        // The store keeps more than the longest window served: a window ends a little in the past
+        // (the evaluation delay) and its first sample may be up to an interval before its start.
+        store(options.retention + 2 * options.interval + std::chrono::seconds(10),
+              RetainedOf(profile.spec())) {}
 
   const kube::ClusterState& cluster;
   const prometheus::MeshProfile profile;
