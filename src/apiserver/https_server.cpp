@@ -49,15 +49,43 @@ namespace {
 
 void Log(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
 
-// The certificate_authorities of the CertificateRequest: the authenticator's current client and
-// request-header CAs (the ConfigMap may change them), set per handshake.
-int SetAcceptableCas(SSL* ssl, void* arg) {
-  const auto* authenticator = static_cast<const Authenticator*>(arg);
-  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  for (const base::X509Ptr& ca : base::ReadCertificates(authenticator->AcceptableCaPem())) {
-    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+// The certificate_authorities of the CertificateRequest: the subjects of the authenticator's
+// current client and request-header CAs (the ConfigMap may change them), read again only when the
+// CAs change. Parsing certificates is costly (OpenSSL 3 decodes each public key through its
+// provider machinery): done on every handshake, it made a burst of reconnecting clients hold the
+// event loop (docs/measurements.md).
+class AcceptableCaNames {
+ public:
+  explicit AcceptableCaNames(const Authenticator& authenticator) : authenticator_(authenticator) {}
+  ~AcceptableCaNames() { sk_X509_NAME_pop_free(names_, X509_NAME_free); }
+  AcceptableCaNames(const AcceptableCaNames&) = delete;
+  AcceptableCaNames& operator=(const AcceptableCaNames&) = delete;
+
+  // A copy of the current list, for SSL_set_client_CA_list (which takes ownership).
+  STACK_OF(X509_NAME) * Current() {
+    const std::string pem = authenticator_.AcceptableCaPem();
+    std::lock_guard lock(mu_);
+    if (!names_ || pem != pem_) {
+      STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+      for (const base::X509Ptr& ca : base::ReadCertificates(pem)) {
+        sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+      }
+      sk_X509_NAME_pop_free(names_, X509_NAME_free);
+      names_ = names;
+      pem_ = pem;
+    }
+    return SSL_dup_CA_list(names_);
   }
-  SSL_set_client_CA_list(ssl, names);  // takes ownership
+
+ private:
+  const Authenticator& authenticator_;
+  std::mutex mu_;
+  std::string pem_;
+  STACK_OF(X509_NAME) * names_ = nullptr;
+};
+
+int SetAcceptableCas(SSL* ssl, void* arg) {
+  SSL_set_client_CA_list(ssl, static_cast<AcceptableCaNames*>(arg)->Current());
   return 1;
 }
 
@@ -71,8 +99,7 @@ int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
 }
 
 // A TLS context for one serving certificate. Throws std::runtime_error when the pair is unusable.
-std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair,
-                                             const Authenticator& authenticator) {
+std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair, AcceptableCaNames& ca_names) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
@@ -98,8 +125,7 @@ std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair,
   // or client CA), so that a refused certificate is a 401 Status, as kube-apiserver answers, and
   // CA changes need no new TLS context. Clients without one stay anonymous.
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
-  SSL_CTX_set_cert_cb(c, SetAcceptableCas,
-                      const_cast<void*>(static_cast<const void*>(&authenticator)));
+  SSL_CTX_set_cert_cb(c, SetAcceptableCas, &ca_names);
   SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
   return ctx;
 }
@@ -187,17 +213,18 @@ struct HttpsServer::Impl {
         own_authenticator(
             o.authenticator ? nullptr : std::make_unique<Authenticator>(ClientCaOnly(o), nullptr)),
         authenticator(o.authenticator ? *o.authenticator : *own_authenticator),
+        ca_names(authenticator),
         metrics(o.metrics),
         ioc(std::max(1, o.io_threads)),
         acceptor(ioc),
         reload_timer(ioc),
         workers(static_cast<size_t>(std::max(1, o.worker_threads))) {
-    tls = MakeTlsContext(options.serving, authenticator);
+    tls = MakeTlsContext(options.serving, ca_names);
     if (!options.cert_file.empty()) {
       reloadable.push_back({"serving certificate",
                             {options.cert_file, options.key_file},
                             [this](const std::vector<std::string>& contents) {
-                              auto next = MakeTlsContext({contents[0], contents[1]}, authenticator);
+                              auto next = MakeTlsContext({contents[0], contents[1]}, ca_names);
                               std::lock_guard lock(tls_mu);
                               tls = std::move(next);
                             }});
@@ -231,6 +258,7 @@ struct HttpsServer::Impl {
   const ApiHandler& handler;
   std::unique_ptr<Authenticator> own_authenticator;
   const Authenticator& authenticator;
+  AcceptableCaNames ca_names;  // used by every TLS context below
   ServingMetrics metrics;
 
   std::mutex tls_mu;
