@@ -218,7 +218,8 @@ struct HttpsServer::Impl {
         ioc(std::max(1, o.io_threads)),
         acceptor(ioc),
         reload_timer(ioc),
-        workers(static_cast<size_t>(std::max(1, o.worker_threads))) {
+        workers(static_cast<size_t>(std::max(1, o.worker_threads))),
+        handshakes(static_cast<size_t>(std::max(1, o.io_threads))) {
     tls = MakeTlsContext(options.serving, ca_names);
     if (!options.cert_file.empty()) {
       reloadable.push_back({"serving certificate",
@@ -278,6 +279,9 @@ struct HttpsServer::Impl {
   tcp::acceptor acceptor;
   asio::steady_timer reload_timer;
   asio::thread_pool workers;
+  // TLS handshakes' OpenSSL work, as many threads as the event loop's: a burst of new
+  // connections waits here instead of delaying the answers of established ones.
+  asio::thread_pool handshakes;
   std::vector<std::thread> io_threads;
 
   std::mutex stop_mu;
@@ -312,6 +316,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().set_option(tcp::no_delay(true), ignored);
     Deadline(Phase::kHandshake, server_.options.limits.handshake_timeout);
     stream_.async_handshake(
+        server_.handshakes.get_executor(),
         [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
   }
 
@@ -730,6 +735,7 @@ void HttpsServer::Stop() {
   for (auto& c : open) c->CloseFromOutside("server_stopped");
   open.clear();
   s.workers.join();
+  s.handshakes.join();
   s.ioc.stop();
   for (auto& t : s.io_threads) {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
