@@ -4,7 +4,9 @@
 //   --trickle N  connections that finish the TLS handshake and then send one header byte per
 //                second, never ending the header (a slowloris client);
 //   --idle N     connections that make one request and then stay open, idle, on keep-alive.
-// Those are opened first (at most --ramp seconds); then the measured connections run for
+// Those are opened first (at most --ramp seconds), on an event-loop thread of their own so that
+// their handshakes (trickling ones reconnect whenever the server closes them) never delay the
+// measured requests inside loadgen; then the measured connections run for
 // --duration seconds (or --requests N) and their answers are counted: 2xx, other statuses,
 // connection failures, timeouts (--timeout per request, the connection's set-up included, so a
 // server that stalls shows up as timeouts and never hangs the run). Every run ends within
@@ -52,7 +54,8 @@ constexpr auto kUsage = R"(usage: loadgen --url https://HOST:PORT/PATH [--url ..
   --url URL           a path to request; several --url (same host and port) are requested in
                       turn by every connection. HOST must be a loopback address or localhost.
   --connections N     measured keep-alive connections (default 8)
-  --threads T         event-loop threads (default 1)
+  --threads T         event-loop threads of the measured connections (default 1); the slow
+                      and idle connections have one more of their own
   --duration S        seconds of measurement (default 10); also the bound with --requests
   --requests N        stop after N requests (over all connections)
   --rate R            at most R requests/s over all measured connections (default: as fast as
@@ -625,13 +628,17 @@ int main(int argc, char** argv) {
     w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
   }
 
-  // The slow and idle connections first, open before measuring (or the ramp's time is up).
+  // The slow and idle connections first, open before measuring (or the ramp's time is up), on
+  // their own thread: what a client measures is then the server's time, not loadgen's queue.
   const long background = static_cast<long>(o.trickle) + o.idle;
   const auto ramp_start = Clock::now();
+  Worker slow;
+  auto slow_guard = asio::make_work_guard(slow.ioc);
   if (background > 0) {
+    slow.thread = std::thread([&ioc = slow.ioc] { ioc.run(); });
     const int launchers = static_cast<int>(std::min<long>(background, 32));
     for (int l = 0; l < launchers; ++l) {
-      asio::co_spawn(workers[l % o.threads]->ioc, Launcher(s, l, launchers), asio::detached);
+      asio::co_spawn(slow.ioc, Launcher(s, l, launchers), asio::detached);
     }
     auto last_note = ramp_start;
     while (s.trickle_open + s.idle_open < background &&
@@ -674,7 +681,9 @@ int main(int argc, char** argv) {
   s.stop = true;
   const long trickle_at_end = s.trickle_open, idle_at_end = s.idle_open;
   for (auto& w : workers) w->ioc.stop();
+  slow.ioc.stop();
   for (auto& w : workers) w->thread.join();
+  if (slow.thread.joinable()) slow.thread.join();
 
   // Requests still unanswered when the time was up: a stalled server leaves some.
   long unfinished = 0, connects = 0, server_closes = 0;

@@ -120,13 +120,20 @@ void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const 
                         " is shorter than the minimum of " +
                         model::FormatGoDuration(options_.min_window));
   }
-  if (const auto retention = source_.Retention(); retention && window > *retention) {
+  const auto retention = source_.Retention();
+  if (retention) retention_seen_ms_.store(retention->count());
+  if (retention && window > *retention) {
     const std::string hint = source_.RetentionHint();
     throw InvalidWindow("window " + model::FormatGoDuration(window) +
                         " is longer than the metrics source keeps data (" +
                         model::FormatGoDuration(*retention) + ")" +
                         (hint.empty() ? "" : "; " + hint));
   }
+}
+
+bool TrafficMetricsService::WindowAcceptedWithoutAsking(std::chrono::milliseconds window) const {
+  const int64_t retention = retention_seen_ms_.load();
+  return window >= options_.min_window && retention >= 0 && window.count() <= retention;
 }
 
 std::optional<int> WorkloadKindRank(std::string_view kind_name) {

@@ -1,7 +1,9 @@
 // Turns source samples into TrafficMetrics: which objects exist, quantiles, zeros for idle objects.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -140,6 +142,10 @@ class TrafficMetricsService {
 
   // Rejects windows the source cannot answer; the message is what the user reads.
   void CheckWindow(std::chrono::milliseconds window) const;
+  // Whether CheckWindow accepted `window` the last time it knew the source's retention, without
+  // asking the source now (which may wait on the backend). False also while no retention has
+  // been seen.
+  bool WindowAcceptedWithoutAsking(std::chrono::milliseconds window) const;
   std::chrono::milliseconds default_window() const { return options_.default_window; }
 
  private:
@@ -170,6 +176,8 @@ class TrafficMetricsService {
   const base::Clock& clock_;
   Options options_;
   const kube::ClusterState* cluster_ = nullptr;
+  // The source's retention as CheckWindow last saw it, in ms; -1: never known.
+  mutable std::atomic<int64_t> retention_seen_ms_{-1};
 };
 
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no

@@ -53,7 +53,8 @@ AnswerCache::~AnswerCache() = default;
 
 std::shared_ptr<const AnswerCache::Answer> AnswerCache::Find(
     const Key& key,
-    const std::function<bool(const std::vector<sources::SourceAnswer>&)>& still_current) {
+    const std::function<bool(const std::vector<sources::SourceAnswer>&)>& still_current,
+    bool count_misses) {
   std::shared_ptr<const Answer> answer;
   {
     std::lock_guard lock(mu_);
@@ -68,12 +69,12 @@ std::shared_ptr<const AnswerCache::Answer> AnswerCache::Find(
     }
   }
   if (!answer) {
-    if (misses_) misses_->Increment();
+    if (misses_ && count_misses) misses_->Increment();
     return nullptr;
   }
   // Outside the lock: the source takes its own.
   if (!still_current(answer->source_answers)) {
-    if (stale_) stale_->Increment();
+    if (stale_ && count_misses) stale_->Increment();
     return nullptr;
   }
   if (hits_) hits_->Increment();

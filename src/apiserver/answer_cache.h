@@ -72,9 +72,11 @@ class AnswerCache {
 
   // The answer kept for `key`, when there is one, it has not expired and `still_current` says
   // its source answers are still the source's; null otherwise (then compute it, and Store).
+  // `count_misses` false: only a hit is counted in the metrics (a lookup that another follows).
   std::shared_ptr<const Answer> Find(
       const Key& key,
-      const std::function<bool(const std::vector<sources::SourceAnswer>&)>& still_current);
+      const std::function<bool(const std::vector<sources::SourceAnswer>&)>& still_current,
+      bool count_misses = true);
 
   // Keeps `answer` for `key` until the wall-clock time `until` (the end of its evaluation
   // second's turn). Nothing is kept past `until`, nor an answer larger than the byte bound.

@@ -259,8 +259,20 @@ HttpResponse ApiHandler::CoreNamespace(const Route& route) const {
   }
 }
 
-HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& route,
-                                       Representation representation) const {
+namespace {
+
+// A metrics request checked and parsed: what its answer is computed from, besides the basis.
+struct TrafficRequest {
+  aggregation::MetricsQuery query;
+  TableOptions table;
+};
+
+// Checks and parses a metrics request's parameters, or answers the error. With `may_wait` false,
+// nothing that may wait on the backend is asked (the window is checked against the retention seen
+// last), and nullopt means "answer it where waiting is allowed".
+std::optional<std::variant<HttpResponse, TrafficRequest>> PrepareTraffic(
+    const aggregation::TrafficMetricsService& service, const HttpRequest& request,
+    const Route& route, Representation representation, bool may_wait) {
   // `limit`, `continue`, `resourceVersion`, `resourceVersionMatch`, `timeout` are accepted and
   // ignored: every list is answered whole (no `continue`), as metrics-server does.
   const std::string resource = ResourceOf(route);
@@ -272,7 +284,8 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     return route.name.empty() ? NotFoundObject("namespaces", route.ns)
                               : NotFoundObject(resource, route.name);
   }
-  aggregation::MetricsQuery query;
+  TrafficRequest out;
+  aggregation::MetricsQuery& query = out.query;
   if (const auto* k = std::get_if<KindResource>(&route.resource)) query.kind = k->kind;
   query.ns = route.ns;
   query.name = route.name;
@@ -291,24 +304,60 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     }
   }
   try {
-    query.window = WindowParam(request, service_.default_window());
-    service_.CheckWindow(query.window);
+    query.window = WindowParam(request, service.default_window());
+    if (may_wait) {
+      service.CheckWindow(query.window);
+    } else if (!service.WindowAcceptedWithoutAsking(query.window)) {
+      return std::nullopt;
+    }
   } catch (const std::invalid_argument& e) {
     return BadRequest(e.what());
   }
 
-  TableOptions table;
-  const bool as_table = representation != Representation::kJson;
-  if (as_table) {
+  if (representation != Representation::kJson) {
     try {
-      table.include = ParseIncludeObject(request.Param("includeObject"));
+      out.table.include = ParseIncludeObject(request.Param("includeObject"));
     } catch (const std::invalid_argument& e) {
       return BadRequest(e.what());
     }
-    table.version = representation;
-    table.object_api_version = std::string(kGroup) + "/" + route.version;
-    table.kind_column = std::holds_alternative<WorkloadsResource>(route.resource);
+    out.table.version = representation;
+    out.table.object_api_version = std::string(kGroup) + "/" + route.version;
+    out.table.kind_column = std::holds_alternative<WorkloadsResource>(route.resource);
   }
+  return out;
+}
+
+// What an answer is kept under. The request-target as sent names the path and every parameter;
+// without one (a request built in code), the decoded path and parameters do, written into
+// `scratch`.
+AnswerCache::Key KeyOf(const HttpRequest& request, Representation representation,
+                       const aggregation::AnswerBasis& basis, std::string& scratch) {
+  std::string_view target = request.target;
+  if (target.empty()) {
+    scratch = request.path;
+    char separator = '?';
+    for (const auto& [name, value] : request.params) {
+      scratch.append(1, separator).append(name).append(1, '=').append(value);
+      separator = '&';
+    }
+    target = scratch;
+  }
+  return {
+      target, representation,
+      std::chrono::duration_cast<std::chrono::milliseconds>(basis.evaluated_at.time_since_epoch())
+          .count(),
+      basis.snapshot ? basis.snapshot->version() : 0,
+      basis.snapshot ? std::string_view(basis.snapshot->traffic_split_version())
+                     : std::string_view()};
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& route,
+                                       Representation representation) const {
+  auto prepared = *PrepareTraffic(service_, request, route, representation, /*may_wait=*/true);
+  if (auto* error = std::get_if<HttpResponse>(&prepared)) return std::move(*error);
+  const TrafficRequest& traffic = std::get<TrafficRequest>(prepared);
 
   // Every part of the answer is computed on one basis (evaluation second, cluster snapshot), which
   // is also what a kept answer must match to be reused.
@@ -319,39 +368,56 @@ HttpResponse ApiHandler::HandleTraffic(const HttpRequest& request, const Route& 
     return ServiceUnavailable(e.what());
   }
   if (!answers_ || !answers_->enabled()) {
-    return Answer(route, query, representation, table, basis);
+    return Answer(route, traffic.query, representation, traffic.table, basis);
   }
-  // The request-target as sent names the path and every parameter; without one (a request built
-  // in code), the decoded path and parameters do.
-  std::string built_target;
-  if (request.target.empty()) {
-    built_target = request.path;
-    char separator = '?';
-    for (const auto& [name, value] : request.params) {
-      built_target.append(1, separator).append(name).append(1, '=').append(value);
-      separator = '&';
-    }
-  }
-  const AnswerCache::Key key{
-      request.target.empty() ? std::string_view(built_target) : std::string_view(request.target),
-      representation,
-      std::chrono::duration_cast<std::chrono::milliseconds>(basis.evaluated_at.time_since_epoch())
-          .count(),
-      basis.snapshot ? basis.snapshot->version() : 0,
-      basis.snapshot ? std::string_view(basis.snapshot->traffic_split_version())
-                     : std::string_view()};
+  std::string scratch;
+  const AnswerCache::Key key = KeyOf(request, representation, basis, scratch);
   if (const auto kept = answers_->Find(key, [this](const auto& source_answers) {
         return service_.StillCurrent(source_answers);
       })) {
     return kept->response;
   }
-  HttpResponse response = Answer(route, query, representation, table, basis);
+  HttpResponse response = Answer(route, traffic.query, representation, traffic.table, basis);
   // Errors, and answers from source answers that cannot be recognised again (warnings among
   // them), are computed every time.
   if (response.status == 200 && basis.reusable) {
     answers_->Store(key, {response, std::move(basis.source_answers)}, basis.current_until);
   }
   return response;
+}
+
+std::optional<HttpResponse> ApiHandler::KeptAnswer(const HttpRequest& request) const {
+  if (!answers_ || !answers_->enabled()) return std::nullopt;
+  if (request.method != "GET" && request.method != "HEAD") return std::nullopt;
+  const Route route = MatchRoute(request.path);
+  if (!IsApiEndpoint(route.endpoint)) return std::nullopt;
+  // The same order as Handle: authorization first, then negotiation and parameters. Anything
+  // but an allowed request with a kept answer is Handle's to answer.
+  if (authorizer_) {
+    if (!authorizer_->AllowsWithoutAsking(request)) return std::nullopt;
+  } else if (!request.identity || request.identity->user == "system:anonymous") {
+    return std::nullopt;
+  }
+  const auto representation = NegotiateObject(request.Header("accept"));
+  if (!representation) return std::nullopt;
+  const auto prepared =
+      PrepareTraffic(service_, request, route, *representation, /*may_wait=*/false);
+  if (!prepared) return std::nullopt;
+  const auto* traffic = std::get_if<TrafficRequest>(&*prepared);
+  if (!traffic) return std::nullopt;
+  aggregation::AnswerBasis basis;
+  try {
+    basis = service_.Basis();
+  } catch (const aggregation::NotReady&) {
+    return std::nullopt;
+  }
+  std::string scratch;
+  const auto kept = answers_->Find(
+      KeyOf(request, *representation, basis, scratch),
+      [this](const auto& source_answers) { return service_.StillCurrent(source_answers); },
+      /*count_misses=*/false);
+  if (!kept) return std::nullopt;
+  return kept->response;
 }
 
 HttpResponse ApiHandler::Answer(const Route& route, const aggregation::MetricsQuery& query,

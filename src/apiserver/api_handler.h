@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "aggregation/traffic_metrics_service.h"
@@ -20,6 +21,11 @@ class ApiHandler {
   ApiHandler(aggregation::TrafficMetricsService& service, HealthChecks readiness = {});
 
   HttpResponse Handle(const HttpRequest& request) const;
+
+  // What Handle answers, when it is a kept answer (set_answer_cache) to a metrics request that is
+  // authorized without asking kube-apiserver; nullopt otherwise (then call Handle). Never waits on
+  // anything: the server calls it on its event loop before handing a request to a worker.
+  std::optional<HttpResponse> KeptAnswer(const HttpRequest& request) const;
 
   // The server's own metrics in the Prometheus text format, served at /metrics to authenticated
   // callers. Unset: /metrics is not served.

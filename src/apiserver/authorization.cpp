@@ -114,8 +114,23 @@ kube::SubjectAccessReviewSpec Authorizer::ReviewSpec(const RequestInfo& info, co
   return spec;
 }
 
-Decision Authorizer::Decide(const RequestInfo& info, const Identity& who,
-                            std::string* reason) const {
+namespace {
+
+Decision DecisionOf(const kube::SubjectAccessReviewStatus& status, std::string* reason) {
+  if (reason) *reason = status.reason;
+  if (status.allowed && status.denied) {
+    throw kube::ReviewError("webhook subject access review returned both allow and deny response");
+  }
+  if (status.denied) return Decision::kDeny;
+  if (status.allowed) return Decision::kAllow;
+  return Decision::kNoOpinion;
+}
+
+}  // namespace
+
+std::optional<Decision> Authorizer::KnownDecision(const RequestInfo& info, const Identity& who,
+                                                  std::string* reason,
+                                                  std::string* review_key) const {
   for (const auto& g : who.groups) {
     if (std::find(options_.always_allow_groups.begin(), options_.always_allow_groups.end(), g) !=
         options_.always_allow_groups.end()) {
@@ -129,26 +144,39 @@ Decision Authorizer::Decide(const RequestInfo& info, const Identity& who,
     return IsAnonymous(who) ? Decision::kNoOpinion : Decision::kAllow;
   }
   if (!reviewer_) throw kube::ReviewError("no SubjectAccessReview client (no Kubernetes access)");
-
-  const auto spec = ReviewSpec(info, who);
-  const std::string key = kube::ToJson(spec).dump();
+  *review_key = kube::ToJson(ReviewSpec(info, who)).dump();
   std::optional<kube::SubjectAccessReviewStatus> status;
   {
     std::lock_guard lock(mu_);
-    status = cache_.Get(key);
+    status = cache_.Get(*review_key);
   }
-  if (!status) {
-    status = reviewer_->ReviewAccess(spec);  // throws ReviewError: not cached
+  if (!status) return std::nullopt;
+  return DecisionOf(*status, reason);
+}
+
+Decision Authorizer::Decide(const RequestInfo& info, const Identity& who,
+                            std::string* reason) const {
+  std::string key;
+  if (const auto known = KnownDecision(info, who, reason, &key)) return *known;
+  const auto status = reviewer_->ReviewAccess(ReviewSpec(info, who));  // throws: not cached
+  {
     std::lock_guard lock(mu_);
-    cache_.Put(key, *status, status->allowed ? options_.allowed_ttl : options_.denied_ttl);
+    cache_.Put(key, status, status.allowed ? options_.allowed_ttl : options_.denied_ttl);
   }
-  if (reason) *reason = status->reason;
-  if (status->allowed && status->denied) {
-    throw kube::ReviewError("webhook subject access review returned both allow and deny response");
+  return DecisionOf(status, reason);
+}
+
+bool Authorizer::AllowsWithoutAsking(const HttpRequest& request) const {
+  if (!request.identity) return false;
+  const Identity& who = *request.identity;
+  if (options_.mode == AuthorizationMode::kAlwaysAllowAuthenticated) return !IsAnonymous(who);
+  const RequestInfo info = NewRequestInfo(request.method, request.path, request.params);
+  try {
+    std::string key;
+    return KnownDecision(info, who, nullptr, &key) == Decision::kAllow;
+  } catch (const std::exception&) {
+    return false;  // Authorize answers it (a 500)
   }
-  if (status->denied) return Decision::kDeny;
-  if (status->allowed) return Decision::kAllow;
-  return Decision::kNoOpinion;
 }
 
 std::optional<HttpResponse> Authorizer::Authorize(const HttpRequest& request) const {

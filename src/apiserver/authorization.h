@@ -62,12 +62,22 @@ class Authorizer {
   // when no decision could be had.
   Decision Decide(const RequestInfo& info, const Identity& who, std::string* reason) const;
 
+  // Whether Authorize lets the request go on, known without asking kube-apiserver (the local
+  // mode, an always-allowed group or path, or a review's answer still cached). False: not allowed,
+  // or not known without asking; Authorize then says which.
+  bool AllowsWithoutAsking(const HttpRequest& request) const;
+
   // The review this server sends for a request (for tests and logs).
   static kube::SubjectAccessReviewSpec ReviewSpec(const RequestInfo& info, const Identity& who);
 
   const AuthorizationOptions& options() const { return options_; }
 
  private:
+  // The decision when it needs no review, or the review's answer is cached; nullopt: a
+  // SubjectAccessReview must be asked, and `review_key` is its cache key.
+  std::optional<Decision> KnownDecision(const RequestInfo& info, const Identity& who,
+                                        std::string* reason, std::string* review_key) const;
+
   AuthorizationOptions options_;
   kube::AccessReviewer* reviewer_;
   mutable std::mutex mu_;

@@ -49,15 +49,43 @@ namespace {
 
 void Log(const std::string& line) { std::cerr << "smi-metrics-server: " << line << "\n"; }
 
-// The certificate_authorities of the CertificateRequest: the authenticator's current client and
-// request-header CAs (the ConfigMap may change them), set per handshake.
-int SetAcceptableCas(SSL* ssl, void* arg) {
-  const auto* authenticator = static_cast<const Authenticator*>(arg);
-  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  for (const base::X509Ptr& ca : base::ReadCertificates(authenticator->AcceptableCaPem())) {
-    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+// The certificate_authorities of the CertificateRequest: the subjects of the authenticator's
+// current client and request-header CAs (the ConfigMap may change them), read again only when the
+// CAs change. Parsing certificates is costly (OpenSSL 3 decodes each public key through its
+// provider machinery): done on every handshake, it made a burst of reconnecting clients hold the
+// event loop (docs/measurements.md).
+class AcceptableCaNames {
+ public:
+  explicit AcceptableCaNames(const Authenticator& authenticator) : authenticator_(authenticator) {}
+  ~AcceptableCaNames() { sk_X509_NAME_pop_free(names_, X509_NAME_free); }
+  AcceptableCaNames(const AcceptableCaNames&) = delete;
+  AcceptableCaNames& operator=(const AcceptableCaNames&) = delete;
+
+  // A copy of the current list, for SSL_set_client_CA_list (which takes ownership).
+  STACK_OF(X509_NAME) * Current() {
+    const std::string pem = authenticator_.AcceptableCaPem();
+    std::lock_guard lock(mu_);
+    if (!names_ || pem != pem_) {
+      STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+      for (const base::X509Ptr& ca : base::ReadCertificates(pem)) {
+        sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+      }
+      sk_X509_NAME_pop_free(names_, X509_NAME_free);
+      names_ = names;
+      pem_ = pem;
+    }
+    return SSL_dup_CA_list(names_);
   }
-  SSL_set_client_CA_list(ssl, names);  // takes ownership
+
+ private:
+  const Authenticator& authenticator_;
+  std::mutex mu_;
+  std::string pem_;
+  STACK_OF(X509_NAME) * names_ = nullptr;
+};
+
+int SetAcceptableCas(SSL* ssl, void* arg) {
+  SSL_set_client_CA_list(ssl, static_cast<AcceptableCaNames*>(arg)->Current());
   return 1;
 }
 
@@ -71,8 +99,7 @@ int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
 }
 
 // A TLS context for one serving certificate. Throws std::runtime_error when the pair is unusable.
-std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair,
-                                             const Authenticator& authenticator) {
+std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair, AcceptableCaNames& ca_names) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
@@ -98,8 +125,7 @@ std::shared_ptr<ssl::context> MakeTlsContext(const PemPair& pair,
   // or client CA), so that a refused certificate is a 401 Status, as kube-apiserver answers, and
   // CA changes need no new TLS context. Clients without one stay anonymous.
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
-  SSL_CTX_set_cert_cb(c, SetAcceptableCas,
-                      const_cast<void*>(static_cast<const void*>(&authenticator)));
+  SSL_CTX_set_cert_cb(c, SetAcceptableCas, &ca_names);
   SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
   return ctx;
 }
@@ -187,18 +213,20 @@ struct HttpsServer::Impl {
         own_authenticator(
             o.authenticator ? nullptr : std::make_unique<Authenticator>(ClientCaOnly(o), nullptr)),
         authenticator(o.authenticator ? *o.authenticator : *own_authenticator),
+        ca_names(authenticator),
         metrics(o.metrics),
         own_ioc(o.io ? nullptr : std::make_unique<asio::io_context>(std::max(1, o.io_threads))),
         ioc(o.io ? *o.io : *own_ioc),
         acceptor(ioc),
         reload_timer(ioc),
-        workers(static_cast<size_t>(std::max(1, o.worker_threads))) {
-    tls = MakeTlsContext(options.serving, authenticator);
+        workers(static_cast<size_t>(std::max(1, o.worker_threads))),
+        handshakes(static_cast<size_t>(std::max(1, o.io_threads))) {
+    tls = MakeTlsContext(options.serving, ca_names);
     if (!options.cert_file.empty()) {
       reloadable.push_back({"serving certificate",
                             {options.cert_file, options.key_file},
                             [this](const std::vector<std::string>& contents) {
-                              auto next = MakeTlsContext({contents[0], contents[1]}, authenticator);
+                              auto next = MakeTlsContext({contents[0], contents[1]}, ca_names);
                               std::lock_guard lock(tls_mu);
                               tls = std::move(next);
                             }});
@@ -232,6 +260,7 @@ struct HttpsServer::Impl {
   const ApiHandler& handler;
   std::unique_ptr<Authenticator> own_authenticator;
   const Authenticator& authenticator;
+  AcceptableCaNames ca_names;  // used by every TLS context below
   ServingMetrics metrics;
 
   std::mutex tls_mu;
@@ -252,6 +281,9 @@ struct HttpsServer::Impl {
   tcp::acceptor acceptor;
   asio::steady_timer reload_timer;
   asio::thread_pool workers;
+  // TLS handshakes' OpenSSL work, as many threads as the event loop's: a burst of new
+  // connections waits here instead of delaying the answers of established ones.
+  asio::thread_pool handshakes;
   std::vector<std::thread> io_threads;
 
   std::mutex stop_mu;
@@ -286,6 +318,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().set_option(tcp::no_delay(true), ignored);
     Deadline(Phase::kHandshake, server_.options.limits.handshake_timeout);
     stream_.async_handshake(
+        server_.handshakes.get_executor(),
         [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
   }
 
@@ -429,11 +462,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     Deadline(Phase::kHandling, std::chrono::hours(24 * 365));  // the handler has its own timeouts
     server_.metrics.InFlight(+1);
-    asio::post(server_.workers, [self = shared_from_this(), request = std::move(request),
+    Pending pending = Parse(request);
+    // A kept answer that needs nothing which may wait is written from here, without the hand-off
+    // to a worker and back (two thread wake-ups; about a fifth of the throughput of repeated
+    // requests).
+    if (auto response = AnswerWithoutWaiting(pending)) {
+      Finished(pending, *response);
+      return Write(std::move(*response), keep_alive, verb);
+    }
+    asio::post(server_.workers, [self = shared_from_this(), pending = std::move(pending),
                                  keep_alive, verb]() mutable {
-      HttpResponse response = self->Handle(request);
-      self->server_.in_flight.fetch_sub(1);
-      self->server_.metrics.InFlight(-1);
+      HttpResponse response = self->Handle(pending);
+      self->Finished(pending, response);
       asio::post(self->stream_.get_executor(),
                  [self, response = std::move(response), keep_alive, verb]() mutable {
                    self->Write(std::move(response), keep_alive, verb);
@@ -441,49 +481,88 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  // On a worker thread: authentication, then the API.
-  HttpResponse Handle(const http::request<http::string_body>& req) {
-    const auto start = std::chrono::steady_clock::now();
+  // A request as the handler reads it, and the header lines as the authenticator reads them.
+  struct Pending {
+    std::chrono::steady_clock::time_point start;
     HttpRequest request;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool bearer = false;         // an Authorization header was sent (a token may need review)
+    bool authenticated = false;  // request.identity and headers already final
+  };
+
+  static Pending Parse(const http::request<http::string_body>& req) {
+    Pending p;
+    p.start = std::chrono::steady_clock::now();
+    HttpRequest& request = p.request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     ParseTarget(std::string_view(req.target().data(), req.target().size()), request);
     // The authenticator reads every header line as sent (repeated ones in order); the handler
     // the last value of each, by lower-cased name.
-    std::vector<std::pair<std::string, std::string>> headers;
-    headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
+    p.headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
       const auto& [name, value] =
-          headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+          p.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
       request.headers.insert_or_assign(base::Lower(name), value);
     }
-    HttpResponse response;
+    p.bearer = req.find(http::field::authorization) != req.end();
+    return p;
+  }
+
+  // Sets the request's identity from an authentication that did not fail.
+  static void Apply(const AuthenticationResult& authn, HttpRequest& request) {
+    if (authn.outcome != AuthenticationResult::Outcome::kUnauthenticated) {
+      request.identity = authn.identity;
+    }
+    for (const auto& h : authn.consumed_headers) request.headers.erase(h);
+  }
+
+  // On the event loop: the handler's kept answer, when the peer's verdict is current, no token
+  // needs a review and the handler has one (ApiHandler::KeptAnswer). nullopt: a worker answers.
+  std::optional<HttpResponse> AnswerWithoutWaiting(Pending& p) {
+    if (p.bearer || !verdict_ || !server_.authenticator.IsCurrent(*verdict_)) return std::nullopt;
     try {
+      const AuthenticationResult authn = server_.authenticator.Authenticate(*verdict_, p.headers);
+      if (authn.outcome == AuthenticationResult::Outcome::kFailed) return std::nullopt;
+      Apply(authn, p.request);
+      p.authenticated = true;
+      return server_.handler.KeptAnswer(p.request);
+    } catch (const std::exception&) {
+      return std::nullopt;  // the worker answers it, and says why
+    }
+  }
+
+  void Finished(const Pending& p, const HttpResponse& response) {
+    server_.in_flight.fetch_sub(1);
+    server_.metrics.InFlight(-1);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
+    server_.metrics.Request(p.request.method, p.request.path, p.request.params, response.status,
+                            seconds);
+  }
+
+  // On a worker thread: authentication, then the API.
+  HttpResponse Handle(Pending& p) {
+    HttpRequest& request = p.request;
+    try {
+      if (p.authenticated) return server_.handler.Handle(request);
       // Requests on one connection come one at a time: only this worker touches the verdict.
       if (!verdict_ || !server_.authenticator.IsCurrent(*verdict_)) {
         // No I/O runs while a request is answered, so the TLS state can be read here.
         verdict_ = server_.authenticator.VerifyPeer(PeerCertificates(stream_.native_handle()));
       }
-      const AuthenticationResult authn = server_.authenticator.Authenticate(*verdict_, headers);
+      const AuthenticationResult authn = server_.authenticator.Authenticate(*verdict_, p.headers);
       if (authn.outcome == AuthenticationResult::Outcome::kFailed) {
         // filters/authentication.go: credentials that were presented and refused are a 401.
         Log("unable to authenticate the request to " + request.path + ": " + authn.error);
-        response = Unauthorized();
-      } else {
-        if (authn.outcome != AuthenticationResult::Outcome::kUnauthenticated) {
-          request.identity = authn.identity;
-        }
-        for (const auto& h : authn.consumed_headers) request.headers.erase(h);
-        response = server_.handler.Handle(request);
+        return Unauthorized();
       }
+      Apply(authn, request);
+      return server_.handler.Handle(request);
     } catch (const std::exception& e) {
       Log(std::string("request failed: ") + e.what());
-      response = InternalError(e.what());
+      return InternalError(e.what());
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    server_.metrics.Request(request.method, request.path, request.params, response.status, seconds);
-    return response;
   }
 
   void Write(HttpResponse r, bool keep_alive, http::verb verb) {
@@ -704,6 +783,7 @@ void HttpsServer::Stop() {
   for (auto& c : open) c->CloseFromOutside("server_stopped");
   open.clear();
   s.workers.join();
+  s.handshakes.join();
   s.ioc.stop();
   for (auto& t : s.io_threads) {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();

@@ -114,6 +114,15 @@ class TlsStream {
                                         std::forward<Handler>(handler));
   }
 
+  // The same, with OpenSSL's work (key exchange, signatures, certificate decoding: about a
+  // millisecond) done on `pool`, so that a burst of new connections does not hold the event loop
+  // that serves the established ones. Nothing else touches the stream meanwhile.
+  template <typename Executor, typename Handler>
+  auto async_handshake(const Executor& pool, Handler&& handler) {
+    return Run<void(beast::error_code)>([](SSL* ssl, size_t*) { return SSL_do_handshake(ssl); },
+                                        std::forward<Handler>(handler), pool);
+  }
+
   template <typename MutableBufferSequence, typename Handler>
   auto async_read_some(const MutableBufferSequence& buffers, Handler&& handler) {
     const asio::mutable_buffer b = FirstNonEmpty(buffers);
@@ -190,14 +199,45 @@ class TlsStream {
     return Buffer();
   }
 
+  // What one OpenSSL call answered, read on the thread that made it (the error queue and errno
+  // are per thread).
+  struct StepResult {
+    int r = 0;
+    int ssl_error = SSL_ERROR_NONE;
+    int saved_errno = 0;
+    unsigned long error = 0;
+    size_t bytes = 0;
+  };
+
+  template <typename Step>
+  static StepResult RunStep(SSL* ssl, Step& step) {
+    ERR_clear_error();
+    errno = 0;
+    StepResult out;
+    out.r = step(ssl, &out.bytes);
+    out.saved_errno = errno;
+    if (out.r != 1 && out.r != -2) {
+      out.ssl_error = SSL_get_error(ssl, out.r);
+      out.error = ERR_get_error();
+      ERR_clear_error();
+    }
+    return out;
+  }
+
+  // Runs nothing elsewhere: every OpenSSL call on the event loop.
+  struct OnTheLoop {};
+
   // One OpenSSL call retried until it succeeds or fails: `step(ssl, &n)` returns 1 on success
   // (n bytes), or what OpenSSL returned; -2 asks for one wait for readability. kBytes: the
-  // completion passes the byte count.
-  template <typename Step, bool kBytes>
+  // completion passes the byte count. With an executor as Offload, each call runs there and the
+  // result comes back to the socket's executor; waits always stay on the socket's.
+  template <typename Step, bool kBytes, typename Offload = OnTheLoop>
   struct Op {
-    Op(TlsStream& stream, Step s_step) : s(stream), step(std::move(s_step)) {}
+    Op(TlsStream& stream, Step s_step, Offload s_offload = {})
+        : s(stream), step(std::move(s_step)), offload(std::move(s_offload)) {}
     TlsStream& s;
     Step step;
+    Offload offload;
     bool waited = false;  // completing before any wait goes through the executor, not inline
     bool done = false;
     beast::error_code result;
@@ -206,22 +246,40 @@ class TlsStream {
     template <typename Self>
     void operator()(Self& self, beast::error_code ec = {}) {
       if (done) return Complete(self);
-      if (ec || s.aborted_) {
-        return Finish(self, s.timed_out_ ? beast::error_code(beast::error::timeout)
-                                         : (ec ? ec : asio::error::operation_aborted));
+      if (ec || s.aborted_) return Finish(self, AbortError(ec));
+      if constexpr (std::is_same_v<Offload, OnTheLoop>) {
+        Handle(self, RunStep(s.ssl_.get(), step));
+      } else {
+        waited = true;  // the result comes back through the executor
+        SSL* ssl = s.ssl_.get();
+        asio::post(offload, [self = std::move(self), ssl, step = step]() mutable {
+          const StepResult result = RunStep(ssl, step);
+          const auto back = asio::get_associated_executor(self);
+          asio::post(back, beast::bind_front_handler(std::move(self), result));
+        });
       }
-      ERR_clear_error();
-      errno = 0;
-      size_t n = 0;
-      const int r = step(s.ssl_.get(), &n);
-      const int saved_errno = errno;
-      if (r == 1) {
-        bytes = n;
+    }
+
+    // The result of a call made elsewhere, back on the socket's executor.
+    template <typename Self>
+    void operator()(Self& self, StepResult result) {
+      if (s.aborted_) return Finish(self, AbortError({}));
+      Handle(self, result);
+    }
+
+    beast::error_code AbortError(beast::error_code ec) const {
+      if (s.timed_out_) return beast::error::timeout;
+      return ec ? ec : beast::error_code(asio::error::operation_aborted);
+    }
+
+    template <typename Self>
+    void Handle(Self& self, const StepResult& step_result) {
+      if (step_result.r == 1) {
+        bytes = step_result.bytes;
         return Finish(self, {});
       }
-      if (r == -2) return Wait(self, tcp::socket::wait_read);
-      const int error = SSL_get_error(s.ssl_.get(), r);
-      switch (error) {
+      if (step_result.r == -2) return Wait(self, tcp::socket::wait_read);
+      switch (step_result.ssl_error) {
         case SSL_ERROR_WANT_READ:
           return Wait(self, tcp::socket::wait_read);
         case SSL_ERROR_WANT_WRITE:
@@ -229,16 +287,14 @@ class TlsStream {
         case SSL_ERROR_ZERO_RETURN:
           return Finish(self, asio::error::eof);
         case SSL_ERROR_SYSCALL:
-          ERR_clear_error();
           // No errno: the peer closed the connection without close_notify.
-          if (saved_errno == 0) return Finish(self, asio::error::eof);
-          return Finish(self, beast::error_code(saved_errno, beast::system_category()));
-        default: {
-          const unsigned long e = ERR_get_error();
-          ERR_clear_error();
-          return Finish(self, beast::error_code(static_cast<int>(e != 0 ? e : error),
-                                                asio::error::get_ssl_category()));
-        }
+          if (step_result.saved_errno == 0) return Finish(self, asio::error::eof);
+          return Finish(self, beast::error_code(step_result.saved_errno, beast::system_category()));
+        default:
+          return Finish(self, beast::error_code(
+                                  static_cast<int>(step_result.error != 0 ? step_result.error
+                                                                          : step_result.ssl_error),
+                                  asio::error::get_ssl_category()));
       }
     }
 
@@ -269,11 +325,11 @@ class TlsStream {
     }
   };
 
-  template <typename Signature, typename Step, typename Handler>
-  auto Run(Step step, Handler&& handler) {
+  template <typename Signature, typename Step, typename Handler, typename Offload = OnTheLoop>
+  auto Run(Step step, Handler&& handler, Offload offload = {}) {
     constexpr bool kBytes = std::is_same_v<Signature, void(beast::error_code, size_t)>;
-    return asio::async_compose<Handler, Signature>(Op<Step, kBytes>(*this, std::move(step)),
-                                                   handler, socket_);
+    return asio::async_compose<Handler, Signature>(
+        Op<Step, kBytes, Offload>(*this, std::move(step), std::move(offload)), handler, socket_);
   }
 
   tcp::socket socket_;

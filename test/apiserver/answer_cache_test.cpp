@@ -7,16 +7,22 @@
 #include "apiserver/answer_cache.h"
 
 #include <gtest/gtest.h>
-
 #include <prometheus/registry.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "apiserver/api_handler.h"
 #include "apiserver/authorization.h"
+#include "apiserver/https_server.h"
+#include "apiserver/pki.h"
 #include "fakekube/fake_kube_api.h"
 #include "kube/access_review.h"
 #include "kube/cluster_state.h"
@@ -79,10 +85,12 @@ class AliceOnlyReviewer : public kube::AccessReviewer {
     return {};
   }
   kube::SubjectAccessReviewStatus ReviewAccess(const kube::SubjectAccessReviewSpec& spec) override {
+    ++reviews;
     kube::SubjectAccessReviewStatus status;
     status.allowed = spec.user.username == "alice";
     return status;
   }
+  int reviews = 0;
 };
 
 HttpRequest Request(const std::string& path, const std::string& accept = "",
@@ -317,6 +325,64 @@ TEST_F(AnswerCacheTest, ErrorsAreNotKept) {
   EXPECT_EQ(cache_.entries(), 1u);
 }
 
+// KeptAnswer is what the server asks on its event loop before handing a request to a worker: it
+// must give exactly Handle's answer, and only when nothing on the way would have to wait.
+TEST_F(AnswerCacheTest, KeptAnswerIsHandlesAnswerAndNeverWaits) {
+  AliceOnlyReviewer reviewer;
+  Authorizer authorizer({}, &reviewer, clock_);
+  cached_.set_authorizer(&authorizer);
+  source_.retention = 24h;
+  const std::string path = std::string(kBase) + "/namespaces/emojivoto/deployments";
+  const HttpRequest alice = Request(path, kTableV1);
+  EXPECT_FALSE(cached_.KeptAnswer(alice)) << "nothing kept yet";
+
+  const auto handled = cached_.Handle(alice);
+  ASSERT_EQ(handled.status, 200) << handled.body;
+  const size_t fetches = Fetches();
+  const int reviews = reviewer.reviews;
+  const auto kept = cached_.KeptAnswer(alice);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->status, handled.status);
+  EXPECT_EQ(kept->content_type, handled.content_type);
+  EXPECT_EQ(kept->headers, handled.headers);
+  EXPECT_EQ(kept->body, handled.body);
+  EXPECT_EQ(kept->body, Fresh(path, kTableV1).body);
+
+  // Handle's to answer: another representation not kept yet, a user whose review is not known
+  // (asking would wait), no identity, a write, a path that is not a metrics answer.
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path)));
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path, kTableV1, {}, "mallory")));
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path, kTableV1, {}, "")));
+  HttpRequest post = alice;
+  post.method = "POST";
+  EXPECT_FALSE(cached_.KeptAnswer(post));
+  EXPECT_FALSE(cached_.KeptAnswer(Request("/version")));
+  EXPECT_EQ(Fetches(), fetches + 1) << "only the fresh handler asked the source";
+  EXPECT_EQ(reviewer.reviews, reviews) << "no review was asked";
+
+  // Mallory, once refused, is still refused: by Handle, never by a kept answer.
+  EXPECT_EQ(cached_.Handle(Request(path, kTableV1, {}, "mallory")).status, 403);
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path, kTableV1, {}, "mallory")));
+
+  // A new evaluation second: nothing kept for it yet.
+  clock_.Advance(1s);
+  EXPECT_FALSE(cached_.KeptAnswer(alice));
+}
+
+TEST_F(AnswerCacheTest, KeptAnswerWaitsForNoRetentionItHasNotSeen) {
+  // The source has not told its retention: checking the window would ask it, so Handle answers.
+  const std::string path = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
+  ASSERT_EQ(Cached(path).status, 200);
+  EXPECT_EQ(cache_.entries(), 1u);
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path)));
+  source_.retention = 1h;
+  ASSERT_EQ(Cached(path).status, 200);  // the window is checked against it
+  EXPECT_TRUE(cached_.KeptAnswer(Request(path)));
+  EXPECT_FALSE(cached_.KeptAnswer(Request(path, "", {{"window", "2h"}})))
+      << "beyond the retention: Handle's 400";
+  EXPECT_EQ(Cached(path, "", {{"window", "2h"}}).status, 400);
+}
+
 TEST(AnswerCacheUnsynced, AnswersWhileTheCachesAreNotSyncedAreNotKept) {
   IdentifiedSource source;
   testing::ManualClock clock(std::chrono::system_clock::time_point(1700000000500ms));
@@ -387,6 +453,166 @@ TEST(AnswerCacheOff, NoEntriesMeansEveryAnswerIsComputed) {
   EXPECT_EQ(handler.Handle(Request(path)).status, 200);
   EXPECT_EQ(source.queries.size(), 2u);
   EXPECT_EQ(cache.entries(), 0u);
+}
+
+// A source whose edge queries wait until the test opens the gate.
+class GatedSource : public IdentifiedSource {
+ public:
+  sources::TrafficSamples Fetch(const sources::SampleQuery& query) override {
+    if (std::holds_alternative<sources::ObjectEdges>(query.shape)) {
+      std::unique_lock lock(mu_);
+      waiting_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return open_; });
+    }
+    return IdentifiedSource::Fetch(query);
+  }
+  bool WaitUntilAQueryWaits() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [this] { return waiting_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool waiting_ = false;
+  bool open_ = false;
+};
+
+// A TLS client with a client certificate; a read gives up after 10 s.
+class TlsClient {
+ public:
+  TlsClient(int port, const PemPair& identity) : ctx_(ClientContext(identity)), stream_(io_, ctx_) {
+    namespace asio = boost::asio;
+    stream_.set_verify_mode(asio::ssl::verify_none);
+    stream_.lowest_layer().connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                                           static_cast<unsigned short>(port)));
+    stream_.handshake(asio::ssl::stream_base::client);
+  }
+  // The context carries the certificate before the stream is made from it.
+  static boost::asio::ssl::context ClientContext(const PemPair& identity) {
+    namespace asio = boost::asio;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.use_certificate_chain(asio::buffer(identity.cert));
+    ctx.use_private_key(asio::buffer(identity.key), asio::ssl::context::pem);
+    return ctx;
+  }
+
+  void Send(const std::string& path) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::asio::write(stream_, boost::asio::buffer(request));
+  }
+  // The status line and body of one answer; empty when none came within 10 s (the read is then
+  // abandoned, so a server that never answers fails the test instead of hanging it).
+  std::pair<std::string, std::string> Read() {
+    namespace asio = boost::asio;
+    size_t end = 0;
+    if (!Bounded([&](auto done) {
+          asio::async_read_until(stream_, buffer_, "\r\n\r\n",
+                                 [&end, done](boost::system::error_code ec, size_t n) {
+                                   end = ec ? 0 : n;
+                                   done(!ec);
+                                 });
+        })) {
+      return {};
+    }
+    std::string head(asio::buffers_begin(buffer_.data()),
+                     asio::buffers_begin(buffer_.data()) + static_cast<long>(end));
+    buffer_.consume(end);
+    const auto cl = head.find("Content-Length: ");
+    const size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 16));
+    if (buffer_.size() < length && !Bounded([&](auto done) {
+          asio::async_read(stream_, buffer_, asio::transfer_exactly(length - buffer_.size()),
+                           [done](boost::system::error_code ec, size_t) { done(!ec); });
+        })) {
+      return {};
+    }
+    std::string body(asio::buffers_begin(buffer_.data()),
+                     asio::buffers_begin(buffer_.data()) + static_cast<long>(length));
+    buffer_.consume(length);
+    return {head.substr(0, head.find("\r\n")), body};
+  }
+
+  // Runs the operation `start` begins (it calls done(ok) when it ends) for at most 10 s.
+  template <typename Start>
+  bool Bounded(Start start) {
+    bool finished = false, ok = false;
+    start([&](bool success) {
+      finished = true;
+      ok = success;
+    });
+    io_.restart();
+    io_.run_for(std::chrono::seconds(10));
+    if (!finished) {
+      boost::system::error_code ignored;
+      stream_.lowest_layer().close(ignored);
+      io_.restart();
+      io_.run();
+      return false;
+    }
+    return ok;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ssl::context ctx_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::streambuf buffer_;
+};
+
+// Over TLS: with the only worker thread waiting on the backend, a kept answer is still written
+// (from the event loop), the same bytes as before.
+TEST(AnswerCacheServed, AKeptAnswerIsServedWhileEveryWorkerWaits) {
+  GatedSource source;
+  source.retention = 1h;
+  source.resource_samples.known_objects = {{"Deployment", "emojivoto", "web", ""}};
+  source.resource_samples.resources = {{{"Deployment", "emojivoto", "web", ""}, Counts(9, 1)}};
+  source.edge_samples.known_objects = {{"Deployment", "emojivoto", "web", ""}};
+  testing::ManualClock clock(std::chrono::system_clock::time_point(1700000000500ms));
+  aggregation::TrafficMetricsService service(source, clock, {});
+  AnswerCache cache({}, clock);
+  ApiHandler handler(service);
+  handler.set_answer_cache(&cache);
+
+  const PemPair ca = GenerateCa("answer cache test CA");
+  CertRequest serving;
+  serving.common_name = "localhost";
+  serving.ip_addresses = {"127.0.0.1"};
+  serving.server_auth = true;
+  CertRequest user;
+  user.common_name = "alice";
+  user.client_auth = true;
+  const PemPair alice = IssueCertificate(ca, user);
+  ServingOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  options.serving = IssueCertificate(ca, serving);
+  options.client_ca_pem = ca.cert;
+  options.worker_threads = 1;
+  HttpsServer server(options, handler);
+  server.Start();
+
+  const std::string path = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
+  TlsClient a(server.BoundPort(), alice);
+  a.Send(path);
+  const auto first = a.Read();
+  ASSERT_EQ(first.first, "HTTP/1.1 200 OK") << first.second;
+
+  TlsClient b(server.BoundPort(), alice);
+  b.Send(path + "/edges");
+  ASSERT_TRUE(source.WaitUntilAQueryWaits());  // the only worker waits on the backend
+  a.Send(path);
+  const auto kept = a.Read();
+  EXPECT_EQ(kept.first, "HTTP/1.1 200 OK");
+  EXPECT_EQ(kept.second, first.second);
+  source.Open();
+  EXPECT_EQ(b.Read().first, "HTTP/1.1 200 OK");
+  server.Stop();
 }
 
 // The same against the list+watch caches of a fake kube-apiserver and its SubjectAccessReviews:
