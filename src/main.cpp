@@ -5,10 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "base/process_memory.h"
 #include "config/flags.h"
 #include "config/server.h"
 
 int main(int argc, char** argv) {
+  // A few malloc arenas shared by all threads, and large blocks from mmap: memory stays flat
+  // under heavy requests instead of growing an arena per worker thread (docs/prometheus-scale.md).
+  smi::base::ConfigureAllocator(smi::base::DefaultMallocArenas());
   // Blocked here, before any thread starts, so that every thread inherits the mask and the
   // server's signal thread alone takes them.
   sigset_t set;

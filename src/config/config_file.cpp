@@ -121,10 +121,13 @@ class ConfigReader {
     if (const YAML::Node p = root["prometheus"]; p && !p.IsNull()) {
       Map(p, "prometheus",
           {"url", "timeout", "ca_file", "insecure_skip_tls_verify", "client_cert_file",
-           "client_key_file", "bearer_token_file", "basic_auth"});
+           "client_key_file", "bearer_token_file", "basic_auth", "max_answer_bytes"});
       String(p, "prometheus", "url", &f.prometheus_url);
       Duration(p, "prometheus", "timeout",
                [&](std::chrono::milliseconds d) { f.prometheus_timeout = d; });
+      int max_answer = static_cast<int>(f.prometheus_max_answer_bytes);
+      Int(p, "prometheus", "max_answer_bytes", 4096, 1 << 30, &max_answer);
+      f.prometheus_max_answer_bytes = static_cast<size_t>(max_answer);
       Path(p, "prometheus", "ca_file", &f.prometheus_ca_file);
       Bool(p, "prometheus", "insecure_skip_tls_verify", &f.prometheus_insecure_skip_tls_verify);
       Path(p, "prometheus", "client_cert_file", &f.prometheus_client_cert_file);

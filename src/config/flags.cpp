@@ -335,6 +335,12 @@ const std::map<std::string, FlagSpec>& Specs() {
         [](ServerFlags& f, const std::string& v) {
           f.prometheus_timeout = ParseDurationFlag("prometheus-timeout", v);
         }}},
+      {"prometheus-max-answer-bytes",
+       {"the largest Prometheus answer accepted, in bytes (default 268435456); larger ones are "
+        "refused with a 503, so that one query's memory stays bounded",
+        [](ServerFlags& f, const std::string& v) {
+          f.prometheus_max_answer_bytes = ParseInt("prometheus-max-answer-bytes", v, 4096, 1 << 30);
+        }}},
       {"prometheus-ca-file",
        {"CA bundle (PEM) to verify an https:// Prometheus with",
         [](ServerFlags& f, const std::string& v) { f.prometheus_ca_file = v; }}},

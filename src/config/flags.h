@@ -60,6 +60,8 @@ struct ServerFlags {
   sources::prometheus::MeshProfileSpec profile;
   std::string prometheus_url;
   std::chrono::milliseconds prometheus_timeout{10000};
+  // The largest Prometheus answer accepted: bounds the memory one query may take.
+  size_t prometheus_max_answer_bytes = size_t{256} << 20;
   std::string prometheus_ca_file;
   std::string prometheus_bearer_token_file;
   bool prometheus_insecure_skip_tls_verify = false;

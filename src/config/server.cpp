@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
 #include <sys/resource.h>
+#include <boost/asio/io_context.hpp>
 
 #include "aggregation/traffic_metrics_service.h"
 #include "apiserver/answer_cache.h"
@@ -23,6 +23,7 @@
 #include "apiserver/pki.h"
 #include "base/clock.h"
 #include "base/strings.h"
+#include "config/process_metrics.h"
 #include "config/readiness.h"
 #include "kube/access_review.h"
 #include "kube/authentication_config.h"
@@ -156,6 +157,10 @@ sources::prometheus::ClientOptions PrometheusClientOptions(const ServerFlags& fl
   sources::prometheus::ClientOptions prom;
   prom.base_url = flags.prometheus_url;
   prom.timeout = flags.prometheus_timeout;
+  prom.timeout_setting = "--prometheus-timeout (prometheus.timeout in the configuration file)";
+  prom.max_answer_bytes = flags.prometheus_max_answer_bytes;
+  prom.max_answer_setting =
+      "--prometheus-max-answer-bytes (prometheus.max_answer_bytes in the configuration file)";
   prom.ca_file = flags.prometheus_ca_file;
   prom.insecure_skip_tls_verify = flags.prometheus_insecure_skip_tls_verify;
   if (!flags.prometheus_bearer_token_file.empty()) {
@@ -391,9 +396,11 @@ int RunServer(const ServerFlags& flags) {
                                        static_cast<size_t>(flags.answer_cache_max_bytes)},
                                       base::DefaultClock(), &serving_metrics);
   handler.set_answer_cache(&answer_cache);
-  handler.set_metrics_text([&made, &serving_metrics, &readiness_metrics] {
+  // The process' memory, read when /metrics is asked (docs/prometheus-scale.md).
+  ProcessMetrics process_metrics;
+  handler.set_metrics_text([&made, &serving_metrics, &readiness_metrics, &process_metrics] {
     return sources::SerializeMetrics(serving_metrics) + sources::SerializeMetrics(*made.registry) +
-           sources::SerializeMetrics(readiness_metrics);
+           sources::SerializeMetrics(readiness_metrics) + process_metrics.Serialize();
   });
   serving.authenticator = &authenticator;
   serving.metrics = &serving_metrics;

@@ -28,6 +28,25 @@ TEST(FlagsTest, ParsesBothForms) {
   EXPECT_EQ(f.mesh, "linkerd");
 }
 
+// One query's memory is bounded: by default, by the flag, or by the configuration file.
+TEST(FlagsTest, MaxAnswerBytes) {
+  EXPECT_EQ(ParseFlags({"--prometheus-url=x"}).prometheus_max_answer_bytes, size_t{256} << 20);
+  EXPECT_EQ(ParseFlags({"--prometheus-url=x", "--prometheus-max-answer-bytes=1048576"})
+                .prometheus_max_answer_bytes,
+            size_t{1} << 20);
+  try {
+    ParseFlags({"--prometheus-url=x", "--prometheus-max-answer-bytes=10"});
+    ADD_FAILURE() << "a limit below 4096 bytes accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--prometheus-max-answer-bytes"), std::string::npos)
+        << e.what();
+  }
+  test_support::TempDir dir("flags_test");
+  const std::string path =
+      dir.Write("config.yaml", "prometheus:\n  url: http://prom:9090\n  max_answer_bytes: 65536\n");
+  EXPECT_EQ(ParseFlags({"--config", path}).prometheus_max_answer_bytes, 65536u);
+}
+
 TEST(FlagsTest, VersionNeedsNothingElse) {
   // The image's self-test runs --version alone, with no Prometheus to name.
   EXPECT_TRUE(ParseFlags({"--version"}).version);

@@ -2,7 +2,8 @@
 // (DecodeQueryAnswer), sample values, and the retention of /api/v1/status/runtimeinfo, then
 // turned into samples by the built-in mesh profiles for each shape of query. Whatever Prometheus
 // (or something in its place) answers, the result is samples or a QueryError, never undefined
-// behaviour or another exception.
+// behaviour or another exception; and the streaming decoder reads it exactly as a reader of the
+// whole document tree does (same samples and warnings, or the same error message).
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "sources/prometheus/builtin_profiles.h"
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/prometheus/promql_builder.h"
+#include "sources/tree_query_decoder.h"
 
 namespace {
 
@@ -74,11 +76,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DecodeRetentionAnswer(answer, "Prometheus at http://fuzz");
   } catch (const QueryError&) {
   }
+  std::string tree_error;
+  QueryResult tree;
+  try {
+    tree = testing::TreeDecodeQueryAnswer(answer, "Prometheus at http://fuzz");
+  } catch (const QueryError& e) {
+    tree_error = e.what();
+  }
   QueryResult result;
   try {
     result = DecodeQueryAnswer(answer, "Prometheus at http://fuzz");
-  } catch (const QueryError&) {
+  } catch (const QueryError& e) {
+    if (tree_error != e.what()) fuzz::Fail("streaming and tree decoding disagree", e.what());
     return 0;
+  }
+  if (!tree_error.empty())
+    fuzz::Fail("streaming decoding accepted what the tree refuses", tree_error);
+  if (tree.warnings != result.warnings || tree.samples.size() != result.samples.size()) {
+    fuzz::Fail("streaming and tree decoding disagree", text);
+  }
+  for (size_t i = 0; i < tree.samples.size(); ++i) {
+    if (tree.samples[i].labels != result.samples[i].labels ||
+        tree.samples[i].value != result.samples[i].value) {
+      fuzz::Fail("streaming and tree decoding disagree on a sample", text);
+    }
   }
   for (const auto& [profile, query] : *pairs) {
     ToSamples(*profile, *query, result.samples, result.samples);

@@ -155,6 +155,25 @@ TEST(PrometheusClient, ErrorEnvelopeWithDataAndTimeout) {
   EXPECT_THAT(message, HasSubstr("shorter window"));
 }
 
+// Prometheus' own timeout error says which of this server's settings bounds it.
+TEST(PrometheusClient, PrometheusTimeoutNamesTheSetting) {
+  TestServer server;
+  server.Serve("/api/v1/query", 503, "application/json",
+               R"({"status":"error","errorType":"timeout","error":"query timed out"})");
+  server.Start();
+  ClientOptions options = Options(server.url(), milliseconds(2000));
+  options.timeout_setting = "--prometheus-timeout";
+  PrometheusClient client(options);
+  try {
+    client.Query("up", kAt);
+    ADD_FAILURE() << "no QueryError";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.reason(), ErrorReason::kTimeout);
+    EXPECT_THAT(e.what(), HasSubstr("failed to answer (timeout): query timed out"));
+    EXPECT_THAT(e.what(), HasSubstr("this server asks for at most 2s, raise --prometheus-timeout"));
+  }
+}
+
 TEST(PrometheusClient, ErrorEnvelopeNotAcceptable) {
   const std::string message =
       QueryFailure(406, "application/json", FixtureLine("api_test-envelopes.jsonl", 1));
@@ -211,7 +230,9 @@ TEST(PrometheusClient, SlowAnswerTimesOut) {
                     "application/json");
   });
   server.Start();
-  PrometheusClient client(Options(server.url(), milliseconds(300)));
+  ClientOptions options = Options(server.url(), milliseconds(300));
+  options.timeout_setting = "--prometheus-timeout";
+  PrometheusClient client(options);
   const auto start = std::chrono::steady_clock::now();
   try {
     client.Query("up", kAt);
@@ -219,10 +240,43 @@ TEST(PrometheusClient, SlowAnswerTimesOut) {
   } catch (const SourceUnavailable& e) {
     EXPECT_THAT(e.what(),
                 HasSubstr("Prometheus at " + server.url() + " did not answer within 300ms"));
+    // What to raise, by the name the operator sets it with.
+    EXPECT_THAT(e.what(), HasSubstr("raise --prometheus-timeout"));
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_LT(elapsed, milliseconds(1500));  // one attempt, no retry of a timed-out query
   server.Release();
+}
+
+// An answer larger than the limit is refused as it arrives, naming the setting that raises it; an
+// answer within it is decoded.
+TEST(PrometheusClient, AnswerLargerThanTheLimitIsRefused) {
+  std::string big = R"({"status":"success","data":{"resultType":"vector","result":[)";
+  for (int i = 0; i < 200; ++i) {
+    big += std::string(i ? "," : "") + R"({"metric":{"pod":"pod-)" + std::to_string(i) +
+           R"("},"value":[1,"1"]})";
+  }
+  big += "]}}";
+  ASSERT_GT(big.size(), 5000u);
+  TestServer server;
+  server.Serve("/api/v1/query", 200, "application/json", big);
+  server.Start();
+  ClientOptions options = Options(server.url());
+  options.max_answer_bytes = 4096;
+  options.max_answer_setting = "--prometheus-max-answer-bytes";
+  PrometheusClient client(options);
+  try {
+    client.Query("up", kAt);
+    ADD_FAILURE() << "no QueryError";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.reason(), ErrorReason::kTooLarge);
+    EXPECT_THAT(e.what(), HasSubstr("Prometheus at " + server.url() +
+                                    " answered more than 4096 bytes; try a narrower request, or "
+                                    "raise --prometheus-max-answer-bytes"));
+  }
+  options.max_answer_bytes = big.size();
+  PrometheusClient roomy(options);
+  EXPECT_EQ(roomy.Query("up", kAt).samples.size(), 200u);
 }
 
 TEST(PrometheusClient, ConnectionRefused) {

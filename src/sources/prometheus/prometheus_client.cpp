@@ -9,6 +9,7 @@
 
 #include <httplib.h>
 
+#include "base/process_memory.h"
 #include "base/url.h"
 #include "model/duration.h"
 #include "sources/prometheus/api_decoding.h"
@@ -66,6 +67,9 @@ std::string OneLine(std::string_view text, size_t max) {
   return out;
 }
 
+// Answers at least this large are followed by handing free memory back to the kernel.
+constexpr size_t kLargeAnswerBytes = size_t{4} << 20;
+
 std::chrono::milliseconds Remaining(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return std::max(left, std::chrono::milliseconds(1));
@@ -91,6 +95,8 @@ std::string_view ReasonLabel(ErrorReason reason) {
       return "api_error";
     case ErrorReason::kMalformed:
       return "malformed";
+    case ErrorReason::kTooLarge:
+      return "too_large";
   }
   return "unknown";
 }
@@ -121,7 +127,15 @@ struct PrometheusClient::Impl {
 
   std::string TimeoutMessage() const {
     return "did not answer within " + model::FormatGoDuration(options.timeout) +
-           "; it may be overloaded: try a shorter window or raise the timeout";
+           "; it may be overloaded: try a shorter window or a narrower request, or raise " +
+           (options.timeout_setting.empty() ? std::string("the timeout") : options.timeout_setting);
+  }
+
+  std::string TooLargeMessage() const {
+    return "answered more than " + std::to_string(options.max_answer_bytes) +
+           " bytes; try a narrower request, or raise " +
+           (options.max_answer_setting.empty() ? std::string("the limit")
+                                               : options.max_answer_setting);
   }
 
   [[noreturn]] void FailExchange(httplib::Error err, Clock::time_point deadline,
@@ -155,6 +169,8 @@ struct PrometheusClient::Impl {
              std::string("presented a TLS certificate that could not be verified (") +
                  X509_verify_cert_error_string(cli.get_openssl_verify_result()) +
                  "); give the CA that signed it");
+      case httplib::Error::Canceled:
+        Fail(ErrorReason::kTooLarge, TooLargeMessage());
       case httplib::Error::SSLLoadingCerts:
         Fail(ErrorReason::kTls,
              "cannot be verified: the CA file \"" + options.ca_file + "\" could not be loaded");
@@ -177,8 +193,20 @@ struct PrometheusClient::Impl {
       cli->set_write_timeout(left);
       const auto start = Clock::now();
       const uint64_t armed = watchdog.Arm(cli.get(), deadline);
-      httplib::Result res = post ? cli->Post(path, query, "application/x-www-form-urlencoded")
-                                 : cli->Get(query.empty() ? path : path + "?" + query);
+      httplib::Request req;
+      req.method = post ? "POST" : "GET";
+      req.path = post || query.empty() ? path : path + "?" + query;
+      if (post) {
+        req.body = query;
+        req.set_header("Content-Type", "application/x-www-form-urlencoded");
+      }
+      // A body larger than the limit is cut off as it arrives (Error::Canceled), whatever its
+      // Content-Length says.
+      const uint64_t max_bytes = options.max_answer_bytes;
+      req.progress = [max_bytes](uint64_t current, uint64_t total) {
+        return current <= max_bytes && total <= max_bytes;
+      };
+      httplib::Result res = cli->send(req);
       const bool fired = watchdog.Disarm(armed);
       const auto elapsed = Clock::now() - start;
       // A stopped client has lost its connection: it is dropped, not kept for reuse.
@@ -222,8 +250,26 @@ QueryResult PrometheusClient::Query(std::string_view promql,
   // httplib's own encoding of the parameters, measured to choose between a URL and a form.
   const std::string query = httplib::detail::params_to_query_str(params);
   const bool post = query.size() > impl_->options.post_above_bytes;
-  return DecodeQueryAnswer(impl_->Send(post, impl_->url.prefix + "/api/v1/query", query),
-                           impl_->backend);
+  bool large = false;
+  QueryResult result;
+  {
+    const HttpAnswer answer = impl_->Send(post, impl_->url.prefix + "/api/v1/query", query);
+    large = answer.body.size() >= kLargeAnswerBytes;
+    try {
+      result = DecodeQueryAnswer(answer, impl_->backend);
+    } catch (const QueryError& e) {
+      // Prometheus gave up at the `timeout` this client sent (or its own, if lower).
+      if (e.reason() != ErrorReason::kTimeout || impl_->options.timeout_setting.empty()) throw;
+      throw QueryError(ErrorReason::kTimeout, std::string(e.what()) +
+                                                  "; this server asks for at most " +
+                                                  model::FormatGoDuration(impl_->options.timeout) +
+                                                  ", raise " + impl_->options.timeout_setting);
+    }
+  }
+  // The body and the decoder's temporaries are gone: hand what they left free back to the
+  // kernel, so that memory follows what is held (cached answers), not the largest answer ever.
+  if (large) base::ReturnFreeMemory();
+  return result;
 }
 
 bool PrometheusClient::Ready(std::string* why) const {

@@ -36,8 +36,10 @@ enum class ErrorReason {
   kHttp5xx,      // an HTTP 5xx answer
   kApiError,     // `"status": "error"` with a 2xx status
   kMalformed,    // not JSON, not an API envelope, or not an instant vector
+  kTooLarge,     // an answer larger than ClientOptions::max_answer_bytes
 };
-// "unreachable", "tls", "timeout", "connection", "http_4xx", "http_5xx", "api_error", "malformed".
+// "unreachable", "tls", "timeout", "connection", "http_4xx", "http_5xx", "api_error", "malformed",
+// "too_large".
 std::string_view ReasonLabel(ErrorReason reason);
 
 // A SourceUnavailable that also says why, in a form metrics can count.
@@ -58,6 +60,12 @@ struct ClientOptions {
   // aborts the exchange when it is reached, however slowly the server trickles bytes); also sent
   // to Prometheus as the query's `timeout` so that it gives up as well.
   std::chrono::milliseconds timeout{5000};
+  // How an operator raises `timeout` ("--prometheus-timeout"), named in the timeout error.
+  std::string timeout_setting;
+  // The largest answer body accepted (bytes): a request's memory is bounded by it. Larger answers
+  // are cut off and refused with an error naming `max_answer_setting`.
+  size_t max_answer_bytes = size_t{256} << 20;
+  std::string max_answer_setting;
   // HTTPS: a PEM bundle to verify the server with instead of the system store.
   std::string ca_file;
   bool insecure_skip_tls_verify = false;
