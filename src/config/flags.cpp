@@ -331,7 +331,7 @@ const std::map<std::string, FlagSpec>& Specs() {
        {"base URL of the Prometheus HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics)",
         [](ServerFlags& f, const std::string& v) { f.prometheus_url = v; }}},
       {"prometheus-timeout",
-       {"how long one Prometheus query may take (default 10s)",
+       {"how long one Prometheus query may take (default 30s)",
         [](ServerFlags& f, const std::string& v) {
           f.prometheus_timeout = ParseDurationFlag("prometheus-timeout", v);
         }}},

@@ -59,7 +59,7 @@ struct ServerFlags {
   // file, mesh_profile_file or mesh, with proxy_job applied; checked (MeshProfile's constructor).
   sources::prometheus::MeshProfileSpec profile;
   std::string prometheus_url;
-  std::chrono::milliseconds prometheus_timeout{10000};
+  std::chrono::milliseconds prometheus_timeout{30000};  // docs/prometheus-scale.md, "The timeout"
   // The largest Prometheus answer accepted: bounds the memory one query may take.
   size_t prometheus_max_answer_bytes = size_t{256} << 20;
   std::string prometheus_ca_file;

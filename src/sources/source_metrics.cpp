@@ -11,7 +11,7 @@ using ::prometheus::BuildCounter;
 using ::prometheus::BuildGauge;
 using ::prometheus::BuildHistogram;
 
-// Upstream query latency: from a cached-in-Prometheus 1ms answer to the default 10s timeout.
+// Upstream query latency: from a cached-in-Prometheus 1ms answer to the default 30s timeout.
 const ::prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 

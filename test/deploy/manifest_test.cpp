@@ -435,7 +435,7 @@ TEST(ManifestChecks, EachCatchesItsDefect) {
        },
        "rbac", "no ClusterRole aggregated to view"},
       {"a configuration key the server does not know",
-       [](std::string s) { return Replace(s, "      timeout: 10s\n", "      timeout_s: 10\n"); },
+       [](std::string s) { return Replace(s, "      timeout: 30s\n", "      timeout_s: 30\n"); },
        "config", "the server refuses its flags or configuration"},
       {"a flag the server does not know",
        [](std::string s) {
