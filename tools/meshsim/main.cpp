@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "meshsim/event_loop_server.h"
 #include "meshsim/exposition.h"
 #include "meshsim/istio.h"
 #include "meshsim/kube.h"
@@ -47,6 +48,8 @@ deterministically with the time since start.
   --write-kube-objects PATH       write the topology's Kubernetes objects as a v1 List (JSON)
   --print-default-topology        print the embedded topology YAML and exit
   --check                         load the topology, write the requested files and exit
+  --event-loop                    serve every pod from one thread (for thousands of pods; the
+                                  default runs a small HTTP server with its own threads per pod)
   -h, --help                      this text
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or --check done), 1 runtime error (e.g. bind),
@@ -63,6 +66,7 @@ struct Flags {
   std::string scrape_interval = "1s";
   std::optional<std::string> topology_json;
   bool check_only = false;
+  bool event_loop = false;
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -118,6 +122,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.topology_json = value();
     } else if (arg == "--check") {
       flags.check_only = true;
+    } else if (arg == "--event-loop") {
+      flags.event_loop = true;
     } else {
       UsageError("unknown flag '" + arg + "'");
     }
@@ -197,6 +203,39 @@ int main(int argc, char** argv) {
   const auto process_start_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count();
+
+  if (flags.event_loop) {
+    meshsim::EventLoopServer server;
+    std::vector<std::string> addresses;
+    for (const auto& pod : topo.pods) addresses.push_back(pod.ip);
+    const auto failed = server.Bind(
+        addresses, port, [&, path_of_metrics = path](std::size_t i, std::string_view path) -> std::optional<meshsim::Page> {
+          if (path == "/ready") return meshsim::Page{"text/plain", "ready\n"};
+          if (path != "/metrics" && path != path_of_metrics) return std::nullopt;
+          const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+          return meshsim::Page{
+              "text/plain; version=0.0.4",
+              istio ? meshsim::RenderIstioPodMetrics(topo, i, seconds, process_start_unix)
+                    : meshsim::RenderPodMetrics(topo, i, seconds, process_start_unix)};
+        });
+    if (!failed.empty()) {
+      std::cerr << "meshsim: cannot listen on " << failed.front() << ":" << port << " (and "
+                << failed.size() - 1 << " other addresses; address in use?)\n";
+      return kExitRuntime;
+    }
+    start = Clock::now();
+    std::thread loop([&server] { server.Run(); });
+    std::cout << "meshsim: ready (" << meshsim::MeshName(topo.mesh) << ", " << topo.pods.size()
+              << " pods, " << topo.calls.size() << " calls, " << topo.splits.size()
+              << " traffic splits, one event loop)" << std::endl;
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    std::cout << "meshsim: stopping on signal " << signal_number << std::endl;
+    server.Stop();
+    loop.join();
+    std::cout << "meshsim: stopped" << std::endl;
+    return 0;
+  }
 
   std::vector<std::unique_ptr<httplib::Server>> servers;
   for (std::size_t i = 0; i < topo.pods.size(); ++i) {
