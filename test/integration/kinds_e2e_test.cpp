@@ -43,7 +43,7 @@ std::vector<Group> GroupsOf(const std::string& kind, const json& pod) {
   const std::string owner = pod.at("owner").at("name");
   std::vector<Group> out;
   if (kind == "Node") {
-    out.push_back({"Node", "", pod.at("node")});
+    out.push_back({"Node", "", pod.at("node").get<std::string>()});
   } else if (kind == "ReplicaSet") {
     if (owner_kind == "deployment")
       out.push_back({kind, ns, owner + "-" + pod.at("pod_template_hash").get<std::string>()});
@@ -53,12 +53,13 @@ std::vector<Group> GroupsOf(const std::string& kind, const json& pod) {
   } else if (kind == "Service") {
     std::set<std::string> services;
     for (const auto& w : topo.at("workloads")) {
-      if (w.at("namespace") == ns && w.at("name") == owner) services.insert(w.at("service"));
+      if (w.at("namespace") == ns && w.at("name") == owner)
+        services.insert(w.at("service").get<std::string>());
     }
     for (const auto& split : topo.at("trafficsplits")) {
       const auto& first = split.at("backends").at(0).at("workload");
       if (split.at("namespace") == ns && first.at("name") == owner)
-        services.insert(split.at("apex"));
+        services.insert(split.at("apex").get<std::string>());
     }
     for (const auto& s : services) out.push_back({kind, ns, s});
   }
