@@ -93,9 +93,10 @@ TEST(TwoJobsEndToEnd, EveryWorkloadCountsEachRequestOnce) {
     EXPECT_NEAR(Count(tm, "failure_count"), failure, 1e-3);
     if (success > 0) {
       ++busy;
-      // Both jobs together hold every request twice: what the server must not answer.
+      // Both jobs together hold every request twice (what the server must not answer); the second
+      // job scrapes at other instants, so its increase over the window differs a little.
       const auto [both, both_failed] = Oracle(tm, object, "");
-      EXPECT_NEAR(both, 2 * success, 1e-3);
+      EXPECT_NEAR(both, 2 * success, 0.05 * success + 1);
     }
   }
   EXPECT_GE(busy, 4) << "the simulated mesh should have several busy workloads";
