@@ -114,7 +114,7 @@ TEST(MeshsimTopology, DefaultJoinsKindsBothWaysAndToItself) {
         {KindName(client.kind) + "/" + client.name, KindName(server.kind) + "/" + server.name});
   }
   EXPECT_TRUE(calls.count({"deployment/voting", "statefulset/vote-store"}));
-  EXPECT_TRUE(calls.count({"deployment/web", "daemonset/node-logger"}));
+  EXPECT_TRUE(calls.count({"deployment/vote-bot", "daemonset/node-logger"}));
   EXPECT_TRUE(calls.count({"deployment/web", "deployment/auth"}));
   EXPECT_TRUE(calls.count({"deployment/auth", "deployment/web"}));
   EXPECT_TRUE(calls.count({"deployment/emoji", "deployment/emoji"}));
