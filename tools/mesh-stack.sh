@@ -4,7 +4,7 @@
 #
 #   tools/mesh-stack.sh start DIR [--meshsim PATH] [--scrape-interval 1s] [--prometheus-port N]
 #                                 [--topology FILE] [--mesh linkerd|istio] [--address-base IP]
-#                                 [--port N] [--timeout SECONDS]
+#                                 [--port N] [--timeout SECONDS] [--second-job NAME]
 #   tools/mesh-stack.sh stop DIR
 #
 # start: runs meshsim (binary from --meshsim or $MESHSIM; nothing is built here), which writes
@@ -14,6 +14,8 @@
 # for istio) is up and every target has been scraped at least 3 times.
 # Writes DIR/meshsim.pid, DIR/prometheus.pid, DIR/prometheus.url; logs to DIR/meshsim.log and
 # DIR/prometheus.log. On failure it prints the tail of the logs, stops what it started, exits 1.
+# --second-job NAME: Prometheus scrapes every proxy a second time, in a job of that name (as a
+# PodMonitor beside the annotation-driven job would), so every series exists twice.
 # stop: SIGTERM to what start launched (SIGKILL after 10 s), removes the pid files.
 set -euo pipefail
 
@@ -105,7 +107,7 @@ fail_start() {
 cmd_start() {
   local dir=$1
   shift
-  local meshsim=${MESHSIM:-} interval=1s prom_port="" timeout=""
+  local meshsim=${MESHSIM:-} interval=1s prom_port="" timeout="" second_job=""
   local meshsim_args=()
   while (($#)); do
     case $1 in
@@ -113,6 +115,7 @@ cmd_start() {
       --scrape-interval) interval=$2; shift 2 ;;
       --prometheus-port) prom_port=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
+      --second-job) second_job=$2; shift 2 ;;
       --topology | --mesh | --address-base | --port) meshsim_args+=("$1" "$2"); shift 2 ;;
       *) echo "mesh-stack: unknown option '$1'" >&2; usage ;;
     esac
@@ -159,6 +162,16 @@ cmd_start() {
   targets=$(grep -c "targets: \['" "$dir/prometheus.yml")
   job=$(sed -n 's/^  - job_name: *//p' "$dir/prometheus.yml" | head -n1)
   [[ -n $job ]] || fail_start "$dir" "no job_name in $dir/prometheus.yml"
+  if [[ -n $second_job ]]; then
+    # The scrape job again under another name: the same targets, labels and path.
+    awk -v job="$second_job" '
+      { print }
+      copying { block = block $0 "\n" }
+      /^scrape_configs:/ { copying = 1 }
+      END { sub(/job_name: [-a-zA-Z0-9_]+/, "job_name: " job, block); printf "%s", block }' \
+      "$dir/prometheus.yml" >"$dir/prometheus.yml.new" || fail_start "$dir" "cannot add job $second_job"
+    mv "$dir/prometheus.yml.new" "$dir/prometheus.yml"
+  fi
 
   [[ -n $prom_port ]] || prom_port=$(free_port)
   port_in_use "$prom_port" && fail_start "$dir" "port $prom_port is already in use"

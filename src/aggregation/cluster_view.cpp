@@ -187,19 +187,44 @@ std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
   return out;
 }
 
+ObjectReference PeerOfItsOwnKind(const kube::ClusterSnapshot& snapshot,
+                                 const ObjectReference& peer) {
+  const auto kind = kube::WorkloadKindFromName(peer.kind);
+  if (!kind || *kind == kube::WorkloadKind::kReplicaSet) return peer;
+  if (snapshot.FindWorkload(*kind, peer.ns, peer.name) != nullptr) return peer;
+  for (auto other : {kube::WorkloadKind::kDeployment, kube::WorkloadKind::kStatefulSet,
+                     kube::WorkloadKind::kDaemonSet}) {
+    if (snapshot.FindWorkload(other, peer.ns, peer.name) != nullptr) {
+      return ObjectReference{std::string(kube::WorkloadKindName(other)), peer.ns, peer.name,
+                             peer.api_version};
+    }
+  }
+  return peer;
+}
+
+bool HadTraffic(const sources::TrafficCounts& counts) {
+  if (counts.success != 0 || counts.failure != 0) return true;
+  for (const auto& [le, increase] : counts.latency_buckets) {
+    if (increase != 0) return true;
+  }
+  return false;
+}
+
 std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
                                                 ResourceKind kind, const ObjectReference& self,
                                                 const std::vector<sources::EdgeSample>& pod_edges) {
   const auto workload = CachedWorkloadKind(kind);
   const std::string pod_kind(model::KindName(ResourceKind::kPod));
-  // The owner of a cached pod when it is a workload of the kind asked about.
+  // The workload owning a cached pod, of whichever workload kind it is: a peer answers with its
+  // own kind, not the kind asked about.
   const auto owner_of = [&](const ObjectReference& ref) -> std::optional<ObjectReference> {
     if (!workload || ref.kind != pod_kind) return std::nullopt;
     const kube::Pod* pod = snapshot.FindPod(ref.ns, ref.name);
     if (!pod) return std::nullopt;
     const auto owner = snapshot.OwnerOf(*pod);
-    if (!owner || owner->kind != *workload) return std::nullopt;
-    return ObjectReference{std::string(model::KindName(kind)), owner->ns, owner->name, ""};
+    if (!owner || owner->kind == kube::WorkloadKind::kReplicaSet) return std::nullopt;
+    return ObjectReference{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
+                           ""};
   };
   using Key = std::tuple<model::Direction, model::Side, ObjectReference>;
   std::map<Key, sources::TrafficCounts> rows;

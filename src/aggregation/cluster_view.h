@@ -42,12 +42,24 @@ void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from);
 std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
 
+// A workload peer named by a mesh that does not record kinds (Istio names it as the kind asked
+// about) with the kind the caches know it by: the Deployment, else the StatefulSet, else the
+// DaemonSet of that name (decision 10's order). Anything else, and names the caches do not know,
+// are returned as they are.
+model::ObjectReference PeerOfItsOwnKind(const kube::ClusterSnapshot& snapshot,
+                                        const model::ObjectReference& peer);
+
+// Whether an edge's counts show traffic in the window: edges whose series exist but did not move
+// are not listed (docs/spec-notes.md, "Resource scope and edges").
+bool HadTraffic(const sources::TrafficCounts& counts);
+
 // The edges of the workload `self` (of `kind`, a workload kind) from pod edges (resources of kind
 // Pod, the NamespacePodEdges query shape) through the caches: edges of the pods
-// OwnerOf maps to `self` are kept; each peer pod becomes its owner when that is of `kind`, else
-// keeps the identity the mesh gives (EdgeSample::peer_as_kind when the series name one, else the
-// pod): a peer is never dropped (docs/decisions.md, decision 6). Counts and latency buckets are
-// summed per (direction, side, peer); the result is in that order, with `resource` = `self`.
+// OwnerOf maps to `self` are kept; each peer pod becomes its owning workload, of whichever
+// workload kind that is, else keeps the identity the mesh gives (EdgeSample::peer_as_kind when
+// the series name one, else the pod): a peer is never dropped (docs/decisions.md, decision 6).
+// Counts and latency buckets are summed per (direction, side, peer); the result is in that order,
+// with `resource` = `self`.
 std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
                                                 model::ResourceKind kind,
                                                 const model::ObjectReference& self,

@@ -291,11 +291,11 @@ model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& que
   model::TrafficMetricsList list;
   list.resource = self;
   for (const auto& edge : samples.edges) {
-    if (edge.resource != self) continue;
+    if (edge.resource != self || !HadTraffic(edge.counts)) continue;
     auto tm = NewItem(self, samples, query.window);
     tm.edge.direction = edge.direction;
     tm.edge.side = edge.side;
-    tm.edge.resource = edge.peer;
+    tm.edge.resource = snapshot ? PeerOfItsOwnKind(*snapshot, edge.peer) : edge.peer;
     tm.metrics = MetricsFromCounts(edge.counts);
     list.items.push_back(std::move(tm));
   }
@@ -396,8 +396,9 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuer
 // ----------------------------------------------------------
 
 // A workload's edges rolled up from the pod edges of its namespace through the caches: its own
-// pods by OwnerOf, and each peer pod to its owner of the same kind (peers the caches cannot map
-// keep the mesh's identity), so the answer does not depend on the series' workload labels.
+// pods by OwnerOf, and each peer pod to its owning workload of whichever kind (peers the caches
+// cannot map keep the mesh's identity), so the answer does not depend on the series' workload
+// labels.
 model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(const MetricsQuery& query,
                                                                        AnswerBasis& basis) {
   const kube::ClusterSnapshot& snapshot = *basis.snapshot;
@@ -409,6 +410,7 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(const Met
   model::TrafficMetricsList list;
   list.resource = self;
   for (const auto& edge : RollUpPodEdges(snapshot, query.kind, self, samples.edges)) {
+    if (!HadTraffic(edge.counts)) continue;
     auto tm = NewItem(self, samples, query.window);
     tm.edge.direction = edge.direction;
     tm.edge.side = edge.side;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -98,6 +99,12 @@ struct ResourceSample {
   ObjectReference resource;
   TrafficCounts counts;
 };
+
+// The kind of a peer the mesh cannot name: an unmeshed caller, or a destination the series do not
+// identify (docs/decisions.md, decision 6). Not a Kubernetes kind, so that no client takes it for
+// an object it could look up; its name is the host the client addressed where the mesh records
+// it, else empty, and it has no namespace.
+inline constexpr std::string_view kUnknownPeerKind = "Unknown";
 
 // Traffic between `resource` and `peer`, in `direction`, measured at `side`.
 struct EdgeSample {

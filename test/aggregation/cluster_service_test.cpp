@@ -33,6 +33,40 @@ ObjectReference PodRef(const std::string& ns, const std::string& name) {
   return {"Pod", ns, name, ""};
 }
 
+// Counts of an edge that had traffic in the window (edges without are not listed).
+sources::TrafficCounts Busy(double success = 1) {
+  sources::TrafficCounts c;
+  c.success = success;
+  return c;
+}
+
+sources::EdgeSample Edge(ObjectReference self, model::Direction direction, model::Side side,
+                         ObjectReference peer, sources::TrafficCounts counts) {
+  sources::EdgeSample e;
+  e.resource = std::move(self);
+  e.direction = direction;
+  e.side = side;
+  e.peer = std::move(peer);
+  e.counts = std::move(counts);
+  return e;
+}
+
+// "direction side kind namespace/name success" of every item.
+std::vector<std::string> EdgeItems(const model::TrafficMetricsList& list) {
+  std::vector<std::string> out;
+  for (const auto& item : list.items) {
+    const auto& peer = *item.edge.resource;
+    std::string success;
+    for (const auto& m : item.metrics) {
+      if (m.name == "success_count") success = m.value.ToString();
+    }
+    out.push_back(std::string(model::DirectionName(item.edge.direction)) + " " +
+                  std::string(model::SideName(item.edge.side)) + " " + peer.kind + " " + peer.ns +
+                  "/" + peer.name + " " + success);
+  }
+  return out;
+}
+
 class ClusterServiceTest : public ::testing::Test {
  protected:
   ClusterServiceTest()
@@ -261,7 +295,7 @@ TEST_F(ClusterServiceTest, WorkloadNamesResolveThroughTheCaches) {
                                  model::Direction::kFrom,
                                  model::Side::kClient,
                                  {"Deployment", "emojivoto", "not-in-caches", ""},
-                                 {}}};
+                                 Busy()}};
   const auto edges =
       service_.WorkloadEdges(Query(ResourceKind::kDeployment, "emojivoto", "vote-store"));
   ASSERT_EQ(source_.queries.size(), 1u);
@@ -317,8 +351,10 @@ TEST_F(ClusterServiceTest, WorkloadEdgesRollUpFromPodEdgesOnBothEnds) {
       edge(PodRef("emojivoto", "web-5f7b9c-a"), from, PodRef("other", "web-aaaaa-a"), one,
            ObjectReference{"Deployment", "other", "web", ""}),
       edge(PodRef("emojivoto", "web-5f7b9c-b"), from, PodRef("other", "web-aaaaa-a"), one),
-      // A known peer pod owned by another kind, without a deployment label: kept as the pod.
+      // A known peer pod owned by another kind: its owner, with the owner's own kind.
       edge(PodRef("emojivoto", "web-5f7b9c-b"), from, PodRef("emojivoto", "vote-store-0"), one),
+      // A known peer pod without an owner stays the pod.
+      edge(PodRef("emojivoto", "web-5f7b9c-b"), from, PodRef("emojivoto", "debug"), one),
       // Edges of other pods, known or not, are not web's.
       edge(PodRef("emojivoto", "emoji-77d8c-a"), to, PodRef("emojivoto", "web-5f7b9c-a"), one,
            ObjectReference{"Deployment", "emojivoto", "web", ""}),
@@ -347,7 +383,8 @@ TEST_F(ClusterServiceTest, WorkloadEdgesRollUpFromPodEdgesOnBothEnds) {
                       "to Deployment emojivoto/voting 1",
                       "to Pod emojivoto/ghost-2 1",
                       "from Deployment other/web 2",
-                      "from Pod emojivoto/vote-store-0 1",
+                      "from Pod emojivoto/debug 1",
+                      "from StatefulSet emojivoto/vote-store 1",
                   }));
   // Counts and latency buckets summed over the pods, quantiles of the sums.
   const auto& emoji = list.items[0];
@@ -357,13 +394,89 @@ TEST_F(ClusterServiceTest, WorkloadEdgesRollUpFromPodEdgesOnBothEnds) {
   EXPECT_EQ(Metric(emoji, "p99_response_latency"), "19800u");
 }
 
+// Series that exist but did not move in the window make no edge (the spec's edges are between
+// resources that exchanged traffic), through either path; a latency bucket that moved is traffic.
+TEST_F(ClusterServiceTest, EdgesWithoutTrafficInTheWindowAreLeftOut) {
+  const ObjectReference web{"Deployment", "emojivoto", "web", ""};
+  const auto to = model::Direction::kTo;
+  const auto client = model::Side::kClient;
+  sources::TrafficCounts only_buckets;
+  only_buckets.latency_buckets = {{0.01, 3}, {kInf, 3}};
+  sources::TrafficCounts still;
+  still.latency_buckets = {{0.01, 0}, {kInf, 0}};
+  source_.edge_samples.edges = {
+      Edge(web, to, client, {"Deployment", "emojivoto", "emoji", ""}, Busy(2)),
+      Edge(web, to, client, {"Deployment", "emojivoto", "legacy", ""}, still),
+      Edge(web, to, client, {"Deployment", "emojivoto", "voting", ""}, only_buckets)};
+  EXPECT_EQ(EdgeItems(service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"))),
+            (std::vector<std::string>{"to client Deployment emojivoto/emoji 2",
+                                      "to client Deployment emojivoto/voting 0"}));
+
+  source_.pod_edges_name_peer_pods = true;
+  source_.edge_samples.edges = {Edge(PodRef("emojivoto", "web-5f7b9c-a"), to, client,
+                                     PodRef("emojivoto", "emoji-77d8c-a"), Busy(2)),
+                                Edge(PodRef("emojivoto", "web-5f7b9c-b"), to, client,
+                                     PodRef("emojivoto", "vote-store-0"), still)};
+  EXPECT_EQ(EdgeItems(service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"))),
+            (std::vector<std::string>{"to client Deployment emojivoto/emoji 2"}));
+}
+
+// A mesh that does not record workload kinds names every peer as the kind asked about (Istio):
+// with the caches a peer workload answers with the kind they know it by; peers the mesh cannot
+// name (kind Unknown) and names the caches do not know stay as they are.
+TEST_F(ClusterServiceTest, PeersTakeTheKindTheCachesKnowThemBy) {
+  const ObjectReference web{"Deployment", "emojivoto", "web", ""};
+  const auto to = model::Direction::kTo;
+  const auto from = model::Direction::kFrom;
+  source_.edge_samples.edges = {
+      Edge(web, to, model::Side::kClient, {"Deployment", "emojivoto", "vote-store", ""}, Busy()),
+      Edge(web, to, model::Side::kClient, {"Deployment", "emojivoto", "node-logger", ""}, Busy()),
+      Edge(web, to, model::Side::kClient, {"Deployment", "emojivoto", "emoji", ""}, Busy()),
+      Edge(web, to, model::Side::kClient, {"Deployment", "emojivoto", "gone", ""}, Busy()),
+      Edge(web, to, model::Side::kClient, {"Unknown", "", "api.example.com", ""}, Busy()),
+      Edge(web, from, model::Side::kServer, {"Unknown", "", "", ""}, Busy(4))};
+  EXPECT_EQ(EdgeItems(service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"))),
+            (std::vector<std::string>{
+                "to client StatefulSet emojivoto/vote-store 1",
+                "to client DaemonSet emojivoto/node-logger 1",
+                "to client Deployment emojivoto/emoji 1", "to client Deployment emojivoto/gone 1",
+                "to client Unknown /api.example.com 1", "from server Unknown / 4"}));
+}
+
+// Rolled up from pod edges: a workload calling itself and two workloads calling each other give
+// one item per direction, each summing only its own direction's pod edges; unmeshed callers
+// (kind Unknown, measured at the server) stay one item of their own.
+TEST_F(ClusterServiceTest, SelfCallsBothDirectionsAndUnknownCallersAreSeparateItems) {
+  source_.pod_edges_name_peer_pods = true;
+  const auto to = model::Direction::kTo;
+  const auto from = model::Direction::kFrom;
+  const auto client = model::Side::kClient;
+  const auto a = PodRef("emojivoto", "web-5f7b9c-a");
+  const auto b = PodRef("emojivoto", "web-5f7b9c-b");
+  const auto emoji = PodRef("emojivoto", "emoji-77d8c-a");
+  source_.edge_samples.edges = {
+      // web's pods call each other: web calls web.
+      Edge(a, to, client, b, Busy(1)), Edge(b, from, client, a, Busy(1)),
+      Edge(b, to, client, a, Busy(2)), Edge(a, from, client, b, Busy(2)),
+      // web calls emoji, emoji calls web.
+      Edge(a, to, client, emoji, Busy(5)), Edge(b, from, client, emoji, Busy(7)),
+      // Callers outside the mesh, seen by web's proxies.
+      Edge(a, from, model::Side::kServer, {"Unknown", "", "", ""}, Busy(3)),
+      Edge(b, from, model::Side::kServer, {"Unknown", "", "", ""}, Busy(4))};
+  EXPECT_EQ(EdgeItems(service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"))),
+            (std::vector<std::string>{
+                "to client Deployment emojivoto/emoji 5", "to client Deployment emojivoto/web 3",
+                "from client Deployment emojivoto/emoji 7",
+                "from client Deployment emojivoto/web 3", "from server Unknown / 7"}));
+}
+
 // A source whose pod edges do not name peer pods (Istio): the workload-level edges, as before.
 TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
   source_.edge_samples.edges = {{{"Deployment", "emojivoto", "web", ""},
                                  model::Direction::kTo,
                                  model::Side::kClient,
                                  {"Deployment", "emojivoto", "emoji", ""},
-                                 {}}};
+                                 Busy()}};
   const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
   ASSERT_EQ(source_.queries.size(), 1u);
   EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]).kind,
@@ -395,7 +508,7 @@ TEST(NoClusterService, WorkloadEdgesStayWorkloadLevel) {
                                 model::Direction::kTo,
                                 model::Side::kClient,
                                 {"Deployment", "emojivoto", "emoji", ""},
-                                {}}};
+                                Busy()}};
   MetricsQuery q;
   q.kind = ResourceKind::kDeployment;
   q.ns = "emojivoto";

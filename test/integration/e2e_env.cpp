@@ -243,8 +243,8 @@ std::set<EdgeKey> EdgeKeys(const nlohmann::json& list) {
   for (const auto& item : list.at("items")) {
     const auto& e = item.at("edge");
     const auto& p = e.at("resource");
-    out.insert(
-        {e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""), p.at("name")});
+    out.insert({e.at("direction"), e.at("side"), p.at("kind"), p.value("namespace", ""),
+                p.value("name", "")});
   }
   return out;
 }

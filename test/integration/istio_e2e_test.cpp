@@ -7,11 +7,15 @@
 // resource scope and `from` edges from reporter="destination" (from: side server), `to` edges
 // from reporter="source" (side client); HTTP 5xx and the failing gRPC statuses are failures;
 // Istio does not label the workload's kind, so a workload answers as the kind asked about and
-// the peers of pod edges are workloads (kind Deployment); unmeshed callers are the workload
-// "unknown" in namespace "unknown", as Istio names them.
+// the peers of pod edges are workloads (kind Deployment), and with the Kubernetes caches a peer
+// workload answers with the kind the caches know it by; callers Istio names "unknown" (unmeshed)
+// are the one peer of kind Unknown, never an object "unknown/unknown"; a status of 0 (no response)
+// is a failure; edges whose series did not move in the window are not listed.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <set>
 #include <tuple>
@@ -31,7 +35,40 @@ struct Workload {
 };
 
 Workload Ref(const json& w) { return {w.at("namespace"), w.at("name")}; }
+// A caller Istio cannot name (it writes "unknown" for its workload and namespace).
 const Workload kUnknown{"unknown", "unknown"};
+
+// How the server answers a peer: Istio's series do not say a workload's kind, so without the
+// Kubernetes caches every peer workload is a Deployment; with them, the kind they know it by.
+// Unknown callers are {kind: Unknown} without namespace or name.
+bool WithCaches() {
+  const char* kube = std::getenv("SMI_E2E_KUBE");
+  return kube != nullptr && *kube != '\0';
+}
+
+std::string KindOf(const Workload& w) {
+  if (!WithCaches()) return "Deployment";
+  for (const auto& x : GetEnv().topology.at("workloads")) {
+    if (Ref(x) != w) continue;
+    const std::string kind = x.at("kind");
+    if (kind == "statefulset") return "StatefulSet";
+    if (kind == "daemonset") return "DaemonSet";
+    return "Deployment";
+  }
+  throw std::runtime_error("no workload " + w.ns + "/" + w.name + " in the topology");
+}
+
+EdgeKey PeerKey(const std::string& direction, const std::string& side, const Workload& peer) {
+  if (peer == kUnknown) return {direction, side, "Unknown", "", ""};
+  return {direction, side, KindOf(peer), peer.ns, peer.name};
+}
+
+// The resource path of a workload in the kind the server knows it by.
+std::string PathOf(const Workload& w) {
+  std::string plural = KindOf(w);
+  for (char& c : plural) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "/namespaces/" + w.ns + "/" + plural + "s/" + w.name;
+}
 
 std::vector<json> Pods() { return GetEnv().topology.at("pods").get<std::vector<json>>(); }
 Workload OwnerOf(const json& pod) { return {pod.at("namespace"), pod.at("owner").at("name")}; }
@@ -54,8 +91,9 @@ struct Call {
   Workload client, server;
 };
 
-// Meshed calls, plus unmeshed ones (client "unknown") and an idle workload's counters from
-// before the simulator started (also from an unknown caller): what the server's sidecar records.
+// Meshed calls, plus unmeshed ones (client "unknown"): what the server's sidecar records with
+// traffic in the window. An idle workload's counters from before the simulator started (also
+// from an unknown caller) exist but do not move, so they make no edge.
 std::vector<Call> InboundCalls() {
   std::vector<Call> out;
   for (const auto& c : GetEnv().topology.at("calls")) {
@@ -63,9 +101,6 @@ std::vector<Call> InboundCalls() {
   }
   for (const auto& c : GetEnv().topology.value("unmeshed_calls", json::array())) {
     out.push_back({kUnknown, Ref(c.at("server"))});
-  }
-  for (const auto& w : Workloads()) {
-    if (IsIdle(w)) out.push_back({kUnknown, w});
   }
   return out;
 }
@@ -94,6 +129,7 @@ std::string Q(const std::string& label, const std::string& value) {
 // "destination") of series reported by `reporter`.
 std::string Matchers(const json& ref, const std::string& side, const std::string& reporter) {
   const std::string kind = ref.at("kind");
+  if (kind == "Unknown") return Q(side + "_workload", "unknown");
   const std::string name = ref.at("name");
   if (kind == "Namespace") return Q(side + "_workload_namespace", name);
   const std::string ns = ref.at("namespace");
@@ -133,11 +169,12 @@ void VerifyItem(const json& item) {
         &present);
   };
   std::map<std::string, double> expected;
+  // HTTP 5xx and 0 (no response) fail, as do the failing gRPC statuses.
   expected["success_count"] =
-      count("response_code!~\"5..\",grpc_response_status!~\"" + kFailingGrpc + "\"");
+      count("response_code!~\"5..|0\",grpc_response_status!~\"" + kFailingGrpc + "\"");
   expected["failure_count"] =
-      count("response_code=~\"5..\"") +
-      count("response_code!~\"5..\",grpc_response_status=~\"" + kFailingGrpc + "\"");
+      count("response_code=~\"5..|0\"") +
+      count("response_code!~\"5..|0\",grpc_response_status=~\"" + kFailingGrpc + "\"");
   for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
     bool present = false;
     const double ms =
@@ -217,19 +254,19 @@ TEST(IstioEndToEnd, WorkloadEdgesFollowTheTopologyAndCountEachRequestOnce) {
   for (const auto& w : Workloads()) {
     std::set<EdgeKey> want;
     for (const auto& c : MeshedCalls()) {
-      if (c.client == w) want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
+      if (c.client == w) want.insert(PeerKey("to", "client", c.server));
     }
     for (const auto& c : InboundCalls()) {
-      if (c.server == w) want.insert({"from", "server", "Deployment", c.client.ns, c.client.name});
+      if (c.server == w) want.insert(PeerKey("from", "server", c.client));
     }
-    const json list = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges");
+    const json list = GetJson(kBase + PathOf(w) + "/edges");
     EXPECT_EQ(EdgeKeys(list), want) << w.ns << "/" << w.name;
     for (const auto& item : list.at("items")) VerifyItem(item);
     edges_seen += want.size();
 
     // The resource scope and the `from` edges are the same requests (reporter="destination"),
     // split by caller: they add up when answered at the same second.
-    const json tm = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name);
+    const json tm = GetJson(kBase + PathOf(w));
     double from_total = 0;
     bool same_second = true;
     for (const auto& item : list.at("items")) {
@@ -249,13 +286,10 @@ TEST(IstioEndToEnd, PodEdgesNameThePeerWorkload) {
     const Workload owner = OwnerOf(pod);
     std::set<EdgeKey> want;
     for (const auto& c : MeshedCalls()) {
-      if (c.client == owner)
-        want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
+      if (c.client == owner) want.insert(PeerKey("to", "client", c.server));
     }
     for (const auto& c : InboundCalls()) {
-      if (c.server == owner) {
-        want.insert({"from", "server", "Deployment", c.client.ns, c.client.name});
-      }
+      if (c.server == owner) want.insert(PeerKey("from", "server", c.client));
     }
     const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() +
                               "/pods/" + pod.at("name").get<std::string>() + "/edges");
@@ -271,11 +305,56 @@ TEST(IstioEndToEnd, NamespaceEdges) {
       if (c.client.ns == ns) want.insert({"to", "client", "Namespace", "", c.server.ns});
     }
     for (const auto& c : InboundCalls()) {
-      if (c.server.ns == ns) want.insert({"from", "server", "Namespace", "", c.client.ns});
+      if (c.server.ns != ns) continue;
+      want.insert(c.client == kUnknown ? PeerKey("from", "server", kUnknown)
+                                       : EdgeKey{"from", "server", "Namespace", "", c.client.ns});
     }
     const json list = GetJson(kBase + "/namespaces/" + ns + "/edges");
     EXPECT_EQ(EdgeKeys(list), want) << ns;
     for (const auto& item : list.at("items")) VerifyItem(item);
+  }
+}
+
+// Peers Istio cannot name are one Unknown peer, never an invented object in a namespace
+// "unknown"; a workload whose series show only such a caller's old counters has no edges.
+TEST(IstioEndToEnd, UnknownCallersAreNotObjects) {
+  int unknown_edges = 0, idle = 0;
+  for (const auto& w : Workloads()) {
+    const json list = GetJson(kBase + PathOf(w) + "/edges");
+    for (const auto& item : list.at("items")) {
+      const json& peer = item.at("edge").at("resource");
+      EXPECT_NE(peer.value("namespace", ""), "unknown") << item.dump();
+      EXPECT_NE(peer.value("name", ""), "unknown") << item.dump();
+      if (peer.at("kind") == "Unknown") {
+        ++unknown_edges;
+        EXPECT_EQ(peer, (json{{"kind", "Unknown"}})) << item.dump();
+        VerifyItem(item);
+      }
+    }
+    if (IsIdle(w)) {
+      ++idle;
+      EXPECT_EQ(list.at("items"), json::array()) << list.dump();
+    }
+  }
+  EXPECT_GE(unknown_edges, 2) << "the simulator's unmeshed calls should show";
+  EXPECT_GE(idle, 1) << "the simulator should have an idle workload";
+}
+
+// A Deployment calling a StatefulSet and a DaemonSet: with the caches their edges name each peer
+// with its own kind; without them Istio's series cannot tell, and every peer is a Deployment.
+TEST(IstioEndToEnd, PeerKindsAreTheCachesWhereTheServerHasThem) {
+  std::set<std::string> kinds;
+  for (const auto& c : MeshedCalls()) {
+    const json list = GetJson(kBase + PathOf(c.client) + "/edges");
+    EXPECT_TRUE(EdgeKeys(list).count(PeerKey("to", "client", c.server))) << list.dump();
+    const json back = GetJson(kBase + PathOf(c.server) + "/edges");
+    EXPECT_TRUE(EdgeKeys(back).count(PeerKey("from", "server", c.client))) << back.dump();
+    kinds.insert(KindOf(c.server));
+  }
+  if (WithCaches()) {
+    EXPECT_EQ(kinds, (std::set<std::string>{"Deployment", "StatefulSet", "DaemonSet"}));
+  } else {
+    EXPECT_EQ(kinds, (std::set<std::string>{"Deployment"}));
   }
 }
 

@@ -26,6 +26,10 @@ kube_mode=${SMI_E2E_KUBE:-}
 # given no Prometheus at all; the tests still ask the harness' Prometheus, which scrapes the same
 # proxies at the same interval, for the expected numbers (within a tolerance: e2e_env.cpp).
 source_mode=${SMI_E2E_SOURCE:-prometheus}
+# SMI_E2E_SECOND_JOB=NAME: the harness' Prometheus scrapes every proxy twice, the second time in a
+# job of that name (the server must still count each request once).
+stack_args=()
+[[ -n ${SMI_E2E_SECOND_JOB:-} ]] && stack_args=(--second-job "$SMI_E2E_SECOND_JOB")
 [[ $source_mode == sidecars && -z $kube_mode ]] && kube_mode=objects
 work=$(mktemp -d "${TMPDIR:-/tmp}/smi-e2e.XXXXXX")
 harness_name=run_e2e
@@ -35,7 +39,7 @@ trap harness_cleanup EXIT
 
 address_base=$(random_address_base)
 MESHSIM="$meshsim_bin" "$root/tools/mesh-stack.sh" start "$work" --scrape-interval 1s "${mesh_args[@]}" \
-  --address-base "$address_base"
+  --address-base "$address_base" "${stack_args[@]}"
 prometheus_url=$(cat "$work/prometheus.url")
 
 kube_args=()
@@ -148,6 +152,7 @@ export SMI_E2E_KUBECTL_BIN="$kubectl_bin"
 export SMI_E2E_PROMETHEUS_URL="$prometheus_url"
 export SMI_E2E_TOPOLOGY="$work/topology.json"
 export SMI_E2E_KUBE="$kube_mode"
+export SMI_E2E_SECOND_JOB="${SMI_E2E_SECOND_JOB:-}"
 export SMI_E2E_KUBE_OBJECTS="$work/kube-objects.json"
 [[ $kube_mode == fakekube ]] && export SMI_E2E_FAKEKUBE_CONTROL="$work/fakekube.ctl"
 for test_bin in "${test_bins[@]}"; do

@@ -3,6 +3,7 @@
 // timestamp over the response's window; every edge with the simulator's topology.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <tuple>
@@ -71,6 +72,40 @@ std::vector<Call> Calls() {
   return out;
 }
 
+// The workload kinds the mesh's series name (a Deployment, StatefulSet, DaemonSet); other kinds
+// exist only through the Kubernetes caches.
+bool MeshNamesKind(const std::string& kind) {
+  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet";
+}
+
+// Workloads that clients outside the mesh call: only their own proxies see those callers.
+std::vector<Workload> UnmeshedServers() {
+  std::vector<Workload> out;
+  for (const auto& c : GetEnv().topology.value("unmeshed_calls", json::array())) {
+    out.push_back(Ref(c.at("server")));
+  }
+  if (out.empty()) throw std::runtime_error("the simulator's topology should have unmeshed calls");
+  return out;
+}
+
+bool CalledFromOutsideTheMesh(const Workload& w) {
+  for (const auto& s : UnmeshedServers()) {
+    if (s == w) return true;
+  }
+  return false;
+}
+
+// The peer of an edge the mesh cannot name (docs/decisions.md, decision 6): kind Unknown, named
+// by nothing Linkerd records about an unmeshed caller.
+const EdgeKey kUnmeshedCaller{"from", "server", "Unknown", "", ""};
+
+// The resource path of a workload: /namespaces/NS/deployments/NAME, statefulsets, daemonsets.
+std::string PathOf(const Workload& w) {
+  std::string plural = w.kind;
+  for (char& c : plural) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "/namespaces/" + w.ns + "/" + plural + "s/" + w.name;
+}
+
 std::set<std::string> Namespaces() {
   std::set<std::string> out;
   for (const auto& w : Workloads()) out.insert(w.ns);
@@ -108,6 +143,11 @@ void VerifyItem(const json& item) {
     ASSERT_EQ(edge.at("direction"), "from");
     ASSERT_EQ(edge.at("side"), "server");
     selector = "direction=\"inbound\"," + Matchers(item.at("resource"), "");
+  } else if (edge.at("resource").at("kind") == "Unknown") {
+    // Callers only the server's proxy saw: its inbound series without a client identity.
+    ASSERT_EQ(edge.at("direction"), "from");
+    ASSERT_EQ(edge.at("side"), "server");
+    selector = "direction=\"inbound\",client_id=\"\"," + Matchers(item.at("resource"), "");
   } else {
     ASSERT_EQ(edge.at("side"), "client");  // Linkerd records edges at the client
     const bool to = edge.at("direction") == "to";
@@ -206,25 +246,63 @@ TEST(EndToEnd, NamespacesGetAndList) {
   }
 }
 
-TEST(EndToEnd, DeploymentEdgesFollowTheTopology) {
-  size_t edges_seen = 0, deployment_calls = 0;
+// Every workload of every kind: each peer with its own kind (a Deployment calling a StatefulSet
+// sees a StatefulSet), unmeshed callers as the one Unknown peer, idle workloads without edges.
+TEST(EndToEnd, WorkloadEdgesFollowTheTopologyWithEachPeersKind) {
+  size_t edges_seen = 0;
+  std::set<std::string> peer_kinds;
+  size_t mesh_named_calls = 0;
   for (const auto& c : Calls()) {
-    if (c.client.kind == "Deployment" && c.server.kind == "Deployment") ++deployment_calls;
+    if (MeshNamesKind(c.client.kind) && MeshNamesKind(c.server.kind)) ++mesh_named_calls;
   }
-  for (const auto& w : Deployments()) {
+  for (const auto& w : Workloads()) {
+    if (!MeshNamesKind(w.kind)) continue;  // kinds only the caches know (decision 17)
     std::set<EdgeKey> want;
     for (const auto& c : Calls()) {
-      if (c.client == w) want.insert({"to", "client", "Deployment", c.server.ns, c.server.name});
-      if (c.server == w) want.insert({"from", "client", "Deployment", c.client.ns, c.client.name});
+      if (c.client == w) want.insert({"to", "client", c.server.kind, c.server.ns, c.server.name});
+      if (c.server == w) want.insert({"from", "client", c.client.kind, c.client.ns, c.client.name});
     }
-    const json list = GetJson(kBase + "/namespaces/" + w.ns + "/deployments/" + w.name + "/edges");
-    EXPECT_EQ(list.at("resource"),
-              (json{{"kind", "Deployment"}, {"namespace", w.ns}, {"name", w.name}}));
+    if (CalledFromOutsideTheMesh(w)) want.insert(kUnmeshedCaller);
+    const json list = GetJson(kBase + PathOf(w) + "/edges");
+    EXPECT_EQ(list.at("resource"), (json{{"kind", w.kind}, {"namespace", w.ns}, {"name", w.name}}));
     EXPECT_EQ(EdgeKeys(list), want) << w.ns << "/" << w.name;
     for (const auto& item : list.at("items")) VerifyItem(item);
+    for (const auto& key : want) peer_kinds.insert(std::get<2>(key));
     edges_seen += want.size();
   }
-  EXPECT_GE(edges_seen, 2 * deployment_calls);  // each call is seen from both of its ends
+  EXPECT_GE(edges_seen, 2 * mesh_named_calls);  // each call is seen from both of its ends
+  EXPECT_EQ(peer_kinds,
+            (std::set<std::string>{"Deployment", "StatefulSet", "DaemonSet", "Unknown"}))
+      << "the simulator's calls should join every workload kind and unmeshed callers";
+}
+
+// Two workloads calling each other, and a workload calling itself: one item per direction, each
+// with the numbers of its own direction.
+TEST(EndToEnd, BothDirectionsAndSelfCallsAreSeparateItems) {
+  int both_ways = 0, self_calls = 0;
+  for (const auto& c : Calls()) {
+    const bool self = c.client == c.server;
+    bool reverse = false;
+    for (const auto& r : Calls())
+      reverse = reverse || (r.client == c.server && r.server == c.client);
+    if (!self && !reverse) continue;
+    self ? ++self_calls : ++both_ways;
+    const json list = GetJson(kBase + PathOf(c.client) + "/edges");
+    int to = 0, from = 0;
+    for (const auto& item : list.at("items")) {
+      const json& peer = item.at("edge").at("resource");
+      if (peer.at("kind") != c.server.kind || peer.value("namespace", "") != c.server.ns ||
+          peer.value("name", "") != c.server.name) {
+        continue;
+      }
+      (item.at("edge").at("direction") == "to" ? to : from)++;
+      VerifyItem(item);
+    }
+    EXPECT_EQ(to, 1) << c.client.name << " -> " << c.server.name;
+    EXPECT_EQ(from, 1) << c.client.name << " <- " << c.server.name;
+  }
+  EXPECT_GE(both_ways, 2) << "the simulator should have two workloads calling each other";
+  EXPECT_GE(self_calls, 1) << "the simulator should have a workload calling itself";
 }
 
 TEST(EndToEnd, CrossNamespaceEdgeIsSeenFromBothEnds) {
@@ -232,10 +310,9 @@ TEST(EndToEnd, CrossNamespaceEdgeIsSeenFromBothEnds) {
   for (const auto& c : Calls()) {
     if (c.client.ns == c.server.ns) continue;
     ++cross;
-    const json from_server =
-        GetJson(kBase + "/namespaces/" + c.server.ns + "/deployments/" + c.server.name + "/edges");
+    const json from_server = GetJson(kBase + PathOf(c.server) + "/edges");
     EXPECT_TRUE(
-        EdgeKeys(from_server).count({"from", "client", "Deployment", c.client.ns, c.client.name}));
+        EdgeKeys(from_server).count({"from", "client", c.client.kind, c.client.ns, c.client.name}));
     const json ns_edges = GetJson(kBase + "/namespaces/" + c.client.ns + "/edges");
     EXPECT_TRUE(EdgeKeys(ns_edges).count({"to", "client", "Namespace", "", c.server.ns}));
     for (const auto& item : ns_edges.at("items")) VerifyItem(item);
@@ -257,6 +334,7 @@ TEST(EndToEnd, PodEdgesFollowTheTopology) {
         }
       }
     }
+    if (CalledFromOutsideTheMesh(owner)) want.insert(kUnmeshedCaller);
     const json list = GetJson(kBase + "/namespaces/" + pod.at("namespace").get<std::string>() +
                               "/pods/" + pod.at("name").get<std::string>() + "/edges");
     EXPECT_EQ(EdgeKeys(list), want) << pod.dump();

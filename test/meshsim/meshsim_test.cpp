@@ -56,7 +56,7 @@ TEST(MeshsimTopology, DefaultIsEmojivotoWithSeventeenPodsOnConsecutiveAddresses)
   ASSERT_EQ(topo.pods.size(), 17u);
   EXPECT_EQ(topo.pods.front().ip, "127.0.10.1");
   EXPECT_EQ(topo.pods.back().ip, "127.0.10.17");
-  EXPECT_EQ(topo.calls.size(), 9u);  // the voting call is split over 2 backends
+  EXPECT_EQ(topo.calls.size(), 13u);  // the voting call is split over 2 backends
   const std::regex deployment_pod(
       "web-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}");
   EXPECT_TRUE(std::regex_match(topo.pods.front().name, deployment_pod)) << topo.pods.front().name;
@@ -88,7 +88,13 @@ TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMes
   const std::string peer = "tls=\"no_identity\",no_tls_reason=\"no_tls_from_remote\"";
   EXPECT_EQ(Sample(payload, "response_total{", {peer, "classification=\"success\""}), "40");
   EXPECT_EQ(Sample(payload, "response_total{", {"classification=\"failure\""}), "");
-  EXPECT_EQ(payload.find("client_id"), std::string::npos);
+  // The unmeshed series carry no client identity (the meshed voting series beside them do).
+  std::istringstream lines(payload);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("no_tls_from_remote") != std::string::npos) {
+      EXPECT_EQ(line.find("client_id"), std::string::npos) << line;
+    }
+  }
   EXPECT_EQ(payload.find("direction=\"outbound\""), std::string::npos);
   const std::string later =
       RenderPodMetrics(topo, topo.workloads[read.server].pods[0], 50.0, 1700000000);
@@ -96,10 +102,35 @@ TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMes
 
   // The topology JSON keeps unmeshed traffic out of `calls` (every call there has a client).
   const auto json = TopologyJson(topo, 4191);
-  EXPECT_EQ(json["calls"].size(), 6u);
+  EXPECT_EQ(json["calls"].size(), 10u);
   ASSERT_EQ(json["unmeshed_calls"].size(), 3u);
   EXPECT_EQ(json["unmeshed_calls"][0]["server"]["kind"], "statefulset");
   EXPECT_FALSE(json["unmeshed_calls"][0].contains("client"));
+}
+
+TEST(MeshsimTopology, DefaultJoinsKindsBothWaysAndToItself) {
+  const Topology topo = ParseTopology(DefaultTopologyYaml(), "127.0.10.1");
+  std::set<std::pair<std::string, std::string>> calls;
+  for (const Call& c : topo.calls) {
+    if (c.client == kUnmeshed) continue;
+    const Workload& client = topo.workloads[c.client];
+    const Workload& server = topo.workloads[c.server];
+    calls.insert(
+        {KindName(client.kind) + "/" + client.name, KindName(server.kind) + "/" + server.name});
+  }
+  EXPECT_TRUE(calls.count({"deployment/voting", "statefulset/vote-store"}));
+  EXPECT_TRUE(calls.count({"deployment/vote-bot", "daemonset/node-logger"}));
+  EXPECT_TRUE(calls.count({"deployment/web", "deployment/auth"}));
+  EXPECT_TRUE(calls.count({"deployment/auth", "deployment/web"}));
+  EXPECT_TRUE(calls.count({"deployment/emoji", "deployment/emoji"}));
+  // A pod of a workload calling itself reports the call on both sides of its own proxy.
+  std::size_t emoji_pod = 0;
+  for (std::size_t i = 0; i < topo.pods.size(); ++i) {
+    if (topo.workloads[topo.pods[i].workload].name == "emoji") emoji_pod = i;
+  }
+  const std::string payload = RenderPodMetrics(topo, emoji_pod, 40.0, 1700000000);
+  EXPECT_NE(payload.find("client_id=\"emoji.emojivoto.serviceaccount"), std::string::npos);
+  EXPECT_NE(payload.find("dst_deployment=\"emoji\""), std::string::npos);
 }
 
 // A ReplicaSet no Deployment runs and a Job: their objects, pod owners and Linkerd target labels.

@@ -61,6 +61,7 @@ TEST(IstioProfileQueries, OneDeployment) {
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", "
             "destination_workload=\"web\"}[30s])) or label_replace(group by "
             "(destination_workload_namespace, destination_workload) "
@@ -74,6 +75,7 @@ TEST(IstioProfileQueries, OneDeployment) {
   EXPECT_EQ(q.buckets,
             "sum by (destination_workload_namespace, destination_workload, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", "
             "destination_workload=\"web\"}[30s]))");
 }
@@ -83,6 +85,7 @@ TEST(IstioProfileQueries, DeploymentsInANamespace) {
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", "
             "destination_workload!=\"\"}[30s])) or label_replace(group by "
             "(destination_workload_namespace, destination_workload) "
@@ -96,6 +99,7 @@ TEST(IstioProfileQueries, DeploymentsInANamespace) {
   EXPECT_EQ(q.buckets,
             "sum by (destination_workload_namespace, destination_workload, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}[30s]))");
 }
 
@@ -103,13 +107,14 @@ TEST(IstioProfileQueries, PodsInANamespace) {
   const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kPod, "emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, pod, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"destination\", "
+            "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
             "namespace=\"emojivoto\", pod!=\"\"}[30s])) or label_replace(group by "
             "(namespace, pod) (up{job=\"kubernetes-pods\", namespace=\"emojivoto\", "
             "pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, pod, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "namespace=\"emojivoto\", pod!=\"\"}[30s]))");
 }
 
@@ -117,13 +122,14 @@ TEST(IstioProfileQueries, OneNamespace) {
   const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"destination\", "
+            "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\"}[30s])) or label_replace(group by "
             "(namespace) (up{job=\"kubernetes-pods\", namespace=\"emojivoto\"}), "
             "\"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (destination_workload_namespace, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\"}[30s]))");
 }
 
@@ -131,15 +137,16 @@ TEST(IstioProfileQueries, DeploymentEdges) {
   const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (source_workload_namespace, source_workload, "
-            "destination_workload_namespace, destination_workload, response_code, "
-            "grpc_response_status) (increase(istio_requests_total{reporter=\"source\", "
-            "source_workload_namespace=\"emojivoto\", source_workload=\"web\", "
-            "destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
-            "label_replace(sum by (source_workload_namespace, source_workload, "
-            "destination_workload_namespace, destination_workload, response_code, "
-            "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
-            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\", "
-            "source_workload!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
+            "destination_workload_namespace, destination_workload, destination_service, "
+            "response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"source\", job=\"kubernetes-pods\", "
+            "source_workload_namespace=\"emojivoto\", source_workload=\"web\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by "
+            "(source_workload_namespace, source_workload, destination_workload_namespace, "
+            "destination_workload, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
+            "destination_workload_namespace=\"emojivoto\", "
+            "destination_workload=\"web\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
             "label_replace(group by (destination_workload_namespace, destination_workload) "
             "(istio_requests_total{reporter=\"destination\", "
             "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\"}), "
@@ -150,69 +157,65 @@ TEST(IstioProfileQueries, DeploymentEdges) {
             "\"smi_exists\", \"true2\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "label_replace(sum by (source_workload_namespace, source_workload, "
-            "destination_workload_namespace, destination_workload, le) "
+            "destination_workload_namespace, destination_workload, destination_service, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
-            "source_workload_namespace=\"emojivoto\", source_workload=\"web\", "
-            "destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
+            "job=\"kubernetes-pods\", source_workload_namespace=\"emojivoto\", "
+            "source_workload=\"web\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
             "label_replace(sum by (source_workload_namespace, source_workload, "
             "destination_workload_namespace, destination_workload, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
-            "destination_workload_namespace=\"emojivoto\", destination_workload=\"web\", "
-            "source_workload!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+            "job=\"kubernetes-pods\", destination_workload_namespace=\"emojivoto\", "
+            "destination_workload=\"web\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
 }
 
 TEST(IstioProfileQueries, PodEdges) {
   const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, pod, destination_workload_namespace, "
-            "destination_workload, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"source\", namespace=\"emojivoto\", "
-            "pod=\"web-1\", destination_workload!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", "
-            "\"\") or label_replace(sum by (source_workload_namespace, source_workload, "
-            "namespace, pod, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"destination\", "
-            "namespace=\"emojivoto\", pod=\"web-1\", source_workload!=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(group by (namespace, pod) "
-            "(up{job=\"kubernetes-pods\", namespace=\"emojivoto\", pod=\"web-1\"}), "
-            "\"smi_exists\", \"true\", \"\", \"\")");
+            "destination_workload, destination_service, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"source\", job=\"kubernetes-pods\", "
+            "namespace=\"emojivoto\", pod=\"web-1\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (source_workload_namespace, source_workload, namespace, "
+            "pod, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
+            "namespace=\"emojivoto\", pod=\"web-1\"}[30s])), \"smi_edge\", \"from\", \"\", "
+            "\"\") or label_replace(group by (namespace, pod) (up{job=\"kubernetes-pods\", "
+            "namespace=\"emojivoto\", pod=\"web-1\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "label_replace(sum by (namespace, pod, destination_workload_namespace, "
-            "destination_workload, le) "
+            "destination_workload, destination_service, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
-            "namespace=\"emojivoto\", pod=\"web-1\", destination_workload!=\"\"}[30s])), "
+            "job=\"kubernetes-pods\", namespace=\"emojivoto\", pod=\"web-1\"}[30s])), "
             "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by "
             "(source_workload_namespace, source_workload, namespace, pod, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
-            "namespace=\"emojivoto\", pod=\"web-1\", source_workload!=\"\"}[30s])), "
+            "job=\"kubernetes-pods\", namespace=\"emojivoto\", pod=\"web-1\"}[30s])), "
             "\"smi_edge\", \"from\", \"\", \"\")");
 }
 
 TEST(IstioProfileQueries, NamespaceEdges) {
   const auto q = BuildQueries(IstioProfile(), Edges(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
-            "label_replace(sum by (source_workload_namespace, "
+            "label_replace(sum by (source_workload_namespace, destination_workload_namespace, "
+            "destination_service, response_code, grpc_response_status) "
+            "(increase(istio_requests_total{reporter=\"source\", job=\"kubernetes-pods\", "
+            "source_workload_namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"to\", \"\", "
+            "\"\") or label_replace(sum by (source_workload_namespace, "
             "destination_workload_namespace, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"source\", "
-            "source_workload_namespace=\"emojivoto\", "
-            "destination_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (source_workload_namespace, "
-            "destination_workload_namespace, response_code, grpc_response_status) "
-            "(increase(istio_requests_total{reporter=\"destination\", "
-            "destination_workload_namespace=\"emojivoto\", "
-            "source_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
-            "label_replace(group by (namespace) (up{job=\"kubernetes-pods\", "
+            "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
+            "destination_workload_namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"from\", "
+            "\"\", \"\") or label_replace(group by (namespace) (up{job=\"kubernetes-pods\", "
             "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (source_workload_namespace, "
-            "destination_workload_namespace, le) "
+            "label_replace(sum by (source_workload_namespace, destination_workload_namespace, "
+            "destination_service, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
-            "source_workload_namespace=\"emojivoto\", "
-            "destination_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (source_workload_namespace, "
-            "destination_workload_namespace, le) "
+            "job=\"kubernetes-pods\", source_workload_namespace=\"emojivoto\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by "
+            "(source_workload_namespace, destination_workload_namespace, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
-            "destination_workload_namespace=\"emojivoto\", "
-            "source_workload_namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+            "job=\"kubernetes-pods\", destination_workload_namespace=\"emojivoto\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\")");
 }
 
 TEST(IstioProfileQueries, AllWorkloadKinds) {
@@ -220,6 +223,7 @@ TEST(IstioProfileQueries, AllWorkloadKinds) {
   EXPECT_EQ(q.counts,
             "sum by (destination_workload_namespace, destination_workload, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", "
             "destination_workload!=\"\"}[30s])) or label_replace(group by "
             "(destination_workload_namespace, destination_workload) "
@@ -233,6 +237,7 @@ TEST(IstioProfileQueries, AllWorkloadKinds) {
   EXPECT_EQ(q.buckets,
             "sum by (destination_workload_namespace, destination_workload, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
+            "job=\"kubernetes-pods\", "
             "destination_workload_namespace=\"emojivoto\", destination_workload!=\"\"}[30s]))");
 }
 
@@ -273,7 +278,7 @@ TEST(IstioProfileSamples, FailuresAre5xxAndFailingGrpcStatuses) {
       ToSamples(IstioProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""),
                 {Row(Dst("emojivoto", "web", "200"), 100), Row(Dst("emojivoto", "web", "404"), 3),
                  Row(Dst("emojivoto", "web", "503"), 2), Row(Dst("emojivoto", "web", "500"), 1),
-                 Row(Dst("emojivoto", "web", "0"), 1),  // reset before any response: not a 5xx
+                 Row(Dst("emojivoto", "web", "0"), 1),  // no response (reset): a failure
                  Row(Dst("emojivoto", "emoji", "200", "0"), 50),
                  Row(Dst("emojivoto", "emoji", "200", "5"), 4),   // NotFound: success
                  Row(Dst("emojivoto", "emoji", "200", "14"), 3),  // Unavailable
@@ -291,8 +296,8 @@ TEST(IstioProfileSamples, FailuresAre5xxAndFailingGrpcStatuses) {
   EXPECT_DOUBLE_EQ(s.resources[0].counts.success, 58);
   EXPECT_DOUBLE_EQ(s.resources[0].counts.failure, 8);
   EXPECT_EQ(s.resources[1].resource, Ref("Deployment", "emojivoto", "web"));
-  EXPECT_DOUBLE_EQ(s.resources[1].counts.success, 104);
-  EXPECT_DOUBLE_EQ(s.resources[1].counts.failure, 3);
+  EXPECT_DOUBLE_EQ(s.resources[1].counts.success, 103);
+  EXPECT_DOUBLE_EQ(s.resources[1].counts.failure, 4);
 }
 
 TEST(IstioProfileSamples, BucketsAreMillisecondsAndExistenceComesFromEitherReporter) {
@@ -354,8 +359,9 @@ TEST(IstioProfileSamples, ToEdgesAreClientSideFromEdgesServerSide) {
   EXPECT_EQ(s.edges[2].side, Side::kServer);
   EXPECT_EQ(s.edges[2].peer, Ref("Deployment", "load", "loadgen"));
   EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 45);
-  // A caller Istio does not know keeps the identity Istio gives it (never dropped).
-  EXPECT_EQ(s.edges[3].peer, Ref("Deployment", "unknown", "unknown"));
+  // A caller Istio does not know is kept (never dropped) as the peer of kind Unknown, not as an
+  // object "unknown" in a namespace "unknown".
+  EXPECT_EQ(s.edges[3].peer, Ref("Unknown", "", ""));
   EXPECT_DOUBLE_EQ(s.edges[3].counts.failure, 2);
 }
 

@@ -66,36 +66,40 @@ TEST(LinkerdProfileQueries, OneDeployment) {
   const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
-            "direction=\"inbound\", namespace=\"emojivoto\", deployment=\"web\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s])) "
             "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\", deployment=\"web\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"emojivoto\", deployment=\"web\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, DeploymentsInANamespace) {
   const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
-            "direction=\"inbound\", namespace=\"emojivoto\", deployment!=\"\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "deployment!=\"\"}[30s])) "
             "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\", deployment!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"emojivoto\", deployment!=\"\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "deployment!=\"\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, DeploymentsAcrossNamespaces) {
   const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kDeployment, "", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, classification) (increase(response_total{"
-            "direction=\"inbound\", deployment!=\"\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", deployment!=\"\"}[30s])) "
             "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
             "deployment!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", deployment!=\"\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", deployment!=\"\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, OnePod) {
@@ -103,35 +107,39 @@ TEST(LinkerdProfileQueries, OnePod) {
       BuildQueries(LinkerdProfile(), Q(ResourceKind::kPod, "emojivoto", "web-5f86686c4d-abcde"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, pod, classification) (increase(response_total{"
-            "direction=\"inbound\", namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "pod=\"web-5f86686c4d-abcde\"}[30s])) "
             "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}), \"smi_exists\", \"true\", "
             "\"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"emojivoto\", pod=\"web-5f86686c4d-abcde\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "pod=\"web-5f86686c4d-abcde\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kPod, "emojivoto", "")).buckets,
-            "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
+  EXPECT_EQ(
+      BuildQueries(p, Q(ResourceKind::kPod, "emojivoto", "")).buckets,
+      "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
+      "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
   EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kPod, "", "")).counts,
             "sum by (namespace, pod, classification) (increase(response_total{"
-            "direction=\"inbound\", pod!=\"\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", pod!=\"\"}[30s])) "
             "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", pod!=\"\"}), "
             "\"smi_exists\", \"true\", \"\", \"\")");
 }
 
 TEST(LinkerdProfileQueries, StatefulSetAndDaemonSetLabels) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
-            "sum by (namespace, statefulset, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"db\", statefulset=\"pg\"}[30s]))");
+  EXPECT_EQ(
+      BuildQueries(p, Q(ResourceKind::kStatefulSet, "db", "pg")).buckets,
+      "sum by (namespace, statefulset, le) (increase(response_latency_ms_bucket{"
+      "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"db\", statefulset=\"pg\"}[30s]))");
   EXPECT_EQ(BuildQueries(p, Q(ResourceKind::kDaemonSet, "", "")).buckets,
             "sum by (namespace, daemonset, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", daemonset!=\"\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", daemonset!=\"\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, OneNamespaceGroupsOnlyByNamespace) {
@@ -139,24 +147,24 @@ TEST(LinkerdProfileQueries, OneNamespaceGroupsOnlyByNamespace) {
   const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kNamespace, "other", "emojivoto"));
   EXPECT_EQ(q.counts,
             "sum by (namespace, classification) (increase(response_total{"
-            "direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\"}[30s])) "
             "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace=\"emojivoto\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace=\"emojivoto\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, AllNamespaces) {
   const auto q = BuildQueries(LinkerdProfile(), Q(ResourceKind::kNamespace, "", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, classification) (increase(response_total{"
-            "direction=\"inbound\", namespace!=\"\"}[30s])) "
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace!=\"\"}[30s])) "
             "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", namespace!=\"\"}), "
             "\"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, le) (increase(response_latency_ms_bucket{"
-            "direction=\"inbound\", namespace!=\"\"}[30s]))");
+            "direction=\"inbound\", job=\"linkerd-proxy\", namespace!=\"\"}[30s]))");
 }
 
 TEST(LinkerdProfileQueries, DeploymentEdges) {
@@ -164,59 +172,77 @@ TEST(LinkerdProfileQueries, DeploymentEdges) {
       BuildQueries(LinkerdProfile(), Edges(ResourceKind::kDeployment, "emojivoto", "web"));
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
-            "classification) (increase(response_total{direction=\"outbound\", "
-            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])), "
-            "\"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
-            "classification) (increase(response_total{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\") "
-            "or label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
-            "namespace=\"emojivoto\", deployment=\"web\"}), \"smi_exists\", \"true\", \"\", \"\")");
+            "dst_statefulset, dst_daemonset, authority, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment=\"web\"}[30s])), \"smi_edge\", \"to\", \"\", "
+            "\"\") or label_replace(sum by (namespace, deployment, statefulset, daemonset, "
+            "dst_namespace, dst_deployment, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\"}[30s])), \"smi_edge\", "
+            "\"from\", \"\", \"\") or label_replace(sum by (namespace, deployment, "
+            "classification) (increase(response_total{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\") or "
+            "label_replace(group by (namespace, deployment) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment=\"web\"}), \"smi_exists\", \"true\", \"\", "
+            "\"\")");
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, "
+            "dst_statefulset, dst_daemonset, authority, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])), "
-            "\"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", deployment=\"web\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by (namespace, deployment, "
+            "statefulset, daemonset, dst_namespace, dst_deployment, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\")");
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\", "
+            "dst_deployment=\"web\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
+            "label_replace(sum by (namespace, deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
 }
 
 TEST(LinkerdProfileQueries, PodEdges) {
   const auto q = BuildQueries(LinkerdProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"));
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, authority, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", pod=\"web-1\", dst_pod!=\"\"}[30s])), "
-            "\"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod=\"web-1\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by (namespace, pod, "
+            "dst_namespace, dst_pod, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_pod=\"web-1\", pod!=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\")");
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\", dst_pod=\"web-1\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by (namespace, pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "pod=\"web-1\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
 }
 
 TEST(LinkerdProfileQueries, NamespaceEdges) {
   const auto q = BuildQueries(LinkerdProfile(), Edges(ResourceKind::kNamespace, "", "emojivoto"));
   EXPECT_EQ(q.counts,
+            "label_replace(sum by (namespace, dst_namespace, authority, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
             "label_replace(sum by (namespace, dst_namespace, classification) "
-            "(increase(response_total{direction=\"outbound\", namespace=\"emojivoto\", "
-            "dst_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, dst_namespace, classification) "
-            "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
-            "namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") "
-            "or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or "
+            "label_replace(sum by (namespace, classification) "
+            "(increase(response_total{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "client_id=\"\", namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"from_unnamed\", "
+            "\"\", \"\") or label_replace(group by (namespace) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\"}), \"smi_exists\", \"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (namespace, dst_namespace, le) "
+            "label_replace(sum by (namespace, dst_namespace, authority, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", dst_namespace!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", "
-            "\"\") "
-            "or label_replace(sum by (namespace, dst_namespace, le) "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\"}[30s])), \"smi_edge\", \"to\", "
+            "\"\", \"\") or label_replace(sum by (namespace, dst_namespace, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", namespace!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
-            "\"\")");
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\"}[30s])), \"smi_edge\", "
+            "\"from\", \"\", \"\") or label_replace(sum by (namespace, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\"}[30s])), "
+            "\"smi_edge\", \"from_unnamed\", \"\", \"\")");
 }
 
 TEST(LinkerdProfileQueries, WindowIsAPromQLRange) {
@@ -457,13 +483,14 @@ TEST(LinkerdProfileQueries, AllWorkloadKindsInANamespace) {
   const auto q = BuildQueries(LinkerdProfile(), All("emojivoto", ""));
   EXPECT_EQ(q.counts,
             "sum by (namespace, deployment, statefulset, daemonset, classification) "
-            "(increase(response_total{direction=\"inbound\", namespace=\"emojivoto\"}[30s])) "
+            "(increase(response_total{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\"}[30s])) "
             "or label_replace(group by (namespace, deployment, statefulset, daemonset) "
             "(up{job=\"linkerd-proxy\", namespace=\"emojivoto\"}), \"smi_exists\", \"true\", "
             "\"\", \"\")");
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, statefulset, daemonset, le) "
-            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\"}[30s]))");
 }
 
@@ -471,13 +498,16 @@ TEST(LinkerdProfileQueries, AllWorkloadKindsByNameIsOneBranchPerOwnerLabel) {
   const auto q = BuildQueries(LinkerdProfile(), All("emojivoto", "web"));
   EXPECT_EQ(q.buckets,
             "sum by (namespace, deployment, statefulset, daemonset, le) "
-            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", "
             "deployment=\"web\"}[30s])) "
             "or sum by (namespace, deployment, statefulset, daemonset, le) "
-            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", "
             "statefulset=\"web\"}[30s])) "
             "or sum by (namespace, deployment, statefulset, daemonset, le) "
-            "(increase(response_latency_ms_bucket{direction=\"inbound\", namespace=\"emojivoto\", "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", "
             "daemonset=\"web\"}[30s]))");
   EXPECT_THROW(BuildQueries(LinkerdProfile(), All("emojivoto", "we\"b")), std::invalid_argument);
 }
@@ -530,34 +560,46 @@ TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
   const auto q = BuildQueries(LinkerdProfile(), query);
   EXPECT_EQ(q.counts,
             "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, "
-            "classification) (increase(response_total{direction=\"outbound\", "
-            "namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, pod, deployment, dst_namespace, dst_pod, "
-            "classification) (increase(response_total{direction=\"outbound\", "
+            "dst_statefulset, dst_daemonset, authority, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or "
+            "label_replace(sum by (namespace, pod, deployment, statefulset, daemonset, "
+            "dst_namespace, dst_pod, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
             "dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
-            "\"\") "
-            "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", "
-            "namespace=\"emojivoto\", pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+            "\"\") or label_replace(sum by (namespace, pod, classification) "
+            "(increase(response_total{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "client_id=\"\", namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", "
+            "\"from_unnamed\", \"\", \"\") or label_replace(group by (namespace, pod) "
+            "(up{job=\"linkerd-proxy\", namespace=\"emojivoto\", pod!=\"\"}), \"smi_exists\", "
+            "\"true\", \"\", \"\")");
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, le) "
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, dst_deployment, "
+            "dst_statefulset, dst_daemonset, authority, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, pod, deployment, dst_namespace, dst_pod, le) "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", "
+            "\"to\", \"\", \"\") or label_replace(sum by (namespace, pod, deployment, "
+            "statefulset, daemonset, dst_namespace, dst_pod, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", "
-            "\"\")");
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by (namespace, pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "pod!=\"\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
 
   // Without a peer kind only rows naming the peer pod are asked for.
   const auto plain = BuildQueries(LinkerdProfile(), PodEdges("emojivoto"));
   EXPECT_EQ(plain.buckets,
-            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, authority, le) "
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", pod!=\"\", dst_pod!=\"\"}[30s])), \"smi_edge\", \"to\", "
-            "\"\", \"\") "
-            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_pod!=\"\", pod!=\"\"}[30s])), \"smi_edge\", "
-            "\"from\", \"\", \"\")");
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod!=\"\"}[30s])), \"smi_edge\", "
+            "\"to\", \"\", \"\") or label_replace(sum by (namespace, pod, dst_namespace, "
+            "dst_pod, le) (increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\", dst_pod!=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by (namespace, pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "pod!=\"\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
 }
 
 // Without a namespace: the edges of every pod everywhere, in the same two queries (what the edges
@@ -600,7 +642,7 @@ TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
            {"dst_deployment", "voting"},
            {"classification", "failure"}},
           2),
-      // No peer at all: not an edge.
+      // No peer at all (egress without dst_* labels): the peer the mesh cannot name.
       Row({{"smi_edge", "to"},
            {"namespace", "emojivoto"},
            {"pod", "web-1"},
@@ -625,8 +667,9 @@ TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
           10),
   };
   const auto s = ToSamples(LinkerdProfile(), query, counts, buckets);
-  // Sorted by (resource, direction, side, peer): web-1's peer Deployment voting before Pod emoji-1.
-  ASSERT_EQ(s.edges.size(), 3u);
+  // Sorted by (resource, direction, side, peer): web-1's peer Deployment voting before Pod emoji-1
+  // before the Unknown peer.
+  ASSERT_EQ(s.edges.size(), 4u);
   EXPECT_EQ(s.edges[0].resource, Ref("Pod", "emojivoto", "web-1"));
   EXPECT_EQ(s.edges[0].direction, Direction::kTo);
   EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "voting"));
@@ -638,12 +681,16 @@ TEST(LinkerdProfileSamples, EdgesOfEveryPodKeepThePeersWorkload) {
   EXPECT_EQ(s.edges[1].peer_as_kind, Ref("Deployment", "emojivoto", "emoji"));
   EXPECT_DOUBLE_EQ(s.edges[1].counts.success, 10);
   EXPECT_DOUBLE_EQ(s.edges[1].counts.latency_buckets.at(0.005), 10);
-  EXPECT_EQ(s.edges[2].resource, Ref("Pod", "emojivoto", "web-2"));
-  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
-  EXPECT_EQ(s.edges[2].side, Side::kClient);
-  EXPECT_EQ(s.edges[2].peer, Ref("Pod", "load", "loadgen-1"));
+  EXPECT_EQ(s.edges[2].resource, Ref("Pod", "emojivoto", "web-1"));
+  EXPECT_EQ(s.edges[2].peer, Ref("Unknown", "", ""));
   EXPECT_EQ(s.edges[2].peer_as_kind, std::nullopt);
-  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 4);
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 7);
+  EXPECT_EQ(s.edges[3].resource, Ref("Pod", "emojivoto", "web-2"));
+  EXPECT_EQ(s.edges[3].direction, Direction::kFrom);
+  EXPECT_EQ(s.edges[3].side, Side::kClient);
+  EXPECT_EQ(s.edges[3].peer, Ref("Pod", "load", "loadgen-1"));
+  EXPECT_EQ(s.edges[3].peer_as_kind, std::nullopt);
+  EXPECT_DOUBLE_EQ(s.edges[3].counts.success, 4);
 }
 
 }  // namespace

@@ -40,11 +40,12 @@ TEST(TrafficSplitQueries, LinkerdOneNamespace) {
   const auto q = BuildQueries(LinkerdProfile(), SplitQuery({VotingSplit()}));
   EXPECT_EQ(q.counts,
             "sum by (dst_namespace, dst_service, authority, classification) "
-            "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_namespace=\"emojivoto\", "
             "dst_service!=\"\"}[30s]))");
   EXPECT_EQ(q.buckets,
             "sum by (dst_namespace, dst_service, authority, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
             "dst_namespace=\"emojivoto\", dst_service!=\"\"}[30s]))");
   EXPECT_EQ(q.counts.find("=~"), std::string::npos);
   EXPECT_EQ(q.counts.find("voting"), std::string::npos);  // names are compared in C++
@@ -55,7 +56,8 @@ TEST(TrafficSplitQueries, LinkerdSeveralNamespacesSelectNone) {
       LinkerdProfile(), SplitQuery({VotingSplit(), {"shop", "cart", {"cart-v1", "cart-v2"}}}));
   EXPECT_EQ(q.counts,
             "sum by (dst_namespace, dst_service, authority, classification) "
-            "(increase(response_total{direction=\"outbound\", dst_service!=\"\"}[30s]))");
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_service!=\"\"}[30s]))");
 }
 
 TEST(TrafficSplitQueries, IstioAtTheClientsByDestinationService) {
@@ -63,10 +65,12 @@ TEST(TrafficSplitQueries, IstioAtTheClientsByDestinationService) {
   EXPECT_EQ(q.counts,
             "sum by (destination_service_namespace, destination_service_name, response_code, "
             "grpc_response_status) (increase(istio_requests_total{reporter=\"source\", "
+            "job=\"kubernetes-pods\", "
             "destination_service_namespace=\"emojivoto\", destination_service_name!=\"\"}[30s]))");
   EXPECT_EQ(q.buckets,
             "sum by (destination_service_namespace, destination_service_name, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"source\", "
+            "job=\"kubernetes-pods\", "
             "destination_service_namespace=\"emojivoto\", destination_service_name!=\"\"}[30s]))");
 }
 

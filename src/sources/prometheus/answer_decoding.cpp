@@ -130,6 +130,44 @@ TrafficSamples ReadRows(const MeshProfile& profile, const std::vector<VectorSamp
   return out;
 }
 
+bool IsWorkloadKind(ResourceKind kind) {
+  return kind == ResourceKind::kDeployment || kind == ResourceKind::kStatefulSet ||
+         kind == ResourceKind::kDaemonSet;
+}
+
+// The peer of `kind` a row of edges view `v` names (a workload by its own kind where the view
+// says it: peer_workloads); nullopt when the mesh does not name it: labels missing or empty, or
+// the name the mesh gives peers it does not know (unnamed_value).
+std::optional<ObjectReference> PeerOf(const Labels& labels, const SeriesView& v,
+                                      ResourceKind kind) {
+  std::optional<ObjectReference> peer = IsWorkloadKind(kind) && !v.peer_workloads.empty()
+                                            ? OfWorkloads(labels, v.peer_workloads)
+                                            : OfKind(labels, v.peers, kind);
+  if (peer && !v.unnamed_value.empty() &&
+      (peer->name == v.unnamed_value || peer->ns == v.unnamed_value)) {
+    return std::nullopt;
+  }
+  return peer;
+}
+
+// The peer of a row whose peer the mesh cannot name: kind Unknown, named by the host the client
+// addressed (without its port) where the view records it (docs/decisions.md, decision 6).
+ObjectReference UnnamedPeer(const Labels& labels, const SeriesView& v) {
+  ObjectReference r;
+  r.kind = std::string(kUnknownPeerKind);
+  if (const std::string* host = v.host_label.empty() ? nullptr : Find(labels, v.host_label)) {
+    std::string_view h = *host;
+    if (const auto colon = h.rfind(':');
+        colon != std::string_view::npos && colon + 1 < h.size() &&
+        h.find(']', colon) == std::string_view::npos &&
+        std::all_of(h.begin() + colon + 1, h.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      h = h.substr(0, colon);
+    }
+    r.name = std::string(h);
+  }
+  return r;
+}
+
 // Resource scope rows keyed by the object `self(labels)` names.
 template <typename Self>
 TrafficSamples ResourceSamples(const MeshProfile& profile, const std::vector<VectorSample>& counts,
@@ -168,18 +206,23 @@ TrafficSamples EdgeSamples(const MeshProfile& profile, const std::vector<VectorS
       [&](const Labels& labels) -> TrafficCounts* {
         for (const auto& [tag, view, direction] :
              {std::tuple{"to", &s.edges_to, Direction::kTo},
-              std::tuple{"from", &s.edges_from, Direction::kFrom}}) {
-          if (!Has(labels, "smi_edge", tag)) continue;
+              std::tuple{"from", &s.edges_from, Direction::kFrom},
+              std::tuple{"from_unnamed", s.edges_from_unnamed ? &*s.edges_from_unnamed : nullptr,
+                         Direction::kFrom}}) {
+          if (view == nullptr || !Has(labels, "smi_edge", tag)) continue;
           auto r = OfKind(labels, view->objects, kind);
-          auto peer = OfKind(labels, view->peers, kind);
+          if (!r) return nullptr;
+          std::optional<ObjectReference> peer;
           std::optional<ObjectReference> as_kind;
-          if (peer_kind) {
-            if (auto it = view->peers.find(*peer_kind); it != view->peers.end()) {
-              as_kind = Ref(labels, it->second, *peer_kind);
+          if (!view->peers.empty()) {
+            peer = PeerOf(labels, *view, kind);
+            if (peer_kind) {
+              as_kind = PeerOf(labels, *view, *peer_kind);
+              if (!peer) peer = as_kind;
             }
-            if (!peer) peer = as_kind;
           }
-          if (!r || !peer) return nullptr;
+          // A peer the mesh cannot name is kept, never dropped (docs/decisions.md, decision 6).
+          if (!peer) peer = UnnamedPeer(labels, *view);
           return &edges[EdgeKey{*r, direction, view->side, *peer, as_kind}];
         }
         return nullptr;

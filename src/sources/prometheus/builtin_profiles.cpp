@@ -25,8 +25,10 @@ classification:
   labels: [classification]
   failure: [{label: classification, regex: failure}]
   success: [{label: classification, regex: success}]
+# Every query of counts selects the scrape job: a second job scraping the same proxies (a
+# PodMonitor beside the annotations job, say) must not count each request twice.
 resource:
-  selector: [{label: direction, value: inbound}]
+  selector: [{label: direction, value: inbound}, {label: job, param: job}]
   objects: &self
     pod: {namespace: namespace, name: pod}
     deployment: {namespace: namespace, name: deployment}
@@ -37,10 +39,14 @@ resource:
     - {kind: deployment, namespace: namespace, name: deployment}
     - {kind: statefulset, namespace: namespace, name: statefulset}
     - {kind: daemonset, namespace: namespace, name: daemonset}
+# A workload's peers are named by their own kind (a Deployment calling a StatefulSet sees a
+# StatefulSet). Egress the destination controller did not resolve has no dst_* labels: its peer
+# is the host called (authority). Unmeshed callers are seen only by the server's proxy, as inbound
+# series without a client identity: from_unnamed (side server).
 edges:
   to:
     side: client
-    selector: [{label: direction, value: outbound}]
+    selector: [{label: direction, value: outbound}, {label: job, param: job}]
     objects: *self
     peers: &dst
       pod: {namespace: dst_namespace, name: dst_pod}
@@ -48,11 +54,24 @@ edges:
       statefulset: {namespace: dst_namespace, name: dst_statefulset}
       daemonset: {namespace: dst_namespace, name: dst_daemonset}
       namespace: {name: dst_namespace}
+    peer_workloads:
+      - {kind: deployment, namespace: dst_namespace, name: dst_deployment}
+      - {kind: statefulset, namespace: dst_namespace, name: dst_statefulset}
+      - {kind: daemonset, namespace: dst_namespace, name: dst_daemonset}
+    host: authority
   from:
     side: client
-    selector: [{label: direction, value: outbound}]
+    selector: [{label: direction, value: outbound}, {label: job, param: job}]
     objects: *dst
     peers: *self
+    peer_workloads: *self_workloads
+  from_unnamed:
+    side: server
+    selector:
+      - {label: direction, value: inbound}
+      - {label: job, param: job}
+      - {label: client_id, value: ""}
+    objects: *self
 existence:
   - metric: up
     selector: [{label: job, param: job}]
@@ -63,7 +82,7 @@ existence:
 # series, so only traffic sent to the apex counts for a split.
 traffic_split:
   side: client
-  selector: [{label: direction, value: outbound}]
+  selector: [{label: direction, value: outbound}, {label: job, param: job}]
   namespace: dst_namespace
   backend: dst_service
   authority: authority
@@ -89,6 +108,8 @@ sidecars:
 // and as a Deployment where the kind is not asked (every workload kind at once; the peers of pod
 // edges, which Istio names by workload, not pod). Workloads exist while their sidecars have
 // request series (as server or as client); pods and namespaces while `up` has their proxies.
+// Istio names a peer it does not know (an unmeshed caller, egress) workload "unknown" in
+// namespace "unknown": that peer is answered as kind Unknown, never as an object of that name.
 constexpr const char* kIstio = R"yaml(
 name: istio
 parameters:
@@ -99,12 +120,13 @@ metrics:
   latency_unit: milliseconds
 classification:
   labels: [response_code, grpc_response_status]
-  # HTTP 5xx; gRPC Unknown, DeadlineExceeded, PermissionDenied, Internal, Unavailable, DataLoss.
+  # HTTP 5xx; no response at all (response_code 0: reset, timeout, as Linkerd counts it); gRPC
+  # Unknown, DeadlineExceeded, PermissionDenied, Internal, Unavailable, DataLoss.
   failure:
-    - {label: response_code, regex: "5.."}
+    - {label: response_code, regex: "5..|0"}
     - {label: grpc_response_status, regex: "2|4|7|13|14|15"}
 resource:
-  selector: [{label: reporter, value: destination}]
+  selector: [{label: reporter, value: destination}, {label: job, param: job}]
   objects: &destination
     pod: {namespace: namespace, name: pod}
     deployment: &dst_workload {namespace: destination_workload_namespace, name: destination_workload}
@@ -116,7 +138,7 @@ resource:
 edges:
   to:
     side: client
-    selector: [{label: reporter, value: source}]
+    selector: [{label: reporter, value: source}, {label: job, param: job}]
     objects:
       pod: {namespace: namespace, name: pod}
       deployment: &src_workload {namespace: source_workload_namespace, name: source_workload}
@@ -129,9 +151,11 @@ edges:
       statefulset: *dst_workload
       daemonset: *dst_workload
       namespace: {name: destination_workload_namespace}
+    unnamed_value: unknown
+    host: destination_service
   from:
     side: server
-    selector: [{label: reporter, value: destination}]
+    selector: [{label: reporter, value: destination}, {label: job, param: job}]
     objects: *destination
     peers:
       pod: {kind: deployment, namespace: source_workload_namespace, name: source_workload}
@@ -139,6 +163,7 @@ edges:
       statefulset: *src_workload
       daemonset: *src_workload
       namespace: {name: source_workload_namespace}
+    unnamed_value: unknown
 existence:
   - metric: up
     selector: [{label: job, param: job}]
@@ -161,7 +186,7 @@ existence:
 # backend counts every client-measured request to its service, through the apex or not.
 traffic_split:
   side: client
-  selector: [{label: reporter, value: source}]
+  selector: [{label: reporter, value: source}, {label: job, param: job}]
   namespace: destination_service_namespace
   backend: destination_service_name
 # Sidecar mode: istio-agent's merged endpoint (Envoy's stats and the agent's), labelled as the

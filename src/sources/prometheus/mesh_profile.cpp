@@ -125,14 +125,19 @@ void CheckSelector(const std::string& where, const std::vector<Matcher>& selecto
   }
 }
 
+// `unnamed_only`: a view whose rows name no peer (edges.from_unnamed), so it has no peers.
 void CheckView(const std::string& where, const SeriesView& v,
-               const std::map<std::string, std::string>& parameters, bool edges) {
+               const std::map<std::string, std::string>& parameters, bool edges,
+               bool unnamed_only = false) {
   CheckSelector(where + ".selector", v.selector, parameters);
   CheckObjects(where + ".objects", v.objects);
   CheckWorkloads(where + ".workloads", v.workloads);
   if (edges) {
     CheckObjects(where + ".peers", v.peers);
+    CheckWorkloads(where + ".peer_workloads", v.peer_workloads);
+    if (!v.host_label.empty()) CheckLabel(where + ".host", v.host_label);
     for (const auto& [kind, o] : v.objects) {
+      if (unnamed_only) continue;
       if (!v.peers.contains(kind)) {
         throw std::invalid_argument(where + ".peers: no entry for " + std::string(KindLabel(kind)) +
                                     ", which objects has");
@@ -199,6 +204,9 @@ MeshProfile::MeshProfile(MeshProfileSpec spec) : spec_(std::move(spec)) {
   CheckView("resource", s.resource, s.parameters, false);
   CheckView("edges.to", s.edges_to, s.parameters, true);
   CheckView("edges.from", s.edges_from, s.parameters, true);
+  if (s.edges_from_unnamed) {
+    CheckView("edges.from_unnamed", *s.edges_from_unnamed, s.parameters, true, true);
+  }
   if (s.traffic_split) {
     const TrafficSplitView& v = *s.traffic_split;
     CheckSelector("traffic_split.selector", v.selector, s.parameters);

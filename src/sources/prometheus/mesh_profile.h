@@ -50,6 +50,16 @@ struct SeriesView {
   // has its kind set.
   std::vector<ObjectLabels> workloads;
   Side side = Side::kClient;  // edges only
+  // Edges only. Peers of the workload kinds: named by the first of these whose name label is set
+  // (each has its kind), so that a peer answers with its own kind, not the kind asked about;
+  // empty: `peers` names them.
+  std::vector<ObjectLabels> peer_workloads;
+  // Edges only. A row whose peer labels are missing or empty, or whose peer name is
+  // `unnamed_value` (Istio's "unknown"), is traffic with a peer the mesh cannot name: it is kept,
+  // as a peer of kind Unknown named by the host the client addressed (`host_label`, port
+  // removed) where the series record it (docs/decisions.md, decision 6).
+  std::string unnamed_value;
+  std::string host_label;
 };
 
 // Where the existence of objects is seen (e.g. `up{job="linkerd-proxy"}`): an instant selector,
@@ -124,6 +134,9 @@ struct MeshProfileSpec {
   SeriesView resource;    // resource scope: inbound traffic measured at the server side
   SeriesView edges_to;    // `to` edges: the object calls the peer
   SeriesView edges_from;  // `from` edges: the peer calls the object
+  // `from` edges of callers only the object's side records (unmeshed callers, which have no
+  // proxy to report them): every row's peer is unnamed. nullopt: `edges_from` sees every caller.
+  std::optional<SeriesView> edges_from_unnamed;
   std::vector<ExistenceSource> existence;
   // nullopt: the profile cannot answer for TrafficSplits.
   std::optional<TrafficSplitView> traffic_split;

@@ -139,7 +139,8 @@ class Reader {
   SeriesView View(const YAML::Node& n, const std::string& key, bool edges) const {
     if (!n) Fail(key, "is required");
     if (edges) {
-      Map(n, key, {"selector", "objects", "peers", "side"});
+      Map(n, key,
+          {"selector", "objects", "peers", "side", "peer_workloads", "unnamed_value", "host"});
     } else {
       Map(n, key, {"selector", "objects", "workloads"});
     }
@@ -148,6 +149,9 @@ class Reader {
     v.objects = Objects(n["objects"], Join(key, "objects"));
     if (edges) {
       v.peers = Objects(n["peers"], Join(key, "peers"));
+      v.peer_workloads = Workloads(n["peer_workloads"], Join(key, "peer_workloads"));
+      v.unnamed_value = String(n["unnamed_value"], Join(key, "unnamed_value"), false);
+      v.host_label = String(n["host"], Join(key, "host"), false);
       const std::string side = String(n["side"], Join(key, "side"), true);
       if (side == "client") {
         v.side = Side::kClient;
@@ -200,9 +204,12 @@ class Reader {
     s.resource = View(n["resource"], "resource", false);
     const auto e = n["edges"];
     if (!e) Fail("edges", "is required");
-    Map(e, "edges", {"to", "from"});
+    Map(e, "edges", {"to", "from", "from_unnamed"});
     s.edges_to = View(e["to"], "edges.to", true);
     s.edges_from = View(e["from"], "edges.from", true);
+    if (const auto u = e["from_unnamed"]; u && !u.IsNull()) {
+      s.edges_from_unnamed = View(u, "edges.from_unnamed", true);
+    }
     if (const auto x = n["existence"]; x && !x.IsNull()) {
       if (!x.IsSequence()) Fail("existence", "expected a list");
       for (size_t i = 0; i < x.size(); ++i) {

@@ -30,6 +30,7 @@ class LabelList {
     for (const auto& l : labels) Add(l);
     return *this;
   }
+  LabelList& Add(const LabelList& labels) { return Add(labels.items_); }
   std::string Join() const {
     std::string out;
     for (const auto& l : items_) {
@@ -63,6 +64,9 @@ std::string LabelReplace(const std::string& expr, std::string_view label, std::s
   return "label_replace(" + expr + ", \"" + std::string(label) + "\", \"" + std::string(value) +
          "\", \"\", \"\")";
 }
+
+// The `smi_edge` of the rows of edges.from_unnamed (answer_decoding.cpp reads it).
+constexpr std::string_view kFromUnnamedTag = "from_unnamed";
 
 // The value of `smi_exists` on the rows of existence source `i` (answer_decoding.cpp reads it).
 std::string ExistsTag(size_t i) { return i == 0 ? "true" : "true" + std::to_string(i); }
@@ -159,8 +163,12 @@ class Builder {
 
   ProfileQueries EdgesOf(const EdgeTarget& t) const {
     auto both = [&](const std::string& metric, const std::vector<std::string>& extra) {
-      return Edges(metric, s_.edges_to, "to", true, extra, t) + " or " +
-             Edges(metric, s_.edges_from, "from", false, extra, t);
+      std::string out = Edges(metric, s_.edges_to, "to", true, extra, t) + " or " +
+                        Edges(metric, s_.edges_from, "from", false, extra, t);
+      if (s_.edges_from_unnamed) {
+        out += " or " + Edges(metric, *s_.edges_from_unnamed, kFromUnnamedTag, false, extra, t);
+      }
+      return out;
     };
     ProfileQueries out;
     out.counts = both(s_.requests_metric, s_.classification.labels);
@@ -276,27 +284,43 @@ class Builder {
     return out;
   }
 
-  // One direction of edges, tagged with smi_edge.
+  // The labels naming a peer of `kind`: every workload label for workload kinds when the view
+  // names peers by their own kind (peer_workloads), else the view's peer labels of `kind`.
+  LabelList PeerLabels(const SeriesView& v, const std::string& where, ResourceKind kind) const {
+    LabelList out;
+    const bool workload = kind == ResourceKind::kDeployment || kind == ResourceKind::kStatefulSet ||
+                          kind == ResourceKind::kDaemonSet;
+    if (workload && !v.peer_workloads.empty()) {
+      for (const auto& w : v.peer_workloads) out.Add(w);
+      return out;
+    }
+    return out.Add(Object(v.peers, where, kind));
+  }
+
+  // One direction of edges, tagged with smi_edge. Rows naming no peer are kept (with the host
+  // called, where the view has it): answer decoding makes them the unnamed peer
+  // (docs/decisions.md, decision 6). A view without peers (edges.from_unnamed) names none.
   std::string Edges(const std::string& metric, const SeriesView& v, std::string_view tag,
                     bool caller_is_object, const std::vector<std::string>& extra,
                     const EdgeTarget& t) const {
     const std::string where = std::string("edges.") + std::string(tag);
     const ObjectLabels& self = Object(v.objects, where, t.kind);
-    const ObjectLabels& peer = Object(v.peers, where, t.kind);
-    // Edges of every pod of a namespace with a peer kind: the peer is also grouped by its labels
-    // of that kind, and a row naming either is kept (answer decoding drops rows naming neither).
-    const ObjectLabels* as_kind = t.peer_kind ? &Object(v.peers, where, *t.peer_kind) : nullptr;
+    const bool named = !v.peers.empty();
+    LabelList peer;
+    if (named) {
+      peer = PeerLabels(v, where, t.kind);
+      // Edges of every pod of a namespace with a peer kind: the peer is also grouped by its
+      // labels of that kind.
+      if (t.peer_kind) peer.Add(PeerLabels(v, where, *t.peer_kind));
+    }
+    peer.Add(v.host_label);
     auto m = Selector(v.selector);
     AddObject(&m, self, t.kind == ResourceKind::kNamespace ? "" : t.ns, t.name);
-    if (as_kind == nullptr) m.push_back(NotEmpty(peer.name_label));
     LabelList by;
     if (caller_is_object) {
       by.Add(self).Add(peer);
-      if (as_kind != nullptr) by.Add(*as_kind);
     } else {
-      by.Add(peer);
-      if (as_kind != nullptr) by.Add(*as_kind);
-      by.Add(self);
+      by.Add(peer).Add(self);
     }
     by.Add(extra);
     return LabelReplace(SumIncrease(by.Join(), metric, JoinMatchers(m), window_), "smi_edge", tag);
