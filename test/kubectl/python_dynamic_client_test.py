@@ -20,7 +20,6 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
 def main():
     try:
         from kubernetes import config
-        from kubernetes.client import ApiClient
         from kubernetes.dynamic import DynamicClient
     except ImportError as e:
         print("[  SKIPPED ] PythonDynamicClient: python3-kubernetes is not installed (%s)" % e)
@@ -42,7 +41,7 @@ def main():
             print("[  FAILED  ] PythonDynamicClient.%s" % name, flush=True)
             failures.append(name)
 
-    api = ApiClient(config.new_client_from_config(config_file=kubeconfig).configuration)
+    api = config.new_client_from_config(config_file=kubeconfig)
     with tempfile.TemporaryDirectory(prefix="smi-pydyn-") as tmp:
         # Its own discovery cache: the client otherwise shares one per host in /tmp.
         client = DynamicClient(api, cache_file=os.path.join(tmp, "discovery.json"))
