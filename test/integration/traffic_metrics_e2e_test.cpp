@@ -275,8 +275,8 @@ TEST(EndToEnd, WindowParameterChangesTheWindow) {
 // A window shorter than two scrapes holds at most one sample of a counter and would read as
 // idle (docs/decisions.md, decision 17): it is a 400 naming the smallest window that works. The
 // harness scrapes every 1s, in both modes. Sidecar mode knows its own interval: always refused.
-// Prometheus mode learns it from series that already had samples 5 minutes before (asked again
-// every minute while unknown), which the harness' series may not be yet: there a refusal must
+// Prometheus mode learns it from series that already had samples 5 minutes before (asked again 5
+// minutes later while unknown), which the harness' series may not be yet: there a refusal must
 // name the same smallest window, or an upper bound of it (tested exactly in
 // test/sources/scrape_interval_test.cpp).
 TEST(EndToEnd, AWindowShorterThanTwoScrapesIsRefused) {

@@ -127,17 +127,20 @@ std::optional<std::chrono::milliseconds> PrometheusSource::ScrapeInterval() cons
   std::lock_guard lock(interval_mu_);
   const auto now = clock_.Monotonic();
   if (interval_next_ask_ && now < *interval_next_ask_) return interval_;
+  // Known: asked again in 10 minutes (scrape configurations change). Not known from an answer (no
+  // series old enough yet): when the lookback has passed again. The backend failing: in a minute.
+  std::chrono::milliseconds again = kScrapeIntervalLookback;
   try {
     const auto answer = client_->Query(ScrapeIntervalQuery(profile_),
                                        std::chrono::floor<std::chrono::seconds>(clock_.Now()));
     interval_ = ScrapeIntervalFromAnswer(answer.samples);
+    if (interval_) again = 10min;
   } catch (const SourceUnavailable&) {
-    // Unknown for now: the request itself will say what is wrong with the backend.
+    again = 1min;  // the request itself will say what is wrong with the backend
   } catch (const std::invalid_argument&) {
     interval_.reset();  // a profile without existence series: never known
   }
-  interval_next_ask_ =
-      now + (interval_ ? std::chrono::milliseconds(10min) : std::chrono::milliseconds(1min));
+  interval_next_ask_ = now + again;
   return interval_;
 }
 

@@ -59,8 +59,9 @@ class PrometheusSource : public TrafficSource {
   bool Ready(std::string* why) override;
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
   std::optional<std::chrono::milliseconds> Retention() const override;
-  // Learned from the series (scrape_interval.h) when first asked, again every minute while not
-  // known and every 10 minutes once known; nullopt while it cannot be told.
+  // Learned from the series (scrape_interval.h) when first asked; asked again 10 minutes later
+  // once known, 5 minutes later while no series is old enough, a minute later when the backend
+  // failed; nullopt while it cannot be told.
   std::optional<std::chrono::milliseconds> ScrapeInterval() const override;
   std::string ScrapeIntervalOrigin() const override;
   bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
