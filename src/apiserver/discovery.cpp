@@ -63,8 +63,9 @@ void GiveEachResourceItsOwnKind(std::vector<Resource>& resources) {
   for (auto& r : resources) {
     if (r.kind != kObjectKind || r.name == kTrafficMetricsResource) continue;
     const std::string subject = SubjectKind(r.name);
-    r.kind = subject + std::string(kObjectKind);
     if (r.singular.empty()) r.singular = base::Lower(subject);
+    r.kind = subject;
+    r.kind.append(kObjectKind);
   }
 }
 
