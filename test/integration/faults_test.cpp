@@ -448,4 +448,34 @@ TEST(BackendWarnings, ReachTheClientAsWarningHeaders) {
   if (!kubectl || !*kubectl) GTEST_SKIP() << "SMI_FAULTS_KUBECTL is not set: kubectl not checked";
 }
 
+// A latency bucket the server cannot read (an `le` that is not a number) is left out of the
+// quantiles, and the client is told so.
+TEST(BackendWarnings, UnreadableBucketsAreAWarning) {
+  LocalBackend odd([](const httplib::Request& req, httplib::Response& res) {
+    const std::string query = req.get_param_value("query");
+    nlohmann::json result = nlohmann::json::array();
+    if (query.find("response_latency_ms_bucket") != std::string::npos &&
+        query.find("response_total") == std::string::npos) {
+      result.push_back(
+          {{"metric", {{"le", "fast"}, {"namespace", "emojivoto"}, {"deployment", "web"}}},
+           {"value", {1700000000, "3"}}});
+    }
+    res.set_content(nlohmann::json{{"status", "success"},
+                                   {"data", {{"resultType", "vector"}, {"result", result}}}}
+                        .dump(),
+                    "application/json");
+  });
+  ServerProcess server(odd.url(), "5s", "server-odd-buckets");
+  httplib::SSLClient client("127.0.0.1", server.port(), Env("SMI_FAULTS_CLIENT_CERT"),
+                            Env("SMI_FAULTS_CLIENT_KEY"));
+  client.enable_server_certificate_verification(false);
+  auto res = client.Get(kList);
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200) << res->body;
+  ASSERT_EQ(res->get_header_value_count("Warning"), 1u);
+  EXPECT_THAT(res->get_header_value("Warning"),
+              HasSubstr("299 - \"metrics source: latency buckets without a numeric \\\"le\\\" "
+                        "label were ignored"));
+}
+
 }  // namespace
