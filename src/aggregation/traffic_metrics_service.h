@@ -120,9 +120,11 @@ class TrafficMetricsService {
   model::TrafficMetricsList Edges(const MetricsQuery& query);
   model::TrafficMetricsList Edges(const MetricsQuery& query, AnswerBasis& basis);
 
-  // The `trafficmetrics` resource (docs/decisions.md, decision 10): workload-level TrafficMetrics
-  // of every workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one
-  // kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
+  // The `trafficmetrics` resource (docs/decisions.md, decisions 10 and 17): workload-level
+  // TrafficMetrics of every workload kind (Deployment, StatefulSet, DaemonSet; with the caches
+  // also ReplicaSets no Deployment controls, ReplicationControllers and Jobs) at once, in the two
+  // queries of one kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind
+  // in that order.
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query);
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query, AnswerBasis& basis);
   // One workload by name. A name shared by workloads of several kinds resolves to the first of
@@ -172,6 +174,8 @@ class TrafficMetricsService {
   // from the edges of every pod of its namespace (one edge fetch).
   model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query, AnswerBasis& basis);
+  // The edges of a pod-group kind's object (cluster_view.h, IsPodGroupKind) from pod edges.
+  model::TrafficMetricsList PodGroupEdges(const MetricsQuery& query, AnswerBasis& basis);
   // The items of TrafficSplits' backends (traffic_splits.cpp).
   model::TrafficMetricsList SplitItems(AnswerBasis& basis, std::chrono::milliseconds window,
                                        const std::vector<const kube::TrafficSplit*>& splits);
@@ -187,7 +191,7 @@ class TrafficMetricsService {
 };
 
 // The smallest window the data can answer when proxies are scraped every `scrape_interval`: two
-// intervals, rounded up to a whole second (docs/decisions.md, decision 17).
+// intervals, rounded up to a whole second (docs/decisions.md, decision 20).
 std::chrono::milliseconds SmallestWindow(std::chrono::milliseconds scrape_interval);
 
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no
@@ -195,7 +199,8 @@ std::chrono::milliseconds SmallestWindow(std::chrono::milliseconds scrape_interv
 std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& counts);
 
 // The workload kinds the `trafficmetrics` resource covers, in name-resolution order:
-// 0 Deployment, 1 StatefulSet, 2 DaemonSet; nullopt for any other kind name.
+// 0 Deployment, 1 StatefulSet, 2 DaemonSet, 3 ReplicaSet, 4 ReplicationController, 5 Job (the
+// last three with Kubernetes knowledge only); nullopt for any other kind name.
 std::optional<int> WorkloadKindRank(std::string_view kind_name);
 
 }  // namespace smi::aggregation

@@ -60,7 +60,7 @@ struct ObjectEdges {
 // in `ns`), which aggregation rolls up to workloads through the Kubernetes caches. Answered in
 // TrafficSamples::edges.
 struct NamespacePodEdges {
-  std::string ns;
+  std::string ns;  // empty: every pod of every namespace (what the edges of a node need)
   // Also name each peer as the mesh names it as an object of this kind (EdgeSample::peer_as_kind),
   // where the series do; peers without a pod are then kept with that identity alone instead of
   // being left out. Not kPod.
@@ -167,7 +167,7 @@ class TrafficSource {
   // How often the mesh's proxies are scraped, if the source knows: its own scrape interval, or
   // learned from the series. A window shorter than two scrapes holds at most one sample of a
   // counter, which is no increase, so it would read as no traffic; such windows are refused
-  // (docs/decisions.md, decision 17). nullopt: not known (only the 1s minimum applies).
+  // (docs/decisions.md, decision 20). nullopt: not known (only the 1s minimum applies).
   virtual std::optional<std::chrono::milliseconds> ScrapeInterval() const { return std::nullopt; }
   // Where ScrapeInterval() comes from, for the error ("--sidecar-interval", ...).
   virtual std::string ScrapeIntervalOrigin() const { return ""; }

@@ -150,7 +150,7 @@ TEST_F(ApiHandlerTest, WindowParameter) {
 }
 
 // Below two scrapes a window holds at most one sample of a counter, which reads as no traffic:
-// a 400 naming the smallest window that works, never zeros (docs/decisions.md, decision 17).
+// a 400 naming the smallest window that works, never zeros (docs/decisions.md, decision 20).
 TEST_F(ApiHandlerTest, AWindowShorterThanTwoScrapesIsRefusedNamingTheSmallestThatWorks) {
   const std::string web = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
   source_.scrape_interval = 15s;
@@ -258,7 +258,7 @@ TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {
   EXPECT_EQ(json::parse(res.body)["message"],
             "watch is not supported on resources of kind \"deployments.metrics.smi-spec.io\"");
 
-  res = Get(std::string(kBase) + "/namespaces/emojivoto/services");
+  res = Get(std::string(kBase) + "/namespaces/emojivoto/widgets");
   EXPECT_EQ(res.status, 404);
   EXPECT_EQ(json::parse(res.body)["message"], "the server could not find the requested resource");
   EXPECT_TRUE(source_.queries.empty());

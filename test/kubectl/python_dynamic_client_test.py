@@ -77,9 +77,12 @@ def main():
                         for i in lst.items)
                     assert ids(got) == ids(want), "%s lists %s, the server's list is %s" % (
                         name, ids(got), ids(want))
-                    if name == "trafficsplits":
-                        return  # no TrafficSplit exists without Kubernetes objects
-                    assert got.items, "%s: the simulated mesh has objects of each kind" % name
+                    if not got.items:
+                        # Without Kubernetes objects (this harness' default) no TrafficSplit and
+                        # no group of pods the caches form exists; the list matched the server's.
+                        assert name not in ("pods", "namespaces", "deployments", "trafficmetrics"), (
+                            "%s: the simulated mesh has objects of this kind" % name)
+                        return
                     for item in got.items:
                         assert item.kind == "TrafficMetrics", item.kind
                         assert item.apiVersion == api_version, item.apiVersion

@@ -1,5 +1,5 @@
 // How often Prometheus scrapes the proxies, learned from the series (docs/decisions.md,
-// decision 17): the query, its reading (an upper bound of the interval), and when the source asks.
+// decision 20): the query, its reading (an upper bound of the interval), and when the source asks.
 #include "sources/prometheus/scrape_interval.h"
 
 #include <gtest/gtest.h>

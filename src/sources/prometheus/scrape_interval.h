@@ -1,5 +1,5 @@
 // Learning how often Prometheus scrapes the mesh's proxies from the series themselves, so that a
-// window too short to hold two samples is refused (docs/decisions.md, decision 17).
+// window too short to hold two samples is refused (docs/decisions.md, decision 20).
 #pragma once
 
 #include <chrono>
