@@ -11,6 +11,7 @@ packages=(
   nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
   umoci jq  # the container image, offline (scripts/build-image.sh, test/deploy/image_test.sh)
   graphviz  # `kubectl traffic topology -o svg` draws with its dot
+  python3-kubernetes  # the dynamic client's e2e test (test/kubectl/python_dynamic_client_test.py)
 )
 
 missing=()

@@ -129,11 +129,29 @@ TrafficMetricsService::TrafficMetricsService(sources::TrafficSource& source,
                                              const kube::ClusterState* cluster)
     : source_(source), clock_(clock), options_(options), cluster_(cluster) {}
 
+std::chrono::milliseconds SmallestWindow(std::chrono::milliseconds scrape_interval) {
+  return std::chrono::ceil<std::chrono::seconds>(2 * scrape_interval);
+}
+
 void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const {
   if (window < options_.min_window) {
     throw InvalidWindow("window " + model::FormatGoDuration(window) +
                         " is shorter than the minimum of " +
                         model::FormatGoDuration(options_.min_window));
+  }
+  // Below two scrapes an increase has at most one sample and every object would read as idle
+  // (docs/decisions.md, decision 21): refuse, naming the smallest window that works.
+  const auto interval = source_.ScrapeInterval();
+  const auto smallest = interval ? SmallestWindow(*interval) : std::chrono::milliseconds(0);
+  smallest_window_seen_ms_.store(smallest.count());
+  if (interval && window < smallest) {
+    const std::string origin = source_.ScrapeIntervalOrigin();
+    throw InvalidWindow("window " + model::FormatGoDuration(window) +
+                        " is shorter than two scrapes of the mesh's proxies (every " +
+                        model::FormatGoDuration(*interval) + (origin.empty() ? "" : "; " + origin) +
+                        "), so it would hold at most one sample of each counter and read as no "
+                        "traffic; the smallest window that can be answered is " +
+                        model::FormatGoDuration(smallest));
   }
   const auto retention = source_.Retention();
   if (retention) retention_seen_ms_.store(retention->count());
@@ -148,7 +166,8 @@ void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const 
 
 bool TrafficMetricsService::WindowAcceptedWithoutAsking(std::chrono::milliseconds window) const {
   const int64_t retention = retention_seen_ms_.load();
-  return window >= options_.min_window && retention >= 0 && window.count() <= retention;
+  return window >= options_.min_window && window.count() >= smallest_window_seen_ms_.load() &&
+         retention >= 0 && window.count() <= retention;
 }
 
 std::optional<int> WorkloadKindRank(std::string_view kind_name) {
@@ -193,6 +212,12 @@ sources::TrafficSamples TrafficMetricsService::Fetch(AnswerBasis& basis,
   auto samples = source_.Fetch(sq);
   samples.evaluated_at = sq.at;
   if (!samples.warnings.empty() || samples.answers.empty()) basis.reusable = false;
+  for (auto& w : samples.warnings) {
+    if (std::find(basis.warnings.begin(), basis.warnings.end(), w) == basis.warnings.end()) {
+      basis.warnings.push_back(std::move(w));
+    }
+  }
+  samples.warnings.clear();
   for (auto& answer : samples.answers) {
     if (answer.id == 0) basis.reusable = false;
     basis.source_answers.push_back(std::move(answer));

@@ -77,6 +77,10 @@ struct AnswerBasis {
   // (a source answer with warnings or without an id makes the answer not reusable).
   std::vector<sources::SourceAnswer> source_answers;
   bool reusable = true;
+  // Filled while answering: what the source said about its answers (backend warnings, partial
+  // answers, buckets it could not read), each once, for the client (docs/kubernetes-api.md,
+  // "Warnings").
+  std::vector<std::string> warnings;
 };
 
 class TrafficMetricsService {
@@ -182,7 +186,13 @@ class TrafficMetricsService {
   const kube::ClusterState* cluster_ = nullptr;
   // The source's retention as CheckWindow last saw it, in ms; -1: never known.
   mutable std::atomic<int64_t> retention_seen_ms_{-1};
+  // The smallest window CheckWindow last allowed for the scrape interval, in ms; 0: none known.
+  mutable std::atomic<int64_t> smallest_window_seen_ms_{0};
 };
+
+// The smallest window the data can answer when proxies are scraped every `scrape_interval`: two
+// intervals, rounded up to a whole second (docs/decisions.md, decision 21).
+std::chrono::milliseconds SmallestWindow(std::chrono::milliseconds scrape_interval);
 
 // The five metrics for one key, in the spec's order. Latencies are omitted when there were no
 // observations (docs/decisions.md, decision 7: never NaN, never a made-up 0 latency).

@@ -15,6 +15,7 @@
 #include "apiserver/router.h"
 #include "apiserver/status.h"
 #include "apiserver/table.h"
+#include "apiserver/warnings.h"
 #include "base/overloaded.h"
 #include "base/strings.h"
 #include "kube/cluster_state.h"
@@ -423,6 +424,16 @@ std::optional<HttpResponse> ApiHandler::KeptAnswer(const HttpRequest& request) c
 HttpResponse ApiHandler::Answer(const Route& route, const aggregation::MetricsQuery& query,
                                 Representation representation, const TableOptions& table,
                                 aggregation::AnswerBasis& basis) const {
+  HttpResponse response = Compute(route, query, representation, table, basis);
+  // What the backend said about the answers used reaches the client (docs/kubernetes-api.md,
+  // "Warnings"); an answer is kept only without warnings, so a kept answer has none either.
+  AddWarnings(response, basis.warnings);
+  return response;
+}
+
+HttpResponse ApiHandler::Compute(const Route& route, const aggregation::MetricsQuery& query,
+                                 Representation representation, const TableOptions& table,
+                                 aggregation::AnswerBasis& basis) const {
   const std::string resource = ResourceOf(route);
   const std::string api_version = std::string(kGroup) + "/" + route.version;
   const bool as_table = representation != Representation::kJson;

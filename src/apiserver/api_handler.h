@@ -42,10 +42,15 @@ class ApiHandler {
  private:
   HttpResponse HandleTraffic(const HttpRequest& request, const struct Route& route,
                              Representation representation) const;
-  // The encoded answer to a validated metrics request, computed on `basis`.
+  // The encoded answer to a validated metrics request, computed on `basis`, with the source's
+  // warnings as Warning headers.
   HttpResponse Answer(const struct Route& route, const aggregation::MetricsQuery& query,
                       Representation representation, const struct TableOptions& table,
                       aggregation::AnswerBasis& basis) const;
+  // Answer's body and status.
+  HttpResponse Compute(const struct Route& route, const aggregation::MetricsQuery& query,
+                       Representation representation, const struct TableOptions& table,
+                       aggregation::AnswerBasis& basis) const;
 
   HttpResponse CoreNamespace(const struct Route& route) const;
 

@@ -1,8 +1,12 @@
 #include "apiserver/discovery.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "apiserver/router.h"
+#include "base/strings.h"
 #include "model/traffic_metrics.h"
 
 namespace smi::apiserver {
@@ -10,6 +14,9 @@ namespace smi::apiserver {
 namespace {
 
 using nlohmann::json;
+
+// The kind of every object the spec's resources answer with.
+constexpr std::string_view kObjectKind = "TrafficMetrics";
 
 json GroupVersion(std::string_view version) {
   return {{"groupVersion", std::string(kGroup) + "/" + std::string(version)}, {"version", version}};
@@ -28,14 +35,42 @@ struct Resource {
   bool namespaced;
   std::vector<std::string> short_names;
   bool edges = true;  // has the `edges` subresource
-  // What a get answers. kubectl resolves a resource to its kind and the kind to the LAST resource
-  // of that kind, so only a kind of its own lets `kubectl get trafficsplits...` reach this one.
-  std::string kind = "TrafficMetrics";
+  // The kind discovery names: one resource per kind (GiveEachResourceItsOwnKind), since clients
+  // resolve a resource to its kind and the kind back to a resource.
+  std::string kind = std::string(kObjectKind);
 };
 
-// Sorted by path, as the generic apiserver registers them, then `trafficmetrics` LAST: kubectl
-// maps every resource of one kind to the last one listed (docs/decisions.md, decision 10;
-// docs/kubernetes-api.md, "kubectl maps a kind to the last resource of that kind").
+// "replicationcontrollers" -> "ReplicationController": the kind of the objects a resource of
+// the spec measures, from the model when it knows the resource, else from the plural.
+std::string SubjectKind(const std::string& plural) {
+  if (const auto kind = model::KindFromPlural(plural)) return std::string(model::KindName(*kind));
+  std::string out = plural;
+  if (out.size() > 1 && out.back() == 's') out.pop_back();
+  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  return out;
+}
+
+// The discovery shape under which every discovery-driven client resolves every resource
+// (docs/decisions.md, decision 10; docs/kubernetes-api.md, "Every kind of client"): a kind names
+// one resource only. kubectl and client-go's RESTMapper map a kind to the last resource of that
+// kind, and the Python dynamic client refuses a kind that several resources share (and with it
+// every resource of the group, since it resolves names through each list kind's base kind). So
+// `trafficmetrics` keeps `TrafficMetrics` and every other resource whose objects are
+// TrafficMetrics is named by what it measures, `<Kind>TrafficMetrics` (`DeploymentTrafficMetrics`),
+// with the singular name of that kind (`deployment`). Objects on the wire keep `kind:
+// TrafficMetrics`, as the spec says. A rule over the whole list, so a new resource follows it.
+void GiveEachResourceItsOwnKind(std::vector<Resource>& resources) {
+  for (auto& r : resources) {
+    if (r.kind != kObjectKind || r.name == kTrafficMetricsResource) continue;
+    const std::string subject = SubjectKind(r.name);
+    if (r.singular.empty()) r.singular = base::Lower(subject);
+    r.kind = subject;
+    r.kind.append(kObjectKind);
+  }
+}
+
+// Sorted by path, as the generic apiserver registers them, then `trafficmetrics` last
+// (docs/decisions.md, decision 10); each with a kind of its own.
 std::vector<Resource> Resources() {
   using model::ResourceKind;
   std::vector<Resource> out;
@@ -57,6 +92,7 @@ std::vector<Resource> Resources() {
                  "TrafficSplitMetrics"});
   out.push_back(
       {std::string(kTrafficMetricsResource), std::string(kTrafficMetricsResource), true, {"tm"}});
+  GiveEachResourceItsOwnKind(out);
   return out;
 }
 
@@ -90,6 +126,16 @@ json AggregatedGroup() {
 }
 
 }  // namespace
+
+std::vector<std::string> TrafficMetricsDiscoveryKinds() {
+  std::vector<std::string> kinds;
+  for (const auto& r : Resources()) {
+    if (r.kind.ends_with(kObjectKind)) kinds.push_back(r.kind);
+  }
+  std::stable_partition(kinds.begin(), kinds.end(),
+                        [](const std::string& k) { return k == kObjectKind; });
+  return kinds;
+}
 
 std::string ApiGroupListJson() {
   json doc = {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", {Group()}}};

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apiserver/discovery.h"
 #include "apiserver/router.h"
 
 namespace smi::apiserver {
@@ -35,6 +36,16 @@ json Ref(const std::string& prefix, const std::string& name, std::string_view de
 
 json Gvk(std::string_view version, std::string_view kind) {
   return json::array({{{"group", kGroup}, {"version", version}, {"kind", kind}}});
+}
+
+// Every kind discovery gives a resource of TrafficMetrics (each resource has its own:
+// docs/decisions.md, decision 10), with `suffix` ("List" for the lists).
+json TrafficMetricsGvks(std::string_view version, std::string_view suffix) {
+  json out = json::array();
+  for (const auto& kind : TrafficMetricsDiscoveryKinds()) {
+    out.push_back({{"group", kGroup}, {"version", version}, {"kind", kind + std::string(suffix)}});
+  }
+  return out;
 }
 
 // The schemas of one group version, keyed by definition name.
@@ -115,7 +126,7 @@ json Schemas(std::string_view v, const std::string& prefix) {
            "The metrics; latencies are absent when the window had no "
            "requests."},
           {"items", Ref(prefix, DefName(v, "Metric"), "")}}}}},
-      {"x-kubernetes-group-version-kind", Gvk(v, "TrafficMetrics")}};
+      {"x-kubernetes-group-version-kind", TrafficMetricsGvks(v, "")}};
   s[DefName(v, "TrafficMetrics")]["properties"]["metrics"]["items"] = {
       {"$ref", prefix + DefName(v, "Metric")}};
   s[DefName(v, "TrafficMetricsList")] = {
@@ -134,7 +145,7 @@ json Schemas(std::string_view v, const std::string& prefix) {
          {{"type", "array"},
           {"description", "The items."},
           {"items", {{"$ref", prefix + DefName(v, "TrafficMetrics")}}}}}}},
-      {"x-kubernetes-group-version-kind", Gvk(v, "TrafficMetricsList")}};
+      {"x-kubernetes-group-version-kind", TrafficMetricsGvks(v, "List")}};
   return s;
 }
 

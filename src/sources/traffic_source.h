@@ -171,6 +171,13 @@ class TrafficSource {
   // What a user can do about a window beyond Retention(), for the error (e.g. the flag to raise);
   // empty: nothing to add.
   virtual std::string RetentionHint() const { return ""; }
+  // How often the mesh's proxies are scraped, if the source knows: its own scrape interval, or
+  // learned from the series. A window shorter than two scrapes holds at most one sample of a
+  // counter, which is no increase, so it would read as no traffic; such windows are refused
+  // (docs/decisions.md, decision 21). nullopt: not known (only the 1s minimum applies).
+  virtual std::optional<std::chrono::milliseconds> ScrapeInterval() const { return std::nullopt; }
+  // Where ScrapeInterval() comes from, for the error ("--sidecar-interval", ...).
+  virtual std::string ScrapeIntervalOrigin() const { return ""; }
   // Whether edges of pods name the peer pod on both ends (both directions), so that workload
   // edges can be rolled up from pod edges through the Kubernetes caches.
   virtual bool PodEdgesNamePeerPods() const { return false; }

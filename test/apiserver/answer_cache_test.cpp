@@ -300,8 +300,18 @@ TEST_F(AnswerCacheTest, AnAnswerTheSourceNoLongerHoldsIsComputedAgain) {
 TEST_F(AnswerCacheTest, AnswersWithWarningsOrWithoutSourceIdentityAreNotKept) {
   const std::string path = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
   source_.resource_samples.warnings = {"partial answer: store-1 unreachable"};
-  ASSERT_EQ(Cached(path).status, 200);
-  ASSERT_EQ(Cached(path).status, 200);
+  // Each answer carries the warning to the client: none is served from a kept answer without it.
+  for (int i = 0; i < 2; ++i) {
+    const auto r = Cached(path);
+    ASSERT_EQ(r.status, 200);
+    int warnings = 0;
+    for (const auto& [name, value] : r.headers) {
+      if (name != "Warning") continue;
+      ++warnings;
+      EXPECT_EQ(value, R"(299 - "metrics source: partial answer: store-1 unreachable")");
+    }
+    EXPECT_EQ(warnings, 1);
+  }
   EXPECT_EQ(Fetches(), 2u);
   EXPECT_EQ(cache_.entries(), 0u);
 

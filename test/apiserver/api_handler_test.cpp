@@ -149,6 +149,41 @@ TEST_F(ApiHandlerTest, WindowParameter) {
   EXPECT_EQ(r.status, 400);
 }
 
+// Below two scrapes a window holds at most one sample of a counter, which reads as no traffic:
+// a 400 naming the smallest window that works, never zeros (docs/decisions.md, decision 21).
+TEST_F(ApiHandlerTest, AWindowShorterThanTwoScrapesIsRefusedNamingTheSmallestThatWorks) {
+  const std::string web = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
+  source_.scrape_interval = 15s;
+  source_.scrape_interval_origin = "this server scrapes them every --sidecar-interval";
+  for (const std::string path : {web, web + "/edges", std::string(kBase) + "/namespaces",
+                                 std::string(kBase) + "/namespaces/emojivoto/trafficmetrics"}) {
+    const auto fetches = source_.queries.size();
+    auto r = Get(path, {{"window", "20s"}});
+    ASSERT_EQ(r.status, 400) << path << " " << r.body;
+    const auto body = json::parse(r.body);
+    EXPECT_EQ(body["reason"], "BadRequest");
+    EXPECT_EQ(body["message"],
+              "window 20s is shorter than two scrapes of the mesh's proxies (every 15s; this "
+              "server scrapes them every --sidecar-interval), so it would hold at most one "
+              "sample of each counter and read as no traffic; the smallest window that can be "
+              "answered is 30s");
+    EXPECT_EQ(source_.queries.size(), fetches) << "refused before asking the source";
+    EXPECT_EQ(Get(path, {{"window", "30s"}}).status, 200) << path;
+  }
+  // An interval that is not whole seconds: two of them, rounded up to a whole second.
+  source_.scrape_interval = 10345ms;
+  auto r = Get(web, {{"window", "20s"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find(
+                "the smallest window that can be answered is 21s"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(Get(web, {{"window", "21s"}}).status, 200);
+  // Unknown interval: only the 1s minimum.
+  source_.scrape_interval.reset();
+  EXPECT_EQ(Get(web, {{"window", "1s"}}).status, 200);
+}
+
 TEST_F(ApiHandlerTest, BackendDownIsServiceUnavailable) {
   source_.unavailable = "Prometheus at http://127.0.0.1:1 is unreachable: connection refused";
   const auto r = Get(std::string(kBase) + "/namespaces/emojivoto/deployments/web");
@@ -273,7 +308,8 @@ TEST_F(ApiHandlerTest, Discovery) {
   for (const auto& r : body["resources"]) {
     if (r["name"] == "pods") {
       saw_pods = true;
-      EXPECT_EQ(r["kind"], "TrafficMetrics");
+      EXPECT_EQ(r["kind"], "PodTrafficMetrics");  // a kind of its own (decisions.md, 10)
+      EXPECT_EQ(r["singularName"], "pod");
       EXPECT_EQ(r["namespaced"], true);
       EXPECT_EQ(r["verbs"], (json{"get", "list"}));
     }

@@ -378,4 +378,104 @@ TEST(BackendFaults, StoppedPrometheusIs503NamingIt) {
             1);
 }
 
+// What the backend says reaches the client (docs/kubernetes-api.md, "Warnings"): the warnings and
+// infos of an answer (a Thanos or Mimir partial response) become Warning headers in
+// kube-apiserver's format, each once, at most three, and kubectl prints them.
+TEST(BackendWarnings, ReachTheClientAsWarningHeaders) {
+  std::atomic<int> warnings{1};
+  LocalBackend partial([&](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json answer = {
+        {"status", "success"},
+        {"data", {{"resultType", "vector"}, {"result", nlohmann::json::array()}}},
+        {"warnings", nlohmann::json::array()}};
+    for (int i = 0; i < warnings; ++i) {
+      answer["warnings"].push_back("partial response: store 10.0.0." + std::to_string(i) +
+                                   ":10901 \"unreachable\"");
+    }
+    res.set_content(answer.dump(), "application/json");
+  });
+  ServerProcess server(partial.url(), "5s", "server-partial");
+  const auto headers = [&](const std::string& path) {
+    httplib::SSLClient client("127.0.0.1", server.port(), Env("SMI_FAULTS_CLIENT_CERT"),
+                              Env("SMI_FAULTS_CLIENT_KEY"));
+    client.enable_server_certificate_verification(false);
+    auto res = client.Get(path);
+    std::vector<std::string> out;
+    if (!res) {
+      ADD_FAILURE() << httplib::to_string(res.error());
+      return out;
+    }
+    EXPECT_EQ(res->status, 200) << res->body;
+    for (size_t i = 0; i < res->get_header_value_count("Warning"); ++i) {
+      out.push_back(res->get_header_value("Warning", i));
+    }
+    return out;
+  };
+  // Both queries of the answer carry the warning: it is passed once.
+  const std::string one =
+      R"(299 - "metrics source: partial response: store 10.0.0.0:10901 \"unreachable\"")";
+  EXPECT_EQ(headers(kList), std::vector<std::string>{one});
+  // Asked again: the same warning, not an answer kept without it.
+  EXPECT_EQ(headers(kList), std::vector<std::string>{one});
+
+  // kubectl prints it as it prints kube-apiserver's warnings.
+  const char* kubectl = std::getenv("SMI_FAULTS_KUBECTL");
+  if (kubectl && *kubectl) {
+    const std::string empty_config = Env("SMI_FAULTS_WORK") + "/empty.kubeconfig";
+    std::ofstream(empty_config) << "";
+    const std::string command =
+        std::string(kubectl) + " --kubeconfig=" + empty_config +
+        " --server=https://127.0.0.1:" + std::to_string(server.port()) +
+        " --insecure-skip-tls-verify --client-certificate=" + Env("SMI_FAULTS_CLIENT_CERT") +
+        " --client-key=" + Env("SMI_FAULTS_CLIENT_KEY") + " get --raw " + kList + " 2>&1";
+    std::string out;
+    if (FILE* p = popen(command.c_str(), "r")) {
+      char buf[4096];
+      for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+      EXPECT_EQ(pclose(p), 0) << out;
+    }
+    EXPECT_THAT(out, HasSubstr("Warning: metrics source: partial response: store 10.0.0.0:10901 "
+                               "\"unreachable\"\n"));
+  }
+
+  // Five warnings: two of them, then how many were left out.
+  warnings = 5;
+  const auto five = headers(std::string(kList) + "?window=45s");
+  ASSERT_EQ(five.size(), 3u);
+  EXPECT_THAT(five[0], HasSubstr("store 10.0.0.0:10901"));
+  EXPECT_THAT(five[1], HasSubstr("store 10.0.0.1:10901"));
+  EXPECT_EQ(five[2], R"(299 - "metrics source: 3 more warnings about this answer were left out")");
+  if (!kubectl || !*kubectl) GTEST_SKIP() << "SMI_FAULTS_KUBECTL is not set: kubectl not checked";
+}
+
+// A latency bucket the server cannot read (an `le` that is not a number) is left out of the
+// quantiles, and the client is told so.
+TEST(BackendWarnings, UnreadableBucketsAreAWarning) {
+  LocalBackend odd([](const httplib::Request& req, httplib::Response& res) {
+    const std::string query = req.get_param_value("query");
+    nlohmann::json result = nlohmann::json::array();
+    if (query.find("response_latency_ms_bucket") != std::string::npos &&
+        query.find("response_total") == std::string::npos) {
+      result.push_back(
+          {{"metric", {{"le", "fast"}, {"namespace", "emojivoto"}, {"deployment", "web"}}},
+           {"value", {1700000000, "3"}}});
+    }
+    res.set_content(nlohmann::json{{"status", "success"},
+                                   {"data", {{"resultType", "vector"}, {"result", result}}}}
+                        .dump(),
+                    "application/json");
+  });
+  ServerProcess server(odd.url(), "5s", "server-odd-buckets");
+  httplib::SSLClient client("127.0.0.1", server.port(), Env("SMI_FAULTS_CLIENT_CERT"),
+                            Env("SMI_FAULTS_CLIENT_KEY"));
+  client.enable_server_certificate_verification(false);
+  auto res = client.Get(kList);
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200) << res->body;
+  ASSERT_EQ(res->get_header_value_count("Warning"), 1u);
+  EXPECT_THAT(res->get_header_value("Warning"),
+              HasSubstr("299 - \"metrics source: latency buckets without a numeric \\\"le\\\" "
+                        "label were ignored"));
+}
+
 }  // namespace

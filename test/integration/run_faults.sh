@@ -50,5 +50,12 @@ export SMI_FAULTS_CLIENT_KEY="$work/client.key"
 export SMI_FAULTS_PROMETHEUS_URL="$prometheus_url"
 export SMI_FAULTS_PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
 export SMI_FAULTS_WORK="$work"
+# kubectl, to check that it prints the server's Warning headers (the 1.32 client beside the
+# dispatcher when it is there, as run_e2e.sh calls it).
+if kubectl_bin=$(command -v kubectl); then
+  real=$(readlink -f "$kubectl_bin")
+  [[ -x "$(dirname "$real")/kubectl.1.32" ]] && kubectl_bin="$(dirname "$real")/kubectl.1.32"
+  export SMI_FAULTS_KUBECTL="$kubectl_bin"
+fi
 harness_run_test "$test_bin" "$@"
 harness_finish

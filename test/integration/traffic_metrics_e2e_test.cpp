@@ -355,6 +355,32 @@ TEST(EndToEnd, WindowParameterChangesTheWindow) {
   }
 }
 
+// A window shorter than two scrapes holds at most one sample of a counter and would read as
+// idle (docs/decisions.md, decision 21): it is a 400 naming the smallest window that works. The
+// harness scrapes every 1s, in both modes. Sidecar mode knows its own interval: always refused.
+// Prometheus mode learns it from series that already had samples 5 minutes before (asked again 5
+// minutes later while unknown), which the harness' series may not be yet: there a refusal must
+// name the same smallest window, or an upper bound of it (tested exactly in
+// test/sources/scrape_interval_test.cpp).
+TEST(EndToEnd, AWindowShorterThanTwoScrapesIsRefused) {
+  const auto w = Calls().front().server;
+  const std::string path = kBase + "/namespaces/" + w.ns + "/deployments/" + w.name;
+  const auto answer = ServerGet(path + "?window=1s");
+  if (!SidecarMode() && answer.status == 200) return;
+  ASSERT_EQ(answer.status, 400) << answer.body;
+  const json s = json::parse(answer.body);
+  EXPECT_EQ(s.at("reason"), "BadRequest");
+  const std::string message = s.at("message");
+  // 1s scrapes: 2s; learned from the series an upper bound, which rounds up to at most 3s.
+  const bool names_it =
+      message.find("the smallest window that can be answered is 2s") != std::string::npos ||
+      (!SidecarMode() &&
+       message.find("the smallest window that can be answered is 3s") != std::string::npos);
+  EXPECT_TRUE(names_it) << message;
+  EXPECT_NE(message.find("shorter than two scrapes"), std::string::npos) << message;
+  GetJson(path + "?window=3s");  // the smallest window named is answered
+}
+
 TEST(EndToEnd, ErrorsAreKubernetesStatus) {
   json s = GetJson(kBase + "/namespaces/emojivoto/deployments/no-such-thing", 404);
   EXPECT_EQ(s.at("kind"), "Status");

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "e2e_env.h"
@@ -211,6 +212,68 @@ TEST(KubectlGolden, GetRawEverySpecPath) {
          "get --raw /apis/metrics.smi-spec.io/v1alpha1/namespaces/emojivoto/"
          "deployments/missing",
          Kind::kDocument, 1);
+}
+
+// ---- Every resource reaches itself
+// ---------------------------------------------------------------
+
+// The objects a list names, as (resource kind, namespace, name, edge side, backend): what
+// identifies an item whatever its numbers.
+std::multiset<std::string> ItemIds(const nlohmann::json& list) {
+  std::multiset<std::string> ids;
+  for (const auto& item : list.at("items")) {
+    const auto& r = item.at("resource");
+    std::string id = r.value("kind", "") + "/" + r.value("namespace", "") + "/" +
+                     r.value("name", "") + "/" + item.at("edge").value("side", "");
+    if (item.contains("backend")) id += "/" + item.at("backend").value("name", "");
+    ids.insert(id);
+  }
+  return ids;
+}
+
+// kubectl resolves `kubectl get <resource>` to a kind and the kind back to a resource
+// (docs/kubernetes-api.md, "Every kind of client"): every resource discovery lists, by its plural
+// and its singular name, must list what its own path answers, and every object keeps `kind:
+// TrafficMetrics`. The resources come from discovery, so one added to the server is checked too.
+TEST(KubectlClients, EveryResourceListsItself) {
+  for (const std::string version : {"v1alpha1", "v1alpha2"}) {
+    const std::string gv = "metrics.smi-spec.io/" + version;
+    std::string out;
+    ASSERT_EQ(Kubectl("get --raw /apis/" + gv, &out, false), 0) << out;
+    const auto discovery = nlohmann::json::parse(out);
+    // Without Kubernetes objects (this harness' default) only what the series show exists: no
+    // TrafficSplit, no group of pods the caches form.
+    int checked = 0, with_items = 0;
+    for (const auto& r : discovery.at("resources")) {
+      const std::string name = r.at("name");
+      if (name.find('/') != std::string::npos) continue;
+      for (const std::string as : {name, r.at("singularName").get<std::string>()}) {
+        SCOPED_TRACE(version + " " + as);
+        std::string raw, got;
+        ASSERT_EQ(Kubectl("get --raw /apis/" + gv + "/" + name, &raw, false), 0) << raw;
+        ASSERT_EQ(
+            Kubectl("get " + as + "." + version + ".metrics.smi-spec.io -A -o json", &got, false),
+            0)
+            << got;
+        const auto want = nlohmann::json::parse(raw), list = nlohmann::json::parse(got);
+        ++checked;
+        if (!list.at("items").empty()) ++with_items;
+        EXPECT_EQ(ItemIds(list), ItemIds(want))
+            << "kubectl get " << as << " did not list the " << name << " resource";
+        for (const auto& item : list.at("items")) {
+          EXPECT_EQ(item.at("kind"), "TrafficMetrics");
+          EXPECT_EQ(item.at("apiVersion"), gv);
+        }
+      }
+      // kubectl explain finds the resource's kind in OpenAPI.
+      if (name == "trafficsplits") continue;  // answers lists: not a TrafficMetrics schema
+      ASSERT_EQ(Kubectl("explain " + name + " --api-version=" + gv, &out), 0) << out;
+      EXPECT_NE(out.find("FIELDS:"), std::string::npos) << out;
+    }
+    // Every resource of the spec and ours, by plural and singular name.
+    EXPECT_GE(checked, 2 * 7) << version;
+    EXPECT_GE(with_items, 2 * 5) << version << ": pods, namespaces and workloads have objects";
+  }
 }
 
 // ---- The numbers in the table are the JSON answer's numbers -----------------------------------

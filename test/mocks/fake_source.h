@@ -34,12 +34,18 @@ class FakeSource : public sources::TrafficSource {
   }
   std::optional<std::chrono::milliseconds> Retention() const override { return retention; }
   bool PodEdgesNamePeerPods() const override { return pod_edges_name_peer_pods; }
+  std::optional<std::chrono::milliseconds> ScrapeInterval() const override {
+    return scrape_interval;
+  }
+  std::string ScrapeIntervalOrigin() const override { return scrape_interval_origin; }
 
   sources::TrafficSamples resource_samples;
   sources::TrafficSamples edge_samples;
   std::optional<std::string> unavailable;
   std::optional<std::chrono::milliseconds> retention;
   bool pod_edges_name_peer_pods = false;
+  std::optional<std::chrono::milliseconds> scrape_interval;
+  std::string scrape_interval_origin;
   std::vector<sources::SampleQuery> queries;
 };
 

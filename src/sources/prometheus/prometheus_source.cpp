@@ -9,6 +9,7 @@
 
 #include "sources/prometheus/answer_decoding.h"
 #include "sources/prometheus/promql_builder.h"
+#include "sources/prometheus/scrape_interval.h"
 
 namespace smi::sources::prometheus {
 namespace {
@@ -40,6 +41,7 @@ PrometheusSource::PrometheusSource(std::unique_ptr<PrometheusClient> client, Mes
       profile_(std::move(profile)),
       metrics_(std::make_shared<SourceMetrics>(std::move(options.registry))),
       coalescer_(options.cache, metrics_, Hooks(*client_), clock),
+      clock_(clock),
       query_pool_(std::make_unique<boost::asio::thread_pool>(
           static_cast<size_t>(std::max(1, options.query_threads)))) {}
 
@@ -118,6 +120,32 @@ std::optional<std::chrono::milliseconds> PrometheusSource::Retention() const {
     return std::nullopt;  // unknown for now; asked again next time
   }
   return retention_;
+}
+
+std::optional<std::chrono::milliseconds> PrometheusSource::ScrapeInterval() const {
+  using namespace std::chrono_literals;
+  std::lock_guard lock(interval_mu_);
+  const auto now = clock_.Monotonic();
+  if (interval_next_ask_ && now < *interval_next_ask_) return interval_;
+  // Known: asked again in 10 minutes (scrape configurations change). Not known from an answer (no
+  // series old enough yet): when the lookback has passed again. The backend failing: in a minute.
+  std::chrono::milliseconds again = kScrapeIntervalLookback;
+  try {
+    const auto answer = client_->Query(ScrapeIntervalQuery(profile_),
+                                       std::chrono::floor<std::chrono::seconds>(clock_.Now()));
+    interval_ = ScrapeIntervalFromAnswer(answer.samples);
+    if (interval_) again = 10min;
+  } catch (const SourceUnavailable&) {
+    again = 1min;  // the request itself will say what is wrong with the backend
+  } catch (const std::invalid_argument&) {
+    interval_.reset();  // a profile without existence series: never known
+  }
+  interval_next_ask_ = now + again;
+  return interval_;
+}
+
+std::string PrometheusSource::ScrapeIntervalOrigin() const {
+  return "as the samples of their series in Prometheus are spaced";
 }
 
 }  // namespace smi::sources::prometheus

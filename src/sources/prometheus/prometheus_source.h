@@ -59,6 +59,11 @@ class PrometheusSource : public TrafficSource {
   bool Ready(std::string* why) override;
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
   std::optional<std::chrono::milliseconds> Retention() const override;
+  // Learned from the series (scrape_interval.h) when first asked; asked again 10 minutes later
+  // once known, 5 minutes later while no series is old enough, a minute later when the backend
+  // failed; nullopt while it cannot be told.
+  std::optional<std::chrono::milliseconds> ScrapeInterval() const override;
+  std::string ScrapeIntervalOrigin() const override;
   bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
   // True while the query cache still holds each answer (the same answer, by id).
   bool StillAnswers(const std::vector<SourceAnswer>& answers) override;
@@ -77,6 +82,10 @@ class PrometheusSource : public TrafficSource {
   mutable std::mutex retention_mu_;
   mutable bool retention_known_ = false;
   mutable std::optional<std::chrono::milliseconds> retention_;
+  const base::Clock& clock_;
+  mutable std::mutex interval_mu_;
+  mutable std::optional<std::chrono::milliseconds> interval_;
+  mutable std::optional<std::chrono::steady_clock::time_point> interval_next_ask_;
   // Last, so that it is joined first: its tasks use the members above.
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
 };

@@ -258,6 +258,14 @@ std::string SidecarSource::RetentionHint() const {
          "windows";
 }
 
+std::optional<std::chrono::milliseconds> SidecarSource::ScrapeInterval() const {
+  return impl_->options.interval;
+}
+
+std::string SidecarSource::ScrapeIntervalOrigin() const {
+  return "this server scrapes them every --sidecar-interval";
+}
+
 bool SidecarSource::PodEdgesNamePeerPods() const { return impl_->profile.PodEdgesNamePeerPods(); }
 
 const std::shared_ptr<::prometheus::Registry>& SidecarSource::metrics_registry() const {

@@ -60,6 +60,9 @@ class SidecarSource : public TrafficSource {
   bool Ready(std::string* why) override;
   std::optional<std::chrono::milliseconds> Retention() const override;
   std::string RetentionHint() const override;
+  // Its own interval between two scrapes of a proxy (--sidecar-interval).
+  std::optional<std::chrono::milliseconds> ScrapeInterval() const override;
+  std::string ScrapeIntervalOrigin() const override;
   bool PodEdgesNamePeerPods() const override;
 
   const std::shared_ptr<::prometheus::Registry>& metrics_registry() const;
