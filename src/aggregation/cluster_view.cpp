@@ -63,9 +63,7 @@ std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : pods) {
     if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
-    const kube::Pod* pod = snapshot.FindPod(sample.resource.ns, sample.resource.name);
-    if (!pod) continue;
-    const auto owner = snapshot.OwnerOf(*pod);
+    const auto owner = snapshot.PodOwner(sample.resource.ns, sample.resource.name);
     if (!owner || owner->kind == kube::WorkloadKind::kReplicaSet) continue;
     ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
                         ""};
@@ -82,16 +80,14 @@ std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& sna
   // The owner of a cached pod when it is a workload of the kind asked about.
   const auto owner_of = [&](const ObjectReference& ref) -> std::optional<ObjectReference> {
     if (!workload || ref.kind != pod_kind) return std::nullopt;
-    const kube::Pod* pod = snapshot.FindPod(ref.ns, ref.name);
-    if (!pod) return std::nullopt;
-    const auto owner = snapshot.OwnerOf(*pod);
+    const auto owner = snapshot.PodOwner(ref.ns, ref.name);
     if (!owner || owner->kind != *workload) return std::nullopt;
     return ObjectReference{std::string(model::KindName(kind)), owner->ns, owner->name, ""};
   };
   using Key = std::tuple<model::Direction, model::Side, ObjectReference>;
   std::map<Key, sources::TrafficCounts> rows;
   for (const auto& edge : pod_edges) {
-    if (owner_of(edge.resource) != self) continue;
+    if (edge.resource != self && owner_of(edge.resource) != self) continue;
     ObjectReference peer = edge.peer;
     if (auto owner = owner_of(edge.peer)) {
       peer = std::move(*owner);

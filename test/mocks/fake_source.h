@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -34,12 +35,16 @@ class FakeSource : public sources::TrafficSource {
   }
   std::optional<std::chrono::milliseconds> Retention() const override { return retention; }
   bool PodEdgesNamePeerPods() const override { return pod_edges_name_peer_pods; }
+  bool SeriesNameWorkloads(model::ResourceKind kind) const override {
+    return named_workloads.contains(kind);
+  }
 
   sources::TrafficSamples resource_samples;
   sources::TrafficSamples edge_samples;
   std::optional<std::string> unavailable;
   std::optional<std::chrono::milliseconds> retention;
   bool pod_edges_name_peer_pods = false;
+  std::set<model::ResourceKind> named_workloads;
   std::vector<sources::SampleQuery> queries;
 };
 

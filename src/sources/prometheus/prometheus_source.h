@@ -60,6 +60,9 @@ class PrometheusSource : public TrafficSource {
   // Asked once successfully, then remembered; nullopt while the backend cannot be asked.
   std::optional<std::chrono::milliseconds> Retention() const override;
   bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
+  bool SeriesNameWorkloads(ResourceKind kind) const override {
+    return profile_.SeriesNameWorkloads(kind);
+  }
   // True while the query cache still holds each answer (the same answer, by id).
   bool StillAnswers(const std::vector<SourceAnswer>& answers) override;
 

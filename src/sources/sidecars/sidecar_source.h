@@ -61,6 +61,7 @@ class SidecarSource : public TrafficSource {
   std::optional<std::chrono::milliseconds> Retention() const override;
   std::string RetentionHint() const override;
   bool PodEdgesNamePeerPods() const override;
+  bool SeriesNameWorkloads(ResourceKind kind) const override;
 
   const std::shared_ptr<::prometheus::Registry>& metrics_registry() const;
 
