@@ -114,7 +114,8 @@ TEST(StaticCluster, DeletedPodsKeepTheirOwnerForTheMemory) {
   EXPECT_TRUE(snap->Pods("ns").size() == 2u);  // lists hold the live pods only
 
   // A pod whose ReplicaSet went first is resolved when its owners are back.
-  ASSERT_TRUE(state.Remove("apps/v1", "ReplicaSet", "ns", rs["metadata"]["name"]));
+  ASSERT_TRUE(
+      state.Remove("apps/v1", "ReplicaSet", "ns", rs["metadata"]["name"].get<std::string>()));
   ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "web-abc-2"));
   EXPECT_EQ(state.Snapshot()->PodOwner("ns", "web-abc-2"), std::nullopt);
   state.Upsert(rs);

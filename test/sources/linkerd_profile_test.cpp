@@ -209,7 +209,9 @@ TEST(LinkerdProfileQueries, NamedWorkloadEdgesKeepPeersByPod) {
             "(increase(response_latency_ms_bucket{direction=\"outbound\", "
             "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment=\"\"}[30s])), "
             "\"smi_edge\", \"from\", \"\", \"\")");
-  EXPECT_EQ(q.counts,
+  const auto s = BuildQueries(p, At(ObjectEdges{ResourceKind::kStatefulSet, "emojivoto",
+                                                "vote-store", ResourceKind::kPod}));
+  EXPECT_EQ(s.counts,
             "label_replace(sum by (namespace, statefulset, dst_namespace, dst_statefulset, "
             "classification) (increase(response_total{direction=\"outbound\", "
             "namespace=\"emojivoto\", statefulset=\"vote-store\", dst_statefulset!=\"\"}[30s])) "
@@ -227,8 +229,7 @@ TEST(LinkerdProfileQueries, NamedWorkloadEdgesKeepPeersByPod) {
             "\"smi_edge\", \"from\", \"\", \"\") "
             "or label_replace(group by (namespace, statefulset) (up{job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\", statefulset=\"vote-store\"}), \"smi_exists\", \"true\", "
-            "\"\", \"\")")
-      << "(the statefulset query)";
+            "\"\", \"\")");
   // Only pods can name the other peers, and only for a workload.
   EXPECT_THROW(BuildQueries(p, At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web",
                                               ResourceKind::kNamespace})),
