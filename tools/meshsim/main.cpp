@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "meshsim/event_loop_server.h"
 #include "meshsim/exposition.h"
 #include "meshsim/istio.h"
 #include "meshsim/kube.h"
@@ -47,6 +48,10 @@ deterministically with the time since start.
   --write-kube-objects PATH       write the topology's Kubernetes objects as a v1 List (JSON)
   --print-default-topology        print the embedded topology YAML and exit
   --check                         load the topology, write the requested files and exit
+  --event-loop                    serve every pod from one thread (for thousands of pods; the
+                                  default runs a small HTTP server with its own threads per pod)
+  --shard K/N                     with --event-loop: serve only the K-th of N equal runs of pods
+                                  (0-based), so N processes share the descriptors of many pods
   -h, --help                      this text
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or --check done), 1 runtime error (e.g. bind),
@@ -63,6 +68,9 @@ struct Flags {
   std::string scrape_interval = "1s";
   std::optional<std::string> topology_json;
   bool check_only = false;
+  bool event_loop = false;
+  int shard = 0;
+  int shards = 1;
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -118,6 +126,18 @@ Flags ParseFlags(int argc, char** argv) {
       flags.topology_json = value();
     } else if (arg == "--check") {
       flags.check_only = true;
+    } else if (arg == "--event-loop") {
+      flags.event_loop = true;
+    } else if (arg == "--shard") {
+      const std::string text = value();
+      int k = -1, n = 0;
+      char slash = 0, extra = 0;
+      std::istringstream in(text);
+      if (!(in >> k >> slash >> n) || slash != '/' || in >> extra || n < 1 || k < 0 || k >= n) {
+        UsageError("--shard must be K/N with 0 <= K < N, not '" + text + "'");
+      }
+      flags.shard = k;
+      flags.shards = n;
     } else {
       UsageError("unknown flag '" + arg + "'");
     }
@@ -181,6 +201,10 @@ int main(int argc, char** argv) {
     WriteFile(*flags.kube_objects, meshsim::KubeObjects(topo, port).dump(2) + "\n");
   }
   if (flags.check_only) return 0;
+  if (flags.shards > 1 && !flags.event_loop) {
+    std::cerr << "meshsim: --shard needs --event-loop\n";
+    return kExitUsage;
+  }
 
   // Signals are taken by sigwait() in this thread only. A shell starts background jobs with
   // SIGINT ignored; restore the default so that SIGINT still stops the simulator.
@@ -197,6 +221,45 @@ int main(int argc, char** argv) {
   const auto process_start_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count();
+
+  if (flags.event_loop) {
+    meshsim::EventLoopServer server;
+    // This process' run of pods: [first, first + addresses.size()).
+    const std::size_t first = topo.pods.size() * flags.shard / flags.shards;
+    const std::size_t last = topo.pods.size() * (flags.shard + 1) / flags.shards;
+    std::vector<std::string> addresses;
+    for (std::size_t i = first; i < last; ++i) addresses.push_back(topo.pods[i].ip);
+    const auto failed = server.Bind(
+        addresses, port,
+        [&, path_of_metrics = path](std::size_t shard_index,
+                                    std::string_view path) -> std::optional<meshsim::Page> {
+          const std::size_t i = first + shard_index;
+          if (path == "/ready") return meshsim::Page{"text/plain", "ready\n"};
+          if (path != "/metrics" && path != path_of_metrics) return std::nullopt;
+          const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+          return meshsim::Page{
+              "text/plain; version=0.0.4",
+              istio ? meshsim::RenderIstioPodMetrics(topo, i, seconds, process_start_unix)
+                    : meshsim::RenderPodMetrics(topo, i, seconds, process_start_unix)};
+        });
+    if (!failed.empty()) {
+      std::cerr << "meshsim: cannot listen on " << failed.front() << ":" << port << " (and "
+                << failed.size() - 1 << " other addresses; address in use?)\n";
+      return kExitRuntime;
+    }
+    start = Clock::now();
+    std::thread loop([&server] { server.Run(); });
+    std::cout << "meshsim: ready (" << meshsim::MeshName(topo.mesh) << ", " << topo.pods.size()
+              << " pods, " << topo.calls.size() << " calls, " << topo.splits.size()
+              << " traffic splits, one event loop)" << std::endl;
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    std::cout << "meshsim: stopping on signal " << signal_number << std::endl;
+    server.Stop();
+    loop.join();
+    std::cout << "meshsim: stopped" << std::endl;
+    return 0;
+  }
 
   std::vector<std::unique_ptr<httplib::Server>> servers;
   for (std::size_t i = 0; i < topo.pods.size(); ++i) {

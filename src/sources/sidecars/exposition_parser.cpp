@@ -523,8 +523,57 @@ MetricType ExpositionParser::FamilyType(std::string_view name, bool* created) {
   return type;
 }
 
+bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t number,
+                                        const SinkRef& sink, std::optional<std::string>& error) {
+  // Only `name{...} value` or `name value`: the value is the last token, the series text what
+  // comes before it without the blanks. A line with a timestamp or an exemplar has another last
+  // token, so what comes before it is no series text the caller holds, and the line takes the
+  // full path; so does one whose name is quoted inside the braces.
+  if (!IsMetricNameStart(line[i])) return false;
+  size_t end = line.size();
+  while (end > i && IsBlank(line[end - 1])) --end;
+  size_t value_begin = end;
+  while (value_begin > i && !IsBlank(line[value_begin - 1])) --value_begin;
+  size_t series_end = value_begin;
+  while (series_end > i && IsBlank(line[series_end - 1])) --series_end;
+  if (series_end == i) return false;
+  const std::string_view series = line.substr(i, series_end - i);
+  const uint64_t hash = HashBytes(series);
+  if (!known_(hash)) return false;
+
+  size_t name_end = i;
+  while (name_end < series_end && IsMetricNameChar(line[name_end])) ++name_end;
+  const std::string_view metric = line.substr(i, name_end - i);
+  const std::string_view value_token = line.substr(value_begin, end - value_begin);
+  const std::optional<double> value = ParseExpositionValue(value_token);
+  if (!value) {
+    error = "invalid value " + Describe(value_token);
+    return true;
+  }
+  ++samples_seen_;
+  if (!Keeps(metric)) return true;
+  bool created = false;
+  const MetricType type = FamilyType(metric, &created);
+  if (created) return true;
+  ExpositionSample sample;
+  sample.name = metric;
+  sample.series = series;
+  sample.value = *value;
+  sample.type = type;
+  sample.line = number;
+  sample.known = true;
+  sample.series_hash = hash;
+  ++samples_kept_;
+  sink(sample);
+  return true;
+}
+
 std::optional<std::string> ExpositionParser::ParseSample(std::string_view line, size_t i,
                                                          size_t number, const SinkRef& sink) {
+  if (known_) {
+    std::optional<std::string> error;
+    if (ParseKnownSample(line, i, number, sink, error)) return error;
+  }
   const size_t n = line.size();
   const size_t series_begin = i;
   raw_labels_.clear();

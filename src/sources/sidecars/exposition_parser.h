@@ -63,6 +63,10 @@ struct ExpositionSample {
   double value = 0;
   MetricType type = MetricType::kUntyped;  // the TYPE of the family the sample belongs to
   size_t line = 0;                         // 1-based
+  // The caller said it knows the series text (see ExpositionParser::Parse with `known`): the
+  // line was not taken apart, `labels` is empty, and `series_hash` is HashBytes(series).
+  bool known = false;
+  uint64_t series_hash = 0;
 };
 
 struct ExpositionError {
@@ -80,7 +84,20 @@ class ExpositionParser {
   // the first error; the sink may have seen samples of earlier lines by then.
   template <class Sink>
   std::optional<ExpositionError> Parse(std::string_view text, Sink&& sink) {
+    known_ = {};
     return ParseText(text, SinkRef(sink));
+  }
+  // The same, where known(uint64_t hash) -> bool says whether the caller already holds a series
+  // whose text (ExpositionSample::series) has that HashBytes: a line that is exactly such a
+  // series text, blanks and a value is then not taken apart again (the same bytes were checked
+  // when the series was first seen), and reaches the sink with `known` set and no labels. A
+  // scrape repeats nearly every line of the one before, so this skips most of the work.
+  template <class Sink, class Known>
+  std::optional<ExpositionError> Parse(std::string_view text, Sink&& sink, Known&& known) {
+    known_ = KnownRef(known);
+    auto error = ParseText(text, SinkRef(sink));
+    known_ = {};
+    return error;
   }
 
   void SetKeep(std::vector<std::string> keep);
@@ -105,6 +122,21 @@ class ExpositionParser {
     void (*call_)(void*, const ExpositionSample&);
   };
 
+  class KnownRef {
+   public:
+    KnownRef() = default;
+    template <class F>
+    explicit KnownRef(F& f)
+        : object_(const_cast<void*>(static_cast<const void*>(&f))),
+          call_([](void* o, uint64_t h) -> bool { return (*static_cast<F*>(o))(h); }) {}
+    explicit operator bool() const { return call_ != nullptr; }
+    bool operator()(uint64_t h) const { return call_(object_, h); }
+
+   private:
+    void* object_ = nullptr;
+    bool (*call_)(void*, uint64_t) = nullptr;
+  };
+
   // A string token as found in the line: where it is, and whether it needs unescaping.
   struct Token {
     size_t begin = 0;
@@ -126,6 +158,9 @@ class ExpositionParser {
   std::optional<std::string> ParseComment(std::string_view line, size_t i);
   std::optional<std::string> ParseSample(std::string_view line, size_t i, size_t number,
                                          const SinkRef& sink);
+  // The `known` path of ParseSample: true when it handled the line (error set on a bad value).
+  bool ParseKnownSample(std::string_view line, size_t i, size_t number, const SinkRef& sink,
+                        std::optional<std::string>& error);
   // A quoted string starting at line[i]; on success i is past the closing quote.
   std::optional<std::string> ScanQuoted(std::string_view line, size_t& i, Token* token,
                                         const char* what) const;
@@ -137,6 +172,7 @@ class ExpositionParser {
   void DeclareType(std::string_view name, MetricType type);
   const Family* FindFamily(std::string_view name) const;
 
+  KnownRef known_;                 // during a Parse with `known`
   std::vector<std::string> keep_;  // sorted
   bool float_timestamps_ = false;  // the body ends with `# EOF`: OpenMetrics timestamps allowed
   bool line_continues_ = false;    // the current line ended with a newline (not the input)

@@ -195,7 +195,8 @@ IngestResult SeriesStore::Impl::Commit(const std::string& id, const LabelSet& la
   StagedScrape& staged = scratch.staged;
   staged.Reset(target->slot_count());
   const auto error = scratch.parser.Parse(
-      *payload, [&](const ExpositionSample& sample) { target->Stage(sample, staged); });
+      *payload, [&](const ExpositionSample& sample) { target->Stage(sample, staged); },
+      [&](uint64_t series_hash) { return target->Knows(series_hash); });
   result.samples_seen = scratch.parser.samples_seen();
   result.duplicates = staged.duplicates;
   duplicates += staged.duplicates;

@@ -125,7 +125,7 @@ uint64_t Target::CanonicalHash(const Series& s) const {
 
 void Target::Stage(const ExpositionSample& sample, StagedScrape& staged) const {
   if (sample.name == "up") return;  // the target's own `up` has that name
-  const uint64_t text_hash = HashBytes(sample.series);
+  const uint64_t text_hash = sample.known ? sample.series_hash : HashBytes(sample.series);
   uint32_t slot =
       by_text_.Find(text_hash, [&](uint32_t id) { return series_[id].raw_hash == text_hash; });
   size_t extra = SIZE_MAX;

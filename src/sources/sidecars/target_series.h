@@ -160,6 +160,12 @@ class Target {
   int64_t last_t() const { return last_t_; }
   size_t live_series() const { return live_; }
   size_t slot_count() const { return series_.size(); }
+  // Whether a series of this target was written as the text whose HashBytes is `raw_hash`
+  // (the parser then need not take such a line apart again).
+  bool Knows(uint64_t raw_hash) const {
+    return by_text_.Find(raw_hash, [&](uint32_t id) { return series_[id].raw_hash == raw_hash; }) !=
+           kNoId;
+  }
   // Finds the sample's series (reads only; new series go to staged.pending).
   void Stage(const ExpositionSample& sample, StagedScrape& staged) const;
   // Appends one scrape at t_ms: the staged values (or nothing when `staged` is null: a failed

@@ -8,6 +8,8 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -373,6 +375,64 @@ TEST(ExpositionParser, AllocatesNothingPerSampleOnceWarm) {
   EXPECT_FALSE(error.has_value());
   EXPECT_EQ(parser.samples_kept(), 202u);
   EXPECT_EQ(allocations, 0u);
+}
+
+// With `known`, a line that is a known series text, blanks and a value is not taken apart: it
+// reaches the sink marked known, with its text, hash, value, family type and line; every other
+// line (unknown text, a timestamp, an exemplar, a quoted name) takes the full path.
+TEST(ExpositionParser, KnownSeriesLinesSkipTheirLabels) {
+  const std::string known_text = "request_total{direction=\"inbound\",tls=\"true\"}";
+  const uint64_t known_hash = HashBytes(known_text);
+  const std::string text =
+      "# TYPE request_total counter\n"
+      "request_total{direction=\"inbound\",tls=\"true\"}  \t 7 \n"
+      "request_total{direction=\"outbound\"} 3\n"
+      "request_total{direction=\"inbound\",tls=\"true\"} 8 1700000000000\n";
+  ExpositionParser parser;
+  std::vector<std::tuple<bool, std::string, double, size_t, size_t>> seen;
+  size_t asked = 0;
+  const auto error = parser.Parse(
+      text,
+      [&](const ExpositionSample& s) {
+        seen.emplace_back(s.known, std::string(s.series), s.value, s.labels.size(), s.line);
+        if (s.known) {
+          EXPECT_EQ(s.series_hash, known_hash);
+          EXPECT_EQ(s.name, "request_total");
+          EXPECT_EQ(s.type, MetricType::kCounter);
+        }
+      },
+      [&](uint64_t h) {
+        ++asked;
+        return h == known_hash;
+      });
+  ASSERT_FALSE(error.has_value()) << error->ToString();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::make_tuple(true, known_text, 7.0, size_t{0}, size_t{2}));
+  EXPECT_EQ(seen[1], std::make_tuple(false, "request_total{direction=\"outbound\"}"s, 3.0,
+                                     size_t{1}, size_t{3}));
+  EXPECT_EQ(seen[2], std::make_tuple(false, known_text, 8.0, size_t{2}, size_t{4}))
+      << "with a timestamp, the text before the last token is not the series";
+  EXPECT_EQ(asked, 3u);
+  EXPECT_EQ(parser.samples_seen(), 3u);
+
+  // A known series with a bad value is still an error on its line.
+  const auto bad = parser.Parse(
+      known_text + " 0x10\n", [](const ExpositionSample&) {},
+      [&](uint64_t h) { return h == known_hash; });
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->line, 1u);
+  EXPECT_NE(bad->message.find("invalid value"), std::string::npos) << bad->message;
+
+  // Families not kept are counted and not delivered, as on the full path.
+  ExpositionParser keeping({"response_total"});
+  size_t delivered = 0;
+  ASSERT_FALSE(keeping
+                   .Parse(
+                       known_text + " 1\n", [&](const ExpositionSample&) { ++delivered; },
+                       [&](uint64_t h) { return h == known_hash; })
+                   .has_value());
+  EXPECT_EQ(delivered, 0u);
+  EXPECT_EQ(keeping.samples_seen(), 1u);
 }
 
 TEST(ExpositionParser, MetricTypeNames) {

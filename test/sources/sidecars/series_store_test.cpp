@@ -121,6 +121,35 @@ TEST(SeriesStore, SamplesOfEachScrapeWithOwnAndTargetLabels) {
   EXPECT_EQ(up.begin()->second.t_ms, 20'000);
 }
 
+// Later scrapes repeat the series texts of earlier ones, which the parser then does not take
+// apart again; the values must be the same as when every line is parsed in full, including a
+// series written in another spelling (label order) in between.
+TEST(SeriesStore, RepeatedSeriesTextsKeepTheirValues) {
+  SeriesStore store = Store({"response_total"});
+  const auto line = [](const char* labels, int v) {
+    return std::string("response_total{") + labels + "} " + std::to_string(v) + "\n";
+  };
+  const char* a = "direction=\"inbound\",classification=\"success\"";
+  const char* a_respelled = "classification=\"success\",direction=\"inbound\"";
+  const char* b = "direction=\"outbound\",classification=\"failure\"";
+  ASSERT_TRUE(store.Ingest("ns/p", kPod, 10'000, line(a, 1) + line(b, 10)).ok);
+  ASSERT_TRUE(store.Ingest("ns/p", kPod, 20'000, line(a, 2) + line(b, 20)).ok);
+  ASSERT_TRUE(store.Ingest("ns/p", kPod, 30'000, line(a_respelled, 3) + line(b, 30)).ok);
+  ASSERT_TRUE(store.Ingest("ns/p", kPod, 40'000, line(a_respelled, 4) + line(b, 40)).ok);
+  const IngestResult bad = store.Ingest(
+      "ns/p", kPod, 50'000, line(a_respelled, 5) + "response_total{" + std::string(b) + "} 0x50\n");
+  EXPECT_FALSE(bad.ok) << "a known series with a bad value still fails the scrape";
+
+  const RangeResult totals = Range(store, "response_total", 0, 40'000);
+  ASSERT_EQ(totals.size(), 2u);
+  EXPECT_EQ(Values(totals.at("{classification=\"success\", direction=\"inbound\", "
+                             "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod=\"web-1\"}")),
+            (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(Values(totals.at("{classification=\"failure\", direction=\"outbound\", "
+                             "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod=\"web-1\"}")),
+            (std::vector<double>{10, 20, 30, 40}));
+}
+
 TEST(SeriesStore, RangeIncludesBothEndsAndInstantIncludesTheLookbackStart) {
   SeriesStore store = Store();
   for (int i = 0; i <= 3; ++i) {
