@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -96,7 +98,8 @@ class ParsedQuery {
 
 namespace {
 
-// --- Parsing --------------------------------------------------------------------------------------
+// --- Parsing
+// --------------------------------------------------------------------------------------
 
 class Parser {
  public:
@@ -116,7 +119,8 @@ class Parser {
   }
 
   void Skip() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n'))
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n'))
       ++pos_;
   }
 
@@ -292,20 +296,24 @@ class Parser {
   size_t pos_ = 0;
 };
 
-// --- Evaluation -----------------------------------------------------------------------------------
+// --- Evaluation
+// -----------------------------------------------------------------------------------
 
 using Labels = std::map<std::string, std::string>;
 
-// The values of `by` in `labels`, as the group key.
-std::vector<std::string> GroupKey(const std::vector<std::string>& by, const LabelSet& labels) {
-  std::vector<std::string> key;
-  key.reserve(by.size());
-  for (const auto& l : by) key.emplace_back(labels.Get(l));
-  return key;
-}
+// The groups as a vector, each labelled with its `by` values.
+// Groups by their `by` values: hashed, as a request may form thousands (one per pod and bucket).
+struct GroupKeyHash {
+  size_t operator()(const std::vector<std::string>& key) const {
+    size_t h = 0;
+    for (const std::string& v : key) h = h * 1000003u ^ std::hash<std::string>{}(v);
+    return h;
+  }
+};
+using Groups = std::unordered_map<std::vector<std::string>, double, GroupKeyHash>;
 
-std::vector<VectorSample> ToVector(const std::vector<std::string>& by,
-                                   std::map<std::vector<std::string>, double> groups) {
+std::vector<VectorSample> ToVector(const std::vector<std::string>& by, Groups groups) {
+  // In no particular order, as Prometheus answers a vector.
   std::vector<VectorSample> out;
   out.reserve(groups.size());
   for (auto& [key, value] : groups) {
@@ -321,24 +329,51 @@ std::vector<VectorSample> ToVector(const std::vector<std::string>& by,
 
 std::vector<VectorSample> Eval(const Node& node, const SeriesStore& store, int64_t at_ms);
 
+// The labels an aggregation reads: its `by` labels and those of the selector's regex matchers,
+// sorted (the store then copies only these for each series).
+std::vector<std::string> WantedLabels(const std::vector<std::string>& by,
+                                      const Selector& selector) {
+  std::vector<std::string> wanted = by;
+  for (const Matcher& m : selector.regex) wanted.push_back(m.label);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  return wanted;
+}
+
+// The group of a series: `key` is reused from series to series, so a group that exists already
+// costs no allocation.
+double& GroupOf(Groups& groups, std::vector<std::string>& key, const std::vector<std::string>& by,
+                const LabelSet& labels) {
+  key.resize(by.size());
+  for (size_t i = 0; i < by.size(); ++i) key[i].assign(labels.Get(by[i]));
+  if (auto it = groups.find(key); it != groups.end()) return it->second;
+  return groups.emplace(key, 0.0).first->second;
+}
+
 std::vector<VectorSample> EvalSum(const SumIncrease& s, const SeriesStore& store, int64_t at_ms) {
-  std::map<std::vector<std::string>, double> groups;
+  Groups groups;
+  std::vector<std::string> key;
+  const std::vector<std::string> wanted = WantedLabels(s.by, s.selector);
   const int64_t from = at_ms - s.range_ms;
   store.Select(
       s.selector.metric, s.selector.equality, from, at_ms, s.selector.Keep(),
       [&](const LabelSet& labels, const std::vector<Sample>& samples) {
         const std::optional<double> inc = Increase(samples, from, at_ms);
         if (!inc) return;
-        groups[GroupKey(s.by, labels)] += *inc;
-      });
+        GroupOf(groups, key, s.by, labels) += *inc;
+      },
+      &wanted);
   return ToVector(s.by, std::move(groups));
 }
 
 std::vector<VectorSample> EvalGroup(const GroupBy& g, const SeriesStore& store, int64_t at_ms) {
-  std::map<std::vector<std::string>, double> groups;
+  Groups groups;
+  std::vector<std::string> key;
+  const std::vector<std::string> wanted = WantedLabels(g.by, g.selector);
   store.SelectInstant(
       g.selector.metric, g.selector.equality, at_ms, kLookbackMs, g.selector.Keep(),
-      [&](const LabelSet& labels, const Sample&) { groups[GroupKey(g.by, labels)] = 1; });
+      [&](const LabelSet& labels, const Sample&) { GroupOf(groups, key, g.by, labels) = 1; },
+      &wanted);
   return ToVector(g.by, std::move(groups));
 }
 

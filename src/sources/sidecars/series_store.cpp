@@ -272,7 +272,7 @@ template <class Store, class HasSamples, class Visit>
 void SelectSeries(const Store& impl, std::string_view metric,
                   std::span<const LabelMatcher> matchers,
                   std::vector<std::pair<std::string, std::string>>& labels_out,
-                  HasSamples&& has_samples, Visit&& visit) {
+                  const std::vector<std::string>* wanted, HasSamples&& has_samples, Visit&& visit) {
   std::vector<ResolvedMatcher> resolved;
   const std::string* ns = nullptr;
   for (const LabelMatcher& m : matchers) {
@@ -286,7 +286,7 @@ void SelectSeries(const Store& impl, std::string_view metric,
       const Series& s = target.series(slot);
       if (!target.Matches(s, resolved)) continue;
       if (!has_samples(target, s)) continue;
-      target.Labels(s, labels_out);
+      target.Labels(s, labels_out, wanted);
       visit();
     }
   });
@@ -300,12 +300,12 @@ void SeriesStore::Select(std::string_view metric, int64_t from_ms, int64_t to_ms
 }
 
 void SeriesStore::Select(std::string_view metric, std::span<const LabelMatcher> matchers,
-                         int64_t from_ms, int64_t to_ms, const Keep& keep,
-                         const VisitRange& visit) const {
+                         int64_t from_ms, int64_t to_ms, const Keep& keep, const VisitRange& visit,
+                         const std::vector<std::string>* wanted) const {
   LabelSet labels;
   std::vector<Sample> samples;
   SelectSeries(
-      *impl_, metric, matchers, Items(labels),
+      *impl_, metric, matchers, Items(labels), wanted,
       [&](const Target& target, const Series& s) {
         target.Range(s, from_ms, to_ms, samples);
         return !samples.empty();
@@ -322,11 +322,12 @@ void SeriesStore::SelectInstant(std::string_view metric, int64_t at_ms, int64_t 
 
 void SeriesStore::SelectInstant(std::string_view metric, std::span<const LabelMatcher> matchers,
                                 int64_t at_ms, int64_t lookback_ms, const Keep& keep,
-                                const VisitInstant& visit) const {
+                                const VisitInstant& visit,
+                                const std::vector<std::string>* wanted) const {
   LabelSet labels;
   Sample sample;
   SelectSeries(
-      *impl_, metric, matchers, Items(labels),
+      *impl_, metric, matchers, Items(labels), wanted,
       [&](const Target& target, const Series& s) {
         return target.Instant(s, at_ms, lookback_ms, &sample);
       },

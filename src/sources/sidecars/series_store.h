@@ -108,9 +108,12 @@ class SeriesStore {
   void Select(std::string_view metric, int64_t from_ms, int64_t to_ms, const Keep& keep,
               const VisitRange& visit) const;
   // The same, with the selector's equality matchers checked first on the stored form of the
-  // labels (cheap; the LabelSet is built only for series that match), then `keep`.
+  // labels (cheap; the LabelSet is built only for series that match), then `keep`. With
+  // `wanted` (sorted label names), the LabelSet given to `keep` and `visit` holds only those
+  // labels: a query that groups by a few labels need not copy the others.
   void Select(std::string_view metric, std::span<const LabelMatcher> matchers, int64_t from_ms,
-              int64_t to_ms, const Keep& keep, const VisitRange& visit) const;
+              int64_t to_ms, const Keep& keep, const VisitRange& visit,
+              const std::vector<std::string>* wanted = nullptr) const;
   // Instant selection, as a PromQL instant vector selector evaluated at `at_ms` with a lookback
   // of `lookback_ms`: every matching series whose latest sample at or before `at_ms` is within
   // the lookback (at_ms - lookback_ms included, as in Prometheus 2.x) and not a stale marker,
@@ -119,7 +122,8 @@ class SeriesStore {
   void SelectInstant(std::string_view metric, int64_t at_ms, int64_t lookback_ms, const Keep& keep,
                      const VisitInstant& visit) const;
   void SelectInstant(std::string_view metric, std::span<const LabelMatcher> matchers, int64_t at_ms,
-                     int64_t lookback_ms, const Keep& keep, const VisitInstant& visit) const;
+                     int64_t lookback_ms, const Keep& keep, const VisitInstant& visit,
+                     const std::vector<std::string>* wanted = nullptr) const;
 
   std::chrono::milliseconds retention() const;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 
 namespace smi::sources::sidecars {
 namespace {
@@ -473,7 +474,8 @@ bool Target::Matches(const Series& s, std::span<const ResolvedMatcher> matchers)
   return true;
 }
 
-void Target::Labels(const Series& s, std::vector<std::pair<std::string, std::string>>& out) const {
+void Target::Labels(const Series& s, std::vector<std::pair<std::string, std::string>>& out,
+                    const std::vector<std::string>* wanted) const {
   const auto words = lists_.Get(s.list);
   const auto& target = labels_.items();
   size_t k = 0;  // next own word pair
@@ -490,6 +492,22 @@ void Target::Labels(const Series& s, std::vector<std::pair<std::string, std::str
     }
     ++n;
   };
+  if (wanted != nullptr) {
+    // A few names: each looked up (the own labels are sorted by name; an own label wins over a
+    // target label of that name, even an empty one), instead of merging every label.
+    for (const std::string& name : *wanted) {
+      std::optional<std::string_view> value;
+      if (extra && ExtraName(s.extra) == name) value = pool_.View(s.extra & kExtraValueMask);
+      for (size_t w = 0; !value && w < words.size(); w += 2) {
+        const std::string_view own = pool_.View(words[w]);
+        if (own == name) value = pool_.View(words[w + 1]);
+        if (own >= name) break;
+      }
+      put(name, value ? *value : labels_.Get(name));
+    }
+    out.resize(n);
+    return;
+  }
   for (;;) {
     // The next own label in name order: from the list, or the le/quantile label.
     std::string_view own_name, own_value;

@@ -195,7 +195,9 @@ class Target {
   bool Matches(const Series& s, std::span<const ResolvedMatcher> matchers) const;
   // The series' labels: own ones (an own label wins over a target label, even when empty),
   // then the target's, sorted, without empty values.
-  void Labels(const Series& s, std::vector<std::pair<std::string, std::string>>& out) const;
+  // With `wanted` (sorted names), only those labels are written.
+  void Labels(const Series& s, std::vector<std::pair<std::string, std::string>>& out,
+              const std::vector<std::string>* wanted = nullptr) const;
   // Samples in [from_ms, to_ms], staleness markers left out.
   void Range(const Series& s, int64_t from_ms, int64_t to_ms, std::vector<Sample>& out) const;
   // The latest sample at or before at_ms if it is within the lookback and not a marker.

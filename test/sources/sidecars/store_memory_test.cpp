@@ -5,7 +5,9 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +127,48 @@ Measurement Measure(std::chrono::milliseconds retention, int scrapes,
   m.bytes_per_pod = static_cast<double>(after - before) / static_cast<double>(m.pods);
   m.estimate_per_pod = static_cast<double>(stats.bytes) / static_cast<double>(m.pods);
   return m;
+}
+
+// Every series' value at each scrape, as "labels@t" -> value.
+std::map<std::string, double> Contents(const SeriesStore& store, int64_t from, int64_t to) {
+  std::map<std::string, double> out;
+  for (const std::string& metric : kLinkerdFamilies) {
+    store.Select(metric, from, to, nullptr,
+                 [&](const LabelSet& labels, const std::vector<Sample>& samples) {
+                   std::string key = metric;
+                   for (const auto& [name, value] : labels.items()) key += "," + name + "=" + value;
+                   for (const Sample& s : samples)
+                     out[key + "@" + std::to_string(s.t_ms)] = s.value;
+                 });
+  }
+  return out;
+}
+
+// A scrape whose lines the target already holds (read without taking the labels apart) stores
+// exactly what a first scrape of the same payload (every line parsed in full) stores: the same
+// series with the same values, for every pod of the simulated mesh.
+TEST(StoreMemory, RepeatedScrapesStoreWhatAFullParseStores) {
+  const meshsim::Topology& topo = Topology();
+  const std::vector<Pod> pods = Pods(topo);
+  SeriesStore repeated(std::chrono::minutes(5), Retained{kLinkerdFamilies});
+  for (int k = 1; k <= 3; ++k) {
+    for (size_t i = 0; i < pods.size(); ++i) {
+      ASSERT_TRUE(repeated
+                      .Ingest(pods[i].id, pods[i].labels, k * 10'000,
+                              meshsim::RenderPodMetrics(topo, i, 100 + 10 * k, 1'700'000'000))
+                      .ok);
+    }
+  }
+  SeriesStore fresh(std::chrono::minutes(5), Retained{kLinkerdFamilies});
+  for (size_t i = 0; i < pods.size(); ++i) {
+    ASSERT_TRUE(fresh
+                    .Ingest(pods[i].id, pods[i].labels, 30'000,
+                            meshsim::RenderPodMetrics(topo, i, 130, 1'700'000'000))
+                    .ok);
+  }
+  const auto want = Contents(fresh, 30'000, 30'000);
+  ASSERT_GT(want.size(), 100u);
+  EXPECT_EQ(Contents(repeated, 30'000, 30'000), want);
 }
 
 TEST(StoreMemory, LinkerdPodsAtFiveMinutesAndTenSeconds) {
