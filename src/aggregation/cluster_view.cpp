@@ -1,5 +1,6 @@
 #include "aggregation/cluster_view.h"
 
+#include <algorithm>
 #include <tuple>
 
 namespace smi::aggregation {
@@ -20,9 +21,27 @@ std::optional<kube::WorkloadKind> CachedWorkloadKind(ResourceKind kind) {
   }
 }
 
+namespace {
+
+// The controller kind the caches group pods by for a pod-group kind that is a workload.
+std::optional<kube::WorkloadKind> ControllerKind(ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kReplicaSet:
+      return kube::WorkloadKind::kReplicaSet;
+    case ResourceKind::kReplicationController:
+      return kube::WorkloadKind::kReplicationController;
+    case ResourceKind::kJob:
+      return kube::WorkloadKind::kJob;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
 ObjectReference ReferenceOf(ResourceKind kind, std::string_view ns, std::string_view name) {
   ObjectReference ref{std::string(model::KindName(kind)), std::string(ns), std::string(name), ""};
-  if (kind == ResourceKind::kNamespace) ref.ns.clear();
+  if (!model::IsNamespaced(kind)) ref.ns.clear();
   return ref;
 }
 
@@ -30,6 +49,11 @@ bool ObjectExists(const kube::ClusterSnapshot& snapshot, ResourceKind kind, std:
                   std::string_view name) {
   if (kind == ResourceKind::kNamespace) return snapshot.FindNamespace(name) != nullptr;
   if (kind == ResourceKind::kPod) return snapshot.FindPod(ns, name) != nullptr;
+  if (kind == ResourceKind::kNode) return snapshot.FindNode(name) != nullptr;
+  if (kind == ResourceKind::kService) return snapshot.FindService(ns, name) != nullptr;
+  if (const auto controller = ControllerKind(kind)) {
+    return snapshot.FindWorkload(*controller, ns, name) != nullptr;
+  }
   const auto workload = CachedWorkloadKind(kind);
   return workload && snapshot.FindWorkload(*workload, ns, name) != nullptr;
 }
@@ -46,8 +70,109 @@ std::vector<ObjectReference> SelectedObjects(const kube::ClusterSnapshot& snapsh
     for (const auto* n : snapshot.Namespaces()) take(n->meta);
   } else if (kind == ResourceKind::kPod) {
     for (const auto* p : snapshot.Pods(ns)) take(p->meta);
+  } else if (kind == ResourceKind::kNode) {
+    for (const auto* n : snapshot.Nodes()) take(n->meta);
+  } else if (kind == ResourceKind::kService) {
+    for (const auto* s : snapshot.Services(ns)) take(s->meta);
   } else if (const auto workload = CachedWorkloadKind(kind)) {
     for (const auto* w : snapshot.Workloads(*workload, ns)) take(w->meta);
+  } else if (const auto controller = ControllerKind(kind)) {
+    for (const auto* w : snapshot.Workloads(*controller, ns)) take(w->meta);
+  }
+  return out;
+}
+
+bool IsPodGroupKind(ResourceKind kind) {
+  return kind == ResourceKind::kNode || kind == ResourceKind::kService ||
+         ControllerKind(kind).has_value();
+}
+
+std::vector<ObjectReference> PodGroupsOf(const kube::ClusterSnapshot& snapshot, ResourceKind kind,
+                                         const kube::Pod& pod) {
+  std::vector<ObjectReference> out;
+  if (kind == ResourceKind::kNode) {
+    if (!pod.node.empty() && snapshot.FindNode(pod.node)) {
+      out.push_back(ReferenceOf(kind, "", pod.node));
+    }
+  } else if (kind == ResourceKind::kService) {
+    for (const auto* service : snapshot.Services(pod.meta.ns)) {
+      if (service->has_selector && service->selector.Matches(pod.meta.labels)) {
+        out.push_back(ReferenceOf(kind, service->meta.ns, service->meta.name));
+      }
+    }
+  } else if (const auto controller = ControllerKind(kind)) {
+    const auto c = snapshot.ControllerOf(pod);
+    if (c && c->kind == *controller) out.push_back(ReferenceOf(kind, c->ns, c->name));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> PodGroupAnnotations(const kube::ClusterSnapshot& snapshot,
+                                                       const ObjectReference& ref) {
+  if (ref.kind != model::KindName(ResourceKind::kService)) return {};
+  const kube::Service* service = snapshot.FindService(ref.ns, ref.name);
+  if (!service || service->has_selector) return {};
+  const std::string why =
+      service->type == "ExternalName"
+          ? "none: an ExternalName Service is a DNS name, it selects no pods"
+          : "none: the Service has no selector, so its traffic is not seen through pods";
+  return {{std::string(model::kPodsAnnotation), why}};
+}
+
+namespace {
+
+// A pod the caches hold, else one deleted within their memory (docs/decisions.md, decision 16).
+const kube::Pod* PodOrDeparted(const kube::ClusterSnapshot& snapshot, std::string_view ns,
+                               std::string_view name) {
+  if (const kube::Pod* pod = snapshot.FindPod(ns, name)) return pod;
+  const kube::DepartedPod* departed = snapshot.FindDepartedPod(ns, name);
+  return departed ? departed->pod.get() : nullptr;
+}
+
+}  // namespace
+
+std::map<ObjectReference, sources::TrafficCounts> RollUpPodGroups(
+    const kube::ClusterSnapshot& snapshot, ResourceKind kind,
+    const std::vector<sources::ResourceSample>& pods) {
+  std::map<ObjectReference, sources::TrafficCounts> out;
+  for (const auto& sample : pods) {
+    if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
+    const kube::Pod* pod = PodOrDeparted(snapshot, sample.resource.ns, sample.resource.name);
+    if (!pod) continue;
+    for (const auto& group : PodGroupsOf(snapshot, kind, *pod)) {
+      AddCounts(out[group], sample.counts);
+    }
+  }
+  return out;
+}
+
+std::vector<sources::EdgeSample> RollUpPodGroupEdges(
+    const kube::ClusterSnapshot& snapshot, ResourceKind kind, const ObjectReference& self,
+    const std::vector<sources::EdgeSample>& pod_edges) {
+  const std::string pod_kind(model::KindName(ResourceKind::kPod));
+  const auto groups_of = [&](const ObjectReference& ref) -> std::vector<ObjectReference> {
+    if (ref.kind != pod_kind) return {};
+    const kube::Pod* pod = PodOrDeparted(snapshot, ref.ns, ref.name);
+    if (!pod) return {};
+    return PodGroupsOf(snapshot, kind, *pod);
+  };
+  using Key = std::tuple<model::Direction, model::Side, ObjectReference>;
+  std::map<Key, sources::TrafficCounts> rows;
+  for (const auto& edge : pod_edges) {
+    const auto own = groups_of(edge.resource);
+    if (std::find(own.begin(), own.end(), self) == own.end()) continue;
+    auto peers = groups_of(edge.peer);
+    if (peers.empty()) peers.push_back(edge.peer_as_kind ? *edge.peer_as_kind : edge.peer);
+    for (auto& peer : peers) {
+      AddCounts(rows[Key{edge.direction, edge.side, std::move(peer)}], edge.counts);
+    }
+  }
+  std::vector<sources::EdgeSample> out;
+  out.reserve(rows.size());
+  for (auto& [key, counts] : rows) {
+    const auto& [direction, side, peer] = key;
+    out.push_back(
+        sources::EdgeSample{self, direction, side, peer, std::move(counts), std::nullopt});
   }
   return out;
 }
@@ -64,7 +189,7 @@ std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
   for (const auto& sample : pods) {
     if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
     const auto owner = snapshot.PodOwner(sample.resource.ns, sample.resource.name);
-    if (!owner || owner->kind == kube::WorkloadKind::kReplicaSet) continue;
+    if (!owner) continue;
     ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
                         ""};
     AddCounts(out[ref], sample.counts);

@@ -55,6 +55,37 @@ std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& sna
                                                 const model::ObjectReference& self,
                                                 const std::vector<sources::EdgeSample>& pod_edges);
 
+// The kinds whose objects are groups of pods formed through the caches alone, a pod counting
+// for every group it belongs to (docs/decisions.md, decisions 17 to 19): ReplicaSets,
+// ReplicationControllers and Jobs (the pod's own controller, whatever controls that one),
+// Nodes (the node the pod is scheduled on) and Services (the Services whose selector picks it).
+bool IsPodGroupKind(model::ResourceKind kind);
+
+// The objects of the pod-group `kind` that `pod` counts for (a pod may be picked by several
+// Services; by at most one object of the other kinds).
+std::vector<model::ObjectReference> PodGroupsOf(const kube::ClusterSnapshot& snapshot,
+                                                model::ResourceKind kind, const kube::Pod& pod);
+
+// What an item of a Service says about its pods when it selects none (docs/decisions.md,
+// decision 19): model::kPodsAnnotation -> why; empty for every other object.
+std::map<std::string, std::string> PodGroupAnnotations(const kube::ClusterSnapshot& snapshot,
+                                                       const model::ObjectReference& ref);
+
+// Sums pod samples per object of the pod-group `kind` (PodGroupsOf). Pods the caches do not
+// know count for nothing.
+std::map<model::ObjectReference, sources::TrafficCounts> RollUpPodGroups(
+    const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
+    const std::vector<sources::ResourceSample>& pods);
+
+// The edges of `self`, an object of the pod-group `kind`, from pod edges (the NamespacePodEdges
+// shape): edges of the pods that count for `self` are kept; each peer pod becomes every object of
+// `kind` it counts for, and a peer that counts for none keeps the identity the mesh gives
+// (EdgeSample::peer_as_kind, else the pod): a peer is never dropped (docs/decisions.md,
+// decision 6). Summed per (direction, side, peer), in that order.
+std::vector<sources::EdgeSample> RollUpPodGroupEdges(
+    const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
+    const model::ObjectReference& self, const std::vector<sources::EdgeSample>& pod_edges);
+
 // The label selector as the spec's list echoes it (metav1.LabelSelector): equality terms as
 // matchLabels, the rest as matchExpressions (In, NotIn, Exists, DoesNotExist; `!=` as NotIn of
 // one value; `>`/`<` as Gt/Lt).

@@ -55,12 +55,27 @@ bool FieldSelected(const MetricsQuery& q, const ObjectReference& ref) {
   return !q.field_selector || q.field_selector->Matches(ref.ns, ref.name);
 }
 
+// The kinds of the `trafficmetrics` collection, in name-resolution order (docs/decisions.md,
+// decisions 10 and 17): each pod's top-level controller.
+constexpr ResourceKind kCollectionKinds[] = {
+    ResourceKind::kDeployment, ResourceKind::kStatefulSet,           ResourceKind::kDaemonSet,
+    ResourceKind::kReplicaSet, ResourceKind::kReplicationController, ResourceKind::kJob};
+
+// Whether the object is a workload of the `trafficmetrics` collection: a ReplicaSet only when
+// nothing controls it (a Deployment's ReplicaSets are its Deployment's there).
+bool InCollection(const kube::ClusterSnapshot& snapshot, ResourceKind kind, std::string_view ns,
+                  std::string_view name) {
+  if (kind != ResourceKind::kReplicaSet) return ObjectExists(snapshot, kind, ns, name);
+  const kube::Workload* rs = snapshot.FindWorkload(kube::WorkloadKind::kReplicaSet, ns, name);
+  return rs && rs->meta.Controller() == nullptr;
+}
+
 // The workload a name means in the caches: the Deployment, else the StatefulSet, else the
-// DaemonSet of that name (the order of docs/decisions.md, decision 10).
+// DaemonSet, else the ReplicaSet, ReplicationController or Job of that name (the order of
+// docs/decisions.md, decision 10).
 ResourceKind ResolveWorkload(const kube::ClusterSnapshot& snapshot, const MetricsQuery& q) {
-  for (auto kind :
-       {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
-    if (ObjectExists(snapshot, kind, q.ns, q.name)) return kind;
+  for (auto kind : kCollectionKinds) {
+    if (InCollection(snapshot, kind, q.ns, q.name)) return kind;
   }
   throw ObjectNotFound(ResourceKind::kDeployment, q.name);
 }
@@ -146,6 +161,9 @@ std::optional<int> WorkloadKindRank(std::string_view kind_name) {
   if (kind_name == model::KindName(ResourceKind::kDeployment)) return 0;
   if (kind_name == model::KindName(ResourceKind::kStatefulSet)) return 1;
   if (kind_name == model::KindName(ResourceKind::kDaemonSet)) return 2;
+  if (kind_name == model::KindName(ResourceKind::kReplicaSet)) return 3;
+  if (kind_name == model::KindName(ResourceKind::kReplicationController)) return 4;
+  if (kind_name == model::KindName(ResourceKind::kJob)) return 5;
   return std::nullopt;
 }
 
@@ -196,6 +214,9 @@ model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query) {
 
 model::TrafficMetrics TrafficMetricsService::Get(const MetricsQuery& query, AnswerBasis& basis) {
   if (basis.snapshot) return GetFromCluster(query, basis);
+  // Groups of pods only the caches can form: without them none exists (docs/decisions.md,
+  // decision 17).
+  if (IsPodGroupKind(query.kind)) throw ObjectNotFound(query.kind, query.name);
   const auto samples = Fetch(basis, query.window, ScopeOf(query));
   const ObjectReference want = ObjectOf(query);
   for (const auto& sample : samples.resources) {
@@ -223,6 +244,12 @@ model::TrafficMetricsList TrafficMetricsService::List(const MetricsQuery& query,
                                                       AnswerBasis& basis) {
   if (basis.snapshot) return ListFromCluster(query, basis);
   RequireNoLabelSelector(query);
+  if (IsPodGroupKind(query.kind)) {
+    model::TrafficMetricsList list;
+    list.resource.kind = model::KindName(query.kind);
+    if (model::IsNamespaced(query.kind)) list.resource.ns = query.ns;
+    return list;
+  }
   const auto samples = Fetch(basis, query.window, ScopeOf(query));
   // Every object the source knows, with its counts when it had traffic; ordered by namespace, name.
   std::map<std::pair<std::string, std::string>, std::pair<ObjectReference, sources::TrafficCounts>>
@@ -255,6 +282,10 @@ model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& que
   // mesh's identity (docs/decisions.md, decision 6).
   if (snapshot && !ObjectExists(*snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
+  }
+  if (IsPodGroupKind(query.kind)) {
+    if (!snapshot) throw ObjectNotFound(query.kind, query.name);
+    return PodGroupEdges(query, basis);
   }
   if (snapshot && CachedWorkloadKind(query.kind) &&
       (source_.SeriesNameWorkloads(query.kind) || source_.PodEdgesNamePeerPods())) {
@@ -400,6 +431,27 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(const Met
   return list;
 }
 
+// The edges of a group of pods (a ReplicaSet, Job, Node, Service...) rolled up from pod edges
+// through the caches: those of its namespace's pods, or of every pod for a node.
+model::TrafficMetricsList TrafficMetricsService::PodGroupEdges(const MetricsQuery& query,
+                                                               AnswerBasis& basis) {
+  const kube::ClusterSnapshot& snapshot = *basis.snapshot;
+  const std::string ns = model::IsNamespaced(query.kind) ? query.ns : "";
+  const auto samples = Fetch(basis, query.window, sources::NamespacePodEdges{ns, std::nullopt});
+  const ObjectReference self = ReferenceOf(query.kind, ns, query.name);
+  model::TrafficMetricsList list;
+  list.resource = self;
+  for (const auto& edge : RollUpPodGroupEdges(snapshot, query.kind, self, samples.edges)) {
+    auto tm = NewItem(self, samples, query.window);
+    tm.edge.direction = edge.direction;
+    tm.edge.side = edge.side;
+    tm.edge.resource = edge.peer;
+    tm.metrics = MetricsFromCounts(edge.counts);
+    list.items.push_back(std::move(tm));
+  }
+  return list;
+}
+
 sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& query,
                                                          AnswerBasis& basis) {
   MetricsQuery q = query;
@@ -415,6 +467,7 @@ bool TrafficMetricsService::RollsUpPods(ResourceKind kind) const {
 std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsByObject(
     const kube::ClusterSnapshot& snapshot, ResourceKind kind,
     const sources::TrafficSamples& samples) const {
+  if (IsPodGroupKind(kind)) return RollUpPodGroups(snapshot, kind, samples.resources);
   if (RollsUpPods(kind)) return RollUpPods(snapshot, samples.resources);
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : samples.resources) AddCounts(out[sample.resource], sample.counts);
@@ -433,25 +486,28 @@ model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& 
   if (!ObjectExists(snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }
-  const auto samples = RollsUpPods(query.kind) ? FetchPods(query, basis)
-                                               : Fetch(basis, query.window, ScopeOf(query));
+  const bool from_pods = RollsUpPods(query.kind) || IsPodGroupKind(query.kind);
+  const auto samples =
+      from_pods ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   const ObjectReference want = ReferenceOf(query.kind, query.ns, query.name);
   auto tm = NewItem(want, samples, query.window);
   const auto it = counts.find(want);
   tm.metrics = MetricsFromCounts(it == counts.end() ? sources::TrafficCounts{} : it->second);
+  tm.annotations = PodGroupAnnotations(snapshot, want);
   return tm;
 }
 
 model::TrafficMetricsList TrafficMetricsService::ListFromCluster(const MetricsQuery& query,
                                                                  AnswerBasis& basis) {
   const kube::ClusterSnapshot& snapshot = *basis.snapshot;
-  const std::string ns = query.kind == ResourceKind::kNamespace ? "" : query.ns;
+  const std::string ns = model::IsNamespaced(query.kind) ? query.ns : "";
   const auto objects = SelectedObjects(snapshot, query.kind, ns,
                                        query.label_selector.value_or(kube::LabelSelector{}),
                                        query.field_selector.value_or(kube::FieldSelector{}));
-  const auto samples = RollsUpPods(query.kind) ? FetchPods(query, basis)
-                                               : Fetch(basis, query.window, ScopeOf(query));
+  const bool from_pods = RollsUpPods(query.kind) || IsPodGroupKind(query.kind);
+  const auto samples =
+      from_pods ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   model::TrafficMetricsList list;
   list.resource.kind = model::KindName(query.kind);
@@ -461,6 +517,7 @@ model::TrafficMetricsList TrafficMetricsService::ListFromCluster(const MetricsQu
     auto tm = NewItem(ref, samples, query.window);
     const auto it = counts.find(ref);
     tm.metrics = MetricsFromCounts(it == counts.end() ? sources::TrafficCounts{} : it->second);
+    tm.annotations = PodGroupAnnotations(snapshot, ref);
     list.items.push_back(std::move(tm));
   }
   return list;
@@ -473,18 +530,17 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(const 
   const auto fields = query.field_selector.value_or(kube::FieldSelector{});
   // (namespace, name, kind rank) order, as without the caches.
   std::map<std::tuple<std::string, std::string, int>, ObjectReference> rows;
-  for (auto kind :
-       {ResourceKind::kDeployment, ResourceKind::kStatefulSet, ResourceKind::kDaemonSet}) {
+  for (auto kind : kCollectionKinds) {
     for (auto& ref : SelectedObjects(snapshot, kind, query.ns, labels, fields)) {
+      if (!InCollection(snapshot, kind, ref.ns, ref.name)) continue;
       const int rank = *WorkloadKindRank(ref.kind);
       rows[{ref.ns, ref.name, rank}] = std::move(ref);
     }
   }
-  // Summed by the series' workload labels when they name every workload kind, else rolled up
-  // from pods.
-  const bool labelled = !RollsUpPods(ResourceKind::kDeployment) &&
-                        !RollsUpPods(ResourceKind::kStatefulSet) &&
-                        !RollsUpPods(ResourceKind::kDaemonSet);
+  // Summed by the series' workload labels when they name every kind of the collection, else
+  // rolled up from pods (in two queries either way).
+  const bool labelled = std::all_of(std::begin(kCollectionKinds), std::end(kCollectionKinds),
+                                    [&](ResourceKind k) { return source_.SeriesNameWorkloads(k); });
   const auto samples =
       labelled ? Fetch(basis, query.window, AllWorkloadsOf(query)) : FetchPods(query, basis);
   std::map<ObjectReference, sources::TrafficCounts> counts;

@@ -116,9 +116,11 @@ class TrafficMetricsService {
   model::TrafficMetricsList Edges(const MetricsQuery& query);
   model::TrafficMetricsList Edges(const MetricsQuery& query, AnswerBasis& basis);
 
-  // The `trafficmetrics` resource (docs/decisions.md, decision 10): workload-level TrafficMetrics
-  // of every workload kind (Deployment, StatefulSet, DaemonSet) at once, in the two queries of one
-  // kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind in that order.
+  // The `trafficmetrics` resource (docs/decisions.md, decisions 10 and 17): workload-level
+  // TrafficMetrics of every workload kind (Deployment, StatefulSet, DaemonSet; with the caches
+  // also ReplicaSets no Deployment controls, ReplicationControllers and Jobs) at once, in the two
+  // queries of one kind; `query.kind` is ignored. Items are ordered by namespace, name, then kind
+  // in that order.
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query);
   model::TrafficMetricsList ListWorkloads(const MetricsQuery& query, AnswerBasis& basis);
   // One workload by name. A name shared by workloads of several kinds resolves to the first of
@@ -172,6 +174,8 @@ class TrafficMetricsService {
   // namespace (one edge fetch either way); peer pods become their owners of the same kind.
   model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query, AnswerBasis& basis);
+  // The edges of a pod-group kind's object (cluster_view.h, IsPodGroupKind) from pod edges.
+  model::TrafficMetricsList PodGroupEdges(const MetricsQuery& query, AnswerBasis& basis);
   // The items of TrafficSplits' backends (traffic_splits.cpp).
   model::TrafficMetricsList SplitItems(AnswerBasis& basis, std::chrono::milliseconds window,
                                        const std::vector<const kube::TrafficSplit*>& splits);
@@ -189,7 +193,8 @@ class TrafficMetricsService {
 std::vector<model::Metric> MetricsFromCounts(const sources::TrafficCounts& counts);
 
 // The workload kinds the `trafficmetrics` resource covers, in name-resolution order:
-// 0 Deployment, 1 StatefulSet, 2 DaemonSet; nullopt for any other kind name.
+// 0 Deployment, 1 StatefulSet, 2 DaemonSet, 3 ReplicaSet, 4 ReplicationController, 5 Job (the
+// last three with Kubernetes knowledge only); nullopt for any other kind name.
 std::optional<int> WorkloadKindRank(std::string_view kind_name);
 
 }  // namespace smi::aggregation

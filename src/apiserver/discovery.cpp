@@ -39,8 +39,10 @@ struct Resource {
 std::vector<Resource> Resources() {
   using model::ResourceKind;
   std::vector<Resource> out;
-  for (auto kind : {ResourceKind::kDaemonSet, ResourceKind::kDeployment, ResourceKind::kNamespace,
-                    ResourceKind::kPod, ResourceKind::kStatefulSet}) {
+  for (auto kind : {ResourceKind::kDaemonSet, ResourceKind::kDeployment, ResourceKind::kJob,
+                    ResourceKind::kNamespace, ResourceKind::kNode, ResourceKind::kPod,
+                    ResourceKind::kReplicaSet, ResourceKind::kReplicationController,
+                    ResourceKind::kService, ResourceKind::kStatefulSet}) {
     out.push_back({std::string(model::ResourcePlural(kind)), "", model::IsNamespaced(kind), {}});
   }
   // No short name: `ts` is split.smi-spec.io's TrafficSplit itself. No edges

@@ -60,8 +60,8 @@ json Schemas(std::string_view v, const std::string& prefix) {
       {"description", "A reference to a Kubernetes object."},
       {"type", "object"},
       {"properties",
-       {{"kind", Str("Kind of the object: Pod, Deployment, StatefulSet, DaemonSet, Namespace, "
-                     "TrafficSplit.")},
+       {{"kind", Str("Kind of the object: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, "
+                     "ReplicationController, Job, Namespace, Node, Service, TrafficSplit.")},
         {"namespace", Str("Namespace of the object.")},
         {"name", Str("Name of the object.")},
         {"apiVersion", Str("API version of the object.")}}}};
@@ -177,7 +177,9 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
   };
   for (std::string_view r :
        {std::string_view("pods"), std::string_view("deployments"), std::string_view("statefulsets"),
-        std::string_view("daemonsets"), kTrafficMetricsResource}) {
+        std::string_view("daemonsets"), std::string_view("replicasets"),
+        std::string_view("replicationcontrollers"), std::string_view("jobs"),
+        std::string_view("services"), kTrafficMetricsResource}) {
     const std::string res(r);
     add(base + "/" + res, "list" + res + "AllNamespaces", "TrafficMetricsList", {});
     add(base + "/namespaces/{namespace}/" + res, "list" + res, "TrafficMetricsList", {"namespace"});
@@ -194,6 +196,10 @@ json Paths(std::string_view v, const std::string& prefix, bool v3) {
       {"namespace"});
   add(base + "/namespaces/{namespace}/" + splits + "/{name}", "get" + splits, "TrafficMetricsList",
       {"namespace", "name"}, "get");
+  // Nodes are cluster-scoped, as namespaces are.
+  add(base + "/nodes", "listnodes", "TrafficMetricsList", {});
+  add(base + "/nodes/{name}", "getnodes", "TrafficMetrics", {"name"});
+  add(base + "/nodes/{name}/edges", "getnodesEdges", "TrafficMetricsList", {"name"});
   add(base + "/namespaces", "listnamespaces", "TrafficMetricsList", {});
   add(base + "/namespaces/{name}", "getnamespaces", "TrafficMetrics", {"name"});
   add(base + "/namespaces/{name}/edges", "getnamespacesEdges", "TrafficMetricsList", {"name"});

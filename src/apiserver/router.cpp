@@ -128,13 +128,13 @@ Route MatchRoute(std::string_view path) {
         if (rest[2] == "edges")
           return object(ResourceKind::kNamespace, "", rest[1], Endpoint::kEdges);
         const auto kind = model::KindFromPlural(rest[2]);
-        if (!kind || *kind == ResourceKind::kNamespace) return none;
+        if (!kind || !model::IsNamespaced(*kind)) return none;
         return object(*kind, rest[1], "", Endpoint::kList);
       }
       case 4:
       case 5: {
         const auto kind = model::KindFromPlural(rest[2]);
-        if (!kind || *kind == ResourceKind::kNamespace) return none;
+        if (!kind || !model::IsNamespaced(*kind)) return none;
         if (rest.size() == 4) return object(*kind, rest[1], rest[3], Endpoint::kGet);
         if (rest[4] != "edges") return none;
         return object(*kind, rest[1], rest[3], Endpoint::kEdges);
@@ -143,10 +143,18 @@ Route MatchRoute(std::string_view path) {
         return none;
     }
   }
-  if (rest.size() == 1) {  // /{kind}: all namespaces
+  if (rest.size() == 1) {  // /{kind}: all namespaces, or a cluster-scoped kind (nodes)
     const auto kind = model::KindFromPlural(rest[0]);
     if (!kind || *kind == ResourceKind::kNamespace) return none;
     return object(*kind, "", "", Endpoint::kList);
+  }
+  // /nodes/{name} and /nodes/{name}/edges: cluster-scoped kinds other than namespaces.
+  if (rest.size() == 2 || rest.size() == 3) {
+    const auto kind = model::KindFromPlural(rest[0]);
+    if (!kind || *kind == ResourceKind::kNamespace || model::IsNamespaced(*kind)) return none;
+    if (rest.size() == 2) return object(*kind, "", rest[1], Endpoint::kGet);
+    if (rest[2] != "edges") return none;
+    return object(*kind, "", rest[1], Endpoint::kEdges);
   }
   return none;
 }

@@ -66,6 +66,10 @@ const ObjectMap<Workload>& ClusterSnapshot::WorkloadMap(WorkloadKind kind) const
       return OrEmpty(p_.statefulsets);
     case WorkloadKind::kDaemonSet:
       return OrEmpty(p_.daemonsets);
+    case WorkloadKind::kReplicationController:
+      return OrEmpty(p_.replicationcontrollers);
+    case WorkloadKind::kJob:
+      return OrEmpty(p_.jobs);
   }
   return OrEmpty(p_.deployments);
 }
@@ -80,6 +84,22 @@ const Workload* ClusterSnapshot::FindWorkload(WorkloadKind kind, std::string_vie
   return Find(WorkloadMap(kind), ns, name);
 }
 
+std::vector<const Node*> ClusterSnapshot::Nodes() const {
+  return InNamespace(OrEmpty(p_.nodes), {});
+}
+
+const Node* ClusterSnapshot::FindNode(std::string_view name) const {
+  return Find(OrEmpty(p_.nodes), "", name);
+}
+
+std::vector<const Service*> ClusterSnapshot::Services(std::string_view ns) const {
+  return InNamespace(OrEmpty(p_.services), ns);
+}
+
+const Service* ClusterSnapshot::FindService(std::string_view ns, std::string_view name) const {
+  return Find(OrEmpty(p_.services), ns, name);
+}
+
 std::vector<const Pod*> ClusterSnapshot::Pods(std::string_view ns) const {
   return InNamespace(OrEmpty(p_.pods), ns);
 }
@@ -88,7 +108,7 @@ const Pod* ClusterSnapshot::FindPod(std::string_view ns, std::string_view name) 
   return Find(OrEmpty(p_.pods), ns, name);
 }
 
-std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
+std::optional<WorkloadRef> ClusterSnapshot::ControllerOf(const Pod& pod) const {
   const OwnerReference* c = pod.meta.Controller();
   if (!c) return std::nullopt;
   const auto kind = WorkloadKindFromName(c->kind);
@@ -97,7 +117,16 @@ std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
   if (!owner || (!c->uid.empty() && !owner->meta.uid.empty() && c->uid != owner->meta.uid)) {
     return std::nullopt;
   }
-  if (*kind != WorkloadKind::kReplicaSet) return WorkloadRef{*kind, pod.meta.ns, c->name};
+  return WorkloadRef{*kind, pod.meta.ns, c->name};
+}
+
+std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
+  const auto controller = ControllerOf(pod);
+  if (!controller) return std::nullopt;
+  const auto& c = *pod.meta.Controller();
+  const auto kind = controller->kind;
+  const Workload* owner = FindWorkload(kind, pod.meta.ns, c.name);
+  if (kind != WorkloadKind::kReplicaSet) return controller;
   const OwnerReference* rc = owner->meta.Controller();
   if (rc && rc->kind == "Deployment") {
     const Workload* d = FindWorkload(WorkloadKind::kDeployment, pod.meta.ns, rc->name);
@@ -107,7 +136,7 @@ std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
     return std::nullopt;
   }
   if (rc) return std::nullopt;  // a ReplicaSet run by something else (a Rollout...)
-  return WorkloadRef{WorkloadKind::kReplicaSet, pod.meta.ns, c->name};
+  return WorkloadRef{WorkloadKind::kReplicaSet, pod.meta.ns, c.name};
 }
 
 const DepartedPod* ClusterSnapshot::FindDepartedPod(std::string_view ns,
@@ -169,6 +198,14 @@ size_t ClusterSnapshot::Count(Resource r) const {
       return OrEmpty(p_.namespaces).size();
     case Resource::kTrafficSplits:
       return OrEmpty(p_.traffic_splits).size();
+    case Resource::kReplicationControllers:
+      return OrEmpty(p_.replicationcontrollers).size();
+    case Resource::kJobs:
+      return OrEmpty(p_.jobs).size();
+    case Resource::kNodes:
+      return OrEmpty(p_.nodes).size();
+    case Resource::kServices:
+      return OrEmpty(p_.services).size();
   }
   return 0;
 }
@@ -189,6 +226,12 @@ StoreSet::StoreSet()
                  &changes_),
       namespaces(DecodeNamespace, &changes_),
       splits([](const json& o) { return DecodeTrafficSplit(o, ""); }, &changes_),
+      replicationcontrollers(
+          [](const json& o) { return DecodeWorkload(WorkloadKind::kReplicationController, o); },
+          &changes_),
+      jobs([](const json& o) { return DecodeWorkload(WorkloadKind::kJob, o); }, &changes_),
+      nodes(DecodeNode, &changes_),
+      services(DecodeService, &changes_),
       clock_(&base::DefaultClock()),
       departed_memory_ms_(kDefaultDepartedPodMemory.count()),
       departed_(std::make_shared<DepartedPods>()) {
@@ -211,6 +254,8 @@ void StoreSet::PodsDeparted(std::vector<std::shared_ptr<const Pod>> gone) {
   p.deployments = deployments.View();
   p.statefulsets = statefulsets.View();
   p.daemonsets = daemonsets.View();
+  p.replicationcontrollers = replicationcontrollers.View();
+  p.jobs = jobs.View();
   const ClusterSnapshot owners(std::move(p));
   const auto now = clock_->Now();
   const auto oldest = now - std::chrono::milliseconds(departed_memory_ms_.load());
@@ -251,6 +296,14 @@ ReflectorSink& StoreSet::Sink(Resource r) {
       return namespaces;
     case Resource::kTrafficSplits:
       return splits;
+    case Resource::kReplicationControllers:
+      return replicationcontrollers;
+    case Resource::kJobs:
+      return jobs;
+    case Resource::kNodes:
+      return nodes;
+    case Resource::kServices:
+      return services;
   }
   return pods;
 }
@@ -273,6 +326,10 @@ std::shared_ptr<const ClusterSnapshot> StoreSet::Snapshot(const std::string& spl
     std::lock_guard departed_lock(departed_mu_);
     p.departed_pods = departed_;
   }
+  p.replicationcontrollers = replicationcontrollers.View();
+  p.jobs = jobs.View();
+  p.nodes = nodes.View();
+  p.services = services.View();
   cached_ = std::make_shared<const ClusterSnapshot>(std::move(p));
   cached_version_ = v;
   cached_split_version_ = split_version;

@@ -76,6 +76,9 @@ class ClusterSnapshot {
     std::shared_ptr<const ObjectMap<Namespace>> namespaces;
     std::shared_ptr<const ObjectMap<TrafficSplit>> traffic_splits;
     std::shared_ptr<const DepartedPods> departed_pods;
+    std::shared_ptr<const ObjectMap<Workload>> replicationcontrollers, jobs;
+    std::shared_ptr<const ObjectMap<Node>> nodes;
+    std::shared_ptr<const ObjectMap<Service>> services;
   };
   explicit ClusterSnapshot(Parts parts);
 
@@ -88,14 +91,20 @@ class ClusterSnapshot {
   std::vector<const Workload*> Workloads(WorkloadKind kind, std::string_view ns = {}) const;
   const Workload* FindWorkload(WorkloadKind kind, std::string_view ns, std::string_view name) const;
 
+  std::vector<const Node*> Nodes() const;
+  const Node* FindNode(std::string_view name) const;
+
+  std::vector<const Service*> Services(std::string_view ns = {}) const;
+  const Service* FindService(std::string_view ns, std::string_view name) const;
+
   std::vector<const Pod*> Pods(std::string_view ns = {}) const;
   const Pod* FindPod(std::string_view ns, std::string_view name) const;
 
   // The workload that owns the pod, through controller ownerReferences and the caches:
-  // pod -> ReplicaSet -> Deployment, pod -> StatefulSet, pod -> DaemonSet. A ReplicaSet without a
-  // Deployment controlling it is its own answer. nullopt: a bare pod, another controller (Job,
-  // ...), or an owner not (yet) in the caches. UIDs are checked, so a deleted-and-recreated
-  // owner of the same name does not adopt the old pods.
+  // pod -> ReplicaSet -> Deployment, pod -> StatefulSet, pod -> DaemonSet, pod ->
+  // ReplicationController, pod -> Job. A ReplicaSet without a Deployment controlling it is its own
+  // answer. nullopt: a bare pod, another controller, or an owner not (yet) in the caches. UIDs are
+  // checked, so a deleted-and-recreated owner of the same name does not adopt the old pods.
   std::optional<WorkloadRef> OwnerOf(const Pod& pod) const;
   // The workload that owns the pod `ns/name`: OwnerOf() for a pod the caches hold; else, for a
   // pod deleted within the memory (DepartedPods), the owner it had when it was deleted, while
@@ -103,6 +112,10 @@ class ClusterSnapshot {
   std::optional<WorkloadRef> PodOwner(std::string_view ns, std::string_view name) const;
   // A remembered deleted pod of that name (nullptr: none, or the caches hold a pod of that name).
   const DepartedPod* FindDepartedPod(std::string_view ns, std::string_view name) const;
+  // The controller of the pod itself, whatever controls that one in turn: its ReplicaSet (also
+  // one a Deployment runs), ReplicationController, Job, StatefulSet or DaemonSet, UID checked.
+  // nullopt: a bare pod, another controller, or one not (yet) in the caches.
+  std::optional<WorkloadRef> ControllerOf(const Pod& pod) const;
   // The pods OwnerOf() maps to this workload (index built once per snapshot, on first use).
   std::vector<const Pod*> PodsOf(const WorkloadRef& workload) const;
 

@@ -34,6 +34,14 @@ std::string_view ResourceName(Resource r) {
       return "namespaces";
     case Resource::kTrafficSplits:
       return "trafficsplits";
+    case Resource::kReplicationControllers:
+      return "replicationcontrollers";
+    case Resource::kJobs:
+      return "jobs";
+    case Resource::kNodes:
+      return "nodes";
+    case Resource::kServices:
+      return "services";
   }
   return "";
 }
@@ -42,7 +50,12 @@ std::string_view ResourceGroup(Resource r) {
   switch (r) {
     case Resource::kPods:
     case Resource::kNamespaces:
+    case Resource::kReplicationControllers:
+    case Resource::kNodes:
+    case Resource::kServices:
       return "";
+    case Resource::kJobs:
+      return "batch";
     case Resource::kTrafficSplits:
       return "split.smi-spec.io";
     default:
@@ -66,6 +79,14 @@ std::string_view ResourceKindName(Resource r) {
       return "Namespace";
     case Resource::kTrafficSplits:
       return "TrafficSplit";
+    case Resource::kReplicationControllers:
+      return "ReplicationController";
+    case Resource::kJobs:
+      return "Job";
+    case Resource::kNodes:
+      return "Node";
+    case Resource::kServices:
+      return "Service";
   }
   return "";
 }
@@ -75,7 +96,12 @@ std::string CollectionPath(Resource r, std::string_view split_version) {
   switch (r) {
     case Resource::kPods:
     case Resource::kNamespaces:
+    case Resource::kReplicationControllers:
+    case Resource::kNodes:
+    case Resource::kServices:
       return "/api/v1/" + name;
+    case Resource::kJobs:
+      return "/apis/batch/v1/" + name;
     case Resource::kTrafficSplits:
       return "/apis/split.smi-spec.io/" + std::string(split_version) + "/" + name;
     default:
@@ -103,13 +129,18 @@ std::string_view WorkloadKindName(WorkloadKind k) {
       return "StatefulSet";
     case WorkloadKind::kDaemonSet:
       return "DaemonSet";
+    case WorkloadKind::kReplicationController:
+      return "ReplicationController";
+    case WorkloadKind::kJob:
+      return "Job";
   }
   return "";
 }
 
 std::optional<WorkloadKind> WorkloadKindFromName(std::string_view kind) {
-  for (WorkloadKind k : {WorkloadKind::kReplicaSet, WorkloadKind::kDeployment,
-                         WorkloadKind::kStatefulSet, WorkloadKind::kDaemonSet}) {
+  for (WorkloadKind k :
+       {WorkloadKind::kReplicaSet, WorkloadKind::kDeployment, WorkloadKind::kStatefulSet,
+        WorkloadKind::kDaemonSet, WorkloadKind::kReplicationController, WorkloadKind::kJob}) {
     if (WorkloadKindName(k) == kind) return k;
   }
   return std::nullopt;
@@ -125,6 +156,10 @@ Resource WorkloadResource(WorkloadKind k) {
       return Resource::kStatefulSets;
     case WorkloadKind::kDaemonSet:
       return Resource::kDaemonSets;
+    case WorkloadKind::kReplicationController:
+      return Resource::kReplicationControllers;
+    case WorkloadKind::kJob:
+      return Resource::kJobs;
   }
   return Resource::kDeployments;
 }
@@ -176,6 +211,7 @@ Pod DecodePod(const json& object) {
   p.meta = DecodeMeta(object);
   const json& status = Field(object, "status");
   p.ip = Str(status, "podIP");
+  p.node = Str(Field(object, "spec"), "nodeName");
   p.phase = Str(status, "phase");
   if (const json& containers = Field(Field(object, "spec"), "containers"); containers.is_array()) {
     for (const auto& c : containers) {
@@ -210,8 +246,14 @@ Workload DecodeWorkload(WorkloadKind kind, const json& object) {
   Workload w;
   w.kind = kind;
   w.meta = DecodeMeta(object);
+  const json& selector = Field(Field(object, "spec"), "selector");
   try {
-    w.selector = LabelSelector::FromLabelSelectorJson(Field(Field(object, "spec"), "selector"));
+    // A ReplicationController's selector is a plain label map, as a Service's.
+    w.selector = kind == WorkloadKind::kReplicationController
+                     ? (selector.is_object() && !selector.empty()
+                            ? LabelSelector::FromLabelSelectorJson({{"matchLabels", selector}})
+                            : LabelSelector::Nothing())
+                     : LabelSelector::FromLabelSelectorJson(selector);
   } catch (const SelectorParseError& e) {
     // The apiserver validated it; should one still be unusable, select nothing rather than all.
     w.selector = LabelSelector::Nothing();
@@ -224,6 +266,28 @@ Namespace DecodeNamespace(const json& object) {
   n.meta = DecodeMeta(object);
   n.phase = Str(Field(object, "status"), "phase");
   return n;
+}
+
+Node DecodeNode(const json& object) { return Node{DecodeMeta(object)}; }
+
+Service DecodeService(const json& object) {
+  Service s;
+  s.meta = DecodeMeta(object);
+  const json& spec = Field(object, "spec");
+  s.type = Str(spec, "type");
+  if (s.type.empty()) s.type = "ClusterIP";
+  s.headless = Str(spec, "clusterIP") == "None";
+  const json& selector = Field(spec, "selector");
+  s.selector = LabelSelector::Nothing();
+  if (selector.is_object() && !selector.empty() && s.type != "ExternalName") {
+    try {
+      s.selector = LabelSelector::FromLabelSelectorJson({{"matchLabels", selector}});
+      s.has_selector = true;
+    } catch (const SelectorParseError&) {
+      // The apiserver validated it; should one still be unusable, select nothing rather than all.
+    }
+  }
+  return s;
 }
 
 namespace {
@@ -408,7 +472,10 @@ json ParseTrimmed(std::string_view text, int object_depth) {
                                      "podIPs",
                                      "readinessGates",
                                      "topologySpreadConstraints",
-                                     "securityContext"};
+                                     "securityContext",
+                                     "images",
+                                     "volumesInUse",
+                                     "volumesAttached"};
     for (const char* d : kDropped) {
       if (k == d) return false;
     }

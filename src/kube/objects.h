@@ -33,7 +33,8 @@ struct ObjectMeta {
   const OwnerReference* Controller() const;
 };
 
-// The resources the caches hold. ReplicaSets are kept only to resolve pod -> deployment.
+// The resources the caches hold: the objects the metrics API serves, and what pods are grouped by
+// (owners, nodes, the Services that select them).
 enum class Resource {
   kPods,
   kReplicaSets,
@@ -42,21 +43,37 @@ enum class Resource {
   kDaemonSets,
   kNamespaces,
   kTrafficSplits,
+  kReplicationControllers,
+  kJobs,
+  kNodes,
+  kServices,
 };
 inline constexpr Resource kAllResources[] = {
-    Resource::kPods,       Resource::kReplicaSets, Resource::kDeployments,  Resource::kStatefulSets,
-    Resource::kDaemonSets, Resource::kNamespaces,  Resource::kTrafficSplits};
+    Resource::kPods,          Resource::kReplicaSets,
+    Resource::kDeployments,   Resource::kStatefulSets,
+    Resource::kDaemonSets,    Resource::kNamespaces,
+    Resource::kTrafficSplits, Resource::kReplicationControllers,
+    Resource::kJobs,          Resource::kNodes,
+    Resource::kServices};
 
 std::string_view ResourceName(Resource r);      // "pods", "replicasets", ..., "trafficsplits"
-std::string_view ResourceGroup(Resource r);     // "", "apps", "split.smi-spec.io"
+std::string_view ResourceGroup(Resource r);     // "", "apps", "batch", "split.smi-spec.io"
 std::string_view ResourceKindName(Resource r);  // "Pod", "ReplicaSet", ...
 // The collection path for a served version: /api/v1/pods, /apis/apps/v1/deployments,
-// /apis/split.smi-spec.io/<split_version>/trafficsplits.
+// /apis/batch/v1/jobs, /apis/split.smi-spec.io/<split_version>/trafficsplits.
 std::string CollectionPath(Resource r, std::string_view split_version = "v1alpha4");
 // Resource of a `kind` (+ apiVersion group) as objects name it; nullopt for kinds not cached.
 std::optional<Resource> ResourceForKind(std::string_view api_version, std::string_view kind);
 
-enum class WorkloadKind { kReplicaSet, kDeployment, kStatefulSet, kDaemonSet };
+// The controllers of pods the caches follow (ReplicationControllers are core/v1, Jobs batch/v1).
+enum class WorkloadKind {
+  kReplicaSet,
+  kDeployment,
+  kStatefulSet,
+  kDaemonSet,
+  kReplicationController,
+  kJob
+};
 std::string_view WorkloadKindName(WorkloadKind k);                        // "Deployment", ...
 std::optional<WorkloadKind> WorkloadKindFromName(std::string_view kind);  // "Deployment" -> ...
 Resource WorkloadResource(WorkloadKind k);
@@ -72,6 +89,7 @@ struct NamedPort {
 struct Pod {
   ObjectMeta meta;
   std::string ip;     // status.podIP (empty until scheduled and started)
+  std::string node;   // spec.nodeName (empty until scheduled)
   std::string phase;  // status.phase: Pending, Running, Succeeded, Failed, Unknown
   // What sidecar mode needs to find and scrape a proxy, and nothing more: the containers' names,
   // their named ports, and the annotations of kPodScrapeAnnotations (a long value, such as
@@ -94,6 +112,21 @@ struct Workload {
 struct Namespace {
   ObjectMeta meta;
   std::string phase;  // Active, Terminating
+};
+
+struct Node {
+  ObjectMeta meta;
+};
+
+// A core/v1 Service, as far as grouping pods needs it.
+struct Service {
+  ObjectMeta meta;
+  // spec.selector; a Service without one (its Endpoints managed by hand, ExternalName) selects
+  // no pod: LabelSelector::Nothing().
+  LabelSelector selector;
+  bool has_selector = false;
+  std::string type;       // spec.type: ClusterIP (default), NodePort, LoadBalancer, ExternalName
+  bool headless = false;  // spec.clusterIP "None"
 };
 
 struct TrafficSplitBackend {
@@ -121,6 +154,8 @@ ObjectMeta DecodeMeta(const nlohmann::json& object);
 Pod DecodePod(const nlohmann::json& object);
 Workload DecodeWorkload(WorkloadKind kind, const nlohmann::json& object);
 Namespace DecodeNamespace(const nlohmann::json& object);
+Node DecodeNode(const nlohmann::json& object);
+Service DecodeService(const nlohmann::json& object);
 TrafficSplit DecodeTrafficSplit(const nlohmann::json& object, std::string_view api_version);
 
 // A Kubernetes quantity ("1", "500m", "1.5", "2k", "1Ki") in thousandths, rounded up as

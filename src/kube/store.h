@@ -169,6 +169,9 @@ class StoreSet {
   TypedStore<Workload> replicasets, deployments, statefulsets, daemonsets;
   TypedStore<Namespace> namespaces;
   TypedStore<TrafficSplit> splits;
+  TypedStore<Workload> replicationcontrollers, jobs;
+  TypedStore<Node> nodes;
+  TypedStore<Service> services;
 
   ReflectorSink& Sink(Resource r);
   // The snapshot for the current version (cached until something changes).

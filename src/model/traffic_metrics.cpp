@@ -18,12 +18,17 @@ struct KindNames {
 };
 
 // One table so that the kind, its URL name and its scope cannot drift apart.
-constexpr std::array<KindNames, 5> kKinds{{
+constexpr std::array<KindNames, 10> kKinds{{
     {ResourceKind::kPod, "Pod", "pods", true},
     {ResourceKind::kDeployment, "Deployment", "deployments", true},
     {ResourceKind::kStatefulSet, "StatefulSet", "statefulsets", true},
     {ResourceKind::kDaemonSet, "DaemonSet", "daemonsets", true},
     {ResourceKind::kNamespace, "Namespace", "namespaces", false},
+    {ResourceKind::kReplicaSet, "ReplicaSet", "replicasets", true},
+    {ResourceKind::kReplicationController, "ReplicationController", "replicationcontrollers", true},
+    {ResourceKind::kJob, "Job", "jobs", true},
+    {ResourceKind::kNode, "Node", "nodes", false},
+    {ResourceKind::kService, "Service", "services", true},
 }};
 
 const KindNames& Lookup(ResourceKind kind) {
@@ -78,6 +83,7 @@ nlohmann::json ToJson(const TrafficMetrics& tm, std::string_view api_version) {
   if (!tm.resource.name.empty()) metadata["name"] = tm.resource.name;
   if (!tm.resource.ns.empty()) metadata["namespace"] = tm.resource.ns;
   metadata["creationTimestamp"] = timestamp;
+  if (!tm.annotations.empty()) metadata["annotations"] = tm.annotations;
 
   nlohmann::json edge = {
       {"direction", DirectionName(tm.edge.direction)},

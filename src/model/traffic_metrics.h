@@ -13,10 +13,23 @@
 
 namespace smi::model {
 
-// The kinds of object a TrafficMetrics can be about. Names are the Kubernetes kinds.
-enum class ResourceKind { kPod, kDeployment, kStatefulSet, kDaemonSet, kNamespace };
+// The kinds of object a TrafficMetrics can be about. Names are the Kubernetes kinds. ReplicaSets,
+// ReplicationControllers and Jobs are workloads rolled up from their pods as Deployments are;
+// Nodes (cluster-scoped) and Services are groups of pods too (docs/spec-notes.md, "Kinds").
+enum class ResourceKind {
+  kPod,
+  kDeployment,
+  kStatefulSet,
+  kDaemonSet,
+  kNamespace,
+  kReplicaSet,
+  kReplicationController,
+  kJob,
+  kNode,
+  kService,
+};
 
-// "Pod", "Deployment", "StatefulSet", "DaemonSet", "Namespace".
+// "Pod", "Deployment", "StatefulSet", "DaemonSet", "Namespace", "ReplicaSet", ...
 std::string_view KindName(ResourceKind kind);
 // "pods", "deployments", ... (the resource name in URLs and discovery).
 std::string_view ResourcePlural(ResourceKind kind);
@@ -76,7 +89,13 @@ struct TrafficMetrics {
   TimePoint timestamp;                      // serialized RFC 3339, whole seconds, UTC
   std::chrono::milliseconds window{30000};  // serialized as a Go duration string ("30s", "1m15s")
   std::vector<Metric> metrics;
+  // What the numbers are, where the object alone would not say (a Service that selects no pod):
+  // metadata.annotations, omitted when empty.
+  std::map<std::string, std::string> annotations;
 };
+
+// The annotation that says which pods a Service's numbers cover when that is none.
+inline constexpr std::string_view kPodsAnnotation = "metrics.smi-spec.io/pods";
 
 // A metav1.LabelSelector, as the spec's list examples echo the label selector of a request.
 struct LabelSelectorRequirement {

@@ -64,7 +64,7 @@ struct ObjectEdges {
 // in `ns`), which aggregation rolls up to workloads through the Kubernetes caches. Answered in
 // TrafficSamples::edges.
 struct NamespacePodEdges {
-  std::string ns;
+  std::string ns;  // empty: every pod of every namespace (what the edges of a node need)
   // Also name each peer as the mesh names it as an object of this kind (EdgeSample::peer_as_kind),
   // where the series do; peers without a pod are then kept with that identity alone instead of
   // being left out. Not kPod.

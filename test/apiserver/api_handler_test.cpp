@@ -223,7 +223,7 @@ TEST_F(ApiHandlerTest, WritesWatchAndUnknownPaths) {
   EXPECT_EQ(json::parse(res.body)["message"],
             "watch is not supported on resources of kind \"deployments.metrics.smi-spec.io\"");
 
-  res = Get(std::string(kBase) + "/namespaces/emojivoto/services");
+  res = Get(std::string(kBase) + "/namespaces/emojivoto/widgets");
   EXPECT_EQ(res.status, 404);
   EXPECT_EQ(json::parse(res.body)["message"], "the server could not find the requested resource");
   EXPECT_TRUE(source_.queries.empty());

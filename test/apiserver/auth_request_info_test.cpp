@@ -42,6 +42,22 @@ TEST(RequestInfoTest, NamespacedObjectsListsAndEdges) {
   }
 }
 
+// Nodes are cluster-scoped: their paths carry no namespace, as kube-apiserver computes them.
+TEST(RequestInfoTest, NodesAndTheOtherPodGroups) {
+  const std::string g = "metrics.smi-spec.io";
+  Check(NewRequestInfo("GET", B("/nodes")), {true, "list", g, "v1alpha1", "", "nodes", "", ""});
+  Check(NewRequestInfo("GET", B("/nodes/worker-1")),
+        {true, "get", g, "v1alpha1", "", "nodes", "", "worker-1"});
+  Check(NewRequestInfo("GET", B("/nodes/worker-1/edges")),
+        {true, "get", g, "v1alpha1", "", "nodes", "edges", "worker-1"});
+  for (const char* kind : {"replicasets", "replicationcontrollers", "jobs", "services"}) {
+    Check(NewRequestInfo("GET", B(std::string("/namespaces/ns/") + kind + "/x/edges")),
+          {true, "get", g, "v1alpha1", "ns", kind, "edges", "x"});
+    Check(NewRequestInfo("GET", B(std::string("/") + kind)),
+          {true, "list", g, "v1alpha1", "", kind, "", ""});
+  }
+}
+
 TEST(RequestInfoTest, TheTrafficMetricsResource) {
   const std::string g = "metrics.smi-spec.io";
   Check(NewRequestInfo("GET", B("/namespaces/emojivoto/trafficmetrics")),

@@ -74,7 +74,7 @@ TEST(RouterTest, SpecPathTable) {
 }
 
 TEST(RouterTest, UnknownShapesAreNotFound) {
-  EXPECT_EQ(At("/services").endpoint, Endpoint::kNotFound);
+  EXPECT_EQ(At("/widgets").endpoint, Endpoint::kNotFound);
   EXPECT_EQ(At("/namespaces/a/namespaces").endpoint, Endpoint::kNotFound);
   EXPECT_EQ(At("/namespaces/a/deployments/b/metrics").endpoint, Endpoint::kNotFound);
   EXPECT_EQ(At("/namespaces/a/deployments/b/edges/c").endpoint, Endpoint::kNotFound);

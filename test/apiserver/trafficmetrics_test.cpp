@@ -293,7 +293,9 @@ TEST_F(TrafficMetricsTest, AggregatedDiscoveryWithEtag) {
     EXPECT_EQ(last["subresources"][0]["subresource"], "edges");
     EXPECT_EQ(last["subresources"][0]["responseKind"]["kind"], "TrafficMetricsList");
     for (const auto& res : v["resources"]) {
-      EXPECT_EQ(res["scope"], res["resource"] == "namespaces" ? "Cluster" : "Namespaced");
+      EXPECT_EQ(res["scope"], res["resource"] == "namespaces" || res["resource"] == "nodes"
+                                  ? "Cluster"
+                                  : "Namespaced");
     }
   }
   // 304 for the tag the client has; 200 for a stale one.

@@ -96,6 +96,10 @@ static const FakeKubeApi::ResourceInfo kResources[] = {
     {"apps", "v1", "statefulsets", "StatefulSet", true},
     {"apps", "v1", "daemonsets", "DaemonSet", true},
     {"split.smi-spec.io", "", "trafficsplits", "TrafficSplit", true},
+    {"", "v1", "replicationcontrollers", "ReplicationController", true},
+    {"batch", "v1", "jobs", "Job", true},
+    {"", "v1", "nodes", "Node", false},
+    {"", "v1", "services", "Service", true},
 };
 
 struct FakeKubeApi::ListSnapshot {
@@ -540,7 +544,7 @@ void FakeKubeApi::ServeDiscovery(const std::string& path, httplib::Response& res
     return;
   }
   if (path == "/apis") {
-    json groups = json::array({group("apps", {"v1"})});
+    json groups = json::array({group("apps", {"v1"}), group("batch", {"v1"})});
     if (!split_versions.empty()) groups.push_back(group("split.smi-spec.io", split_versions));
     Reply(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
     return;

@@ -60,8 +60,7 @@ TEST(Objects, TrimmedParseKeepsWhatDecodersRead) {
   EXPECT_EQ(p.meta.labels.at("annotations"), "y");
   EXPECT_EQ(p.ip, "10.0.0.1");
   EXPECT_EQ(p.containers, (std::vector<std::string>{"app", "linkerd-proxy"}));
-  EXPECT_EQ(p.named_ports,
-            (std::vector<NamedPort>{{"http", 8080}, {"linkerd-admin", 4191}}));
+  EXPECT_EQ(p.named_ports, (std::vector<NamedPort>{{"http", 8080}, {"linkerd-admin", 4191}}));
   EXPECT_EQ(p.annotations.at("prometheus.io/port"), "15020");
   EXPECT_EQ(trimmed["metadata"]["resourceVersion"], "7");
 }
@@ -194,8 +193,49 @@ TEST(Objects, ResourcesAndKinds) {
   EXPECT_EQ(ResourceForKind("apps/v1", "Deployment"), Resource::kDeployments);
   EXPECT_EQ(ResourceForKind("split.smi-spec.io/v1alpha1", "TrafficSplit"),
             Resource::kTrafficSplits);
-  EXPECT_EQ(ResourceForKind("v1", "Service"), std::nullopt);
+  EXPECT_EQ(ResourceForKind("v1", "Service"), Resource::kServices);
+  EXPECT_EQ(ResourceForKind("v1", "Node"), Resource::kNodes);
+  EXPECT_EQ(ResourceForKind("v1", "ReplicationController"), Resource::kReplicationControllers);
+  EXPECT_EQ(ResourceForKind("batch/v1", "Job"), Resource::kJobs);
+  EXPECT_EQ(ResourceForKind("apps/v1", "Job"), std::nullopt);
+  EXPECT_EQ(CollectionPath(Resource::kJobs), "/apis/batch/v1/jobs");
+  EXPECT_EQ(CollectionPath(Resource::kNodes), "/api/v1/nodes");
+  EXPECT_EQ(ResourceForKind("v1", "ConfigMap"), std::nullopt);
   EXPECT_EQ(ResourceForKind("extensions/v1beta1", "Deployment"), std::nullopt);
+}
+
+// What grouping pods by node and by Service needs, and nothing the API validated away.
+TEST(Objects, NodesServicesAndControllers) {
+  const json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}},
+                    {"spec", {{"nodeName", "worker-2"}}}};
+  EXPECT_EQ(DecodePod(pod).node, "worker-2");
+  EXPECT_EQ(DecodeNode({{"metadata", {{"name", "worker-2"}}}}).meta.name, "worker-2");
+  const Service web =
+      DecodeService({{"metadata", {{"name", "web"}, {"namespace", "ns"}}},
+                     {"spec", {{"clusterIP", "None"}, {"selector", {{"app", "web"}}}}}});
+  EXPECT_TRUE(web.has_selector);
+  EXPECT_TRUE(web.headless);
+  EXPECT_EQ(web.type, "ClusterIP");
+  EXPECT_TRUE(web.selector.Matches({{"app", "web"}, {"x", "y"}}));
+  EXPECT_FALSE(web.selector.Matches({{"app", "api"}}));
+  const Service manual =
+      DecodeService({{"metadata", {{"name", "m"}, {"namespace", "ns"}}}, {"spec", json::object()}});
+  EXPECT_FALSE(manual.has_selector);
+  EXPECT_FALSE(manual.selector.Matches({}));
+  const Service alias = DecodeService({{"metadata", {{"name", "a"}, {"namespace", "ns"}}},
+                                       {"spec",
+                                        {{"type", "ExternalName"},
+                                         {"externalName", "example.com"},
+                                         {"selector", {{"app", "web"}}}}}});
+  EXPECT_FALSE(alias.has_selector);
+  // A ReplicationController's selector is a plain map; an empty one selects nothing.
+  const Workload rc = DecodeWorkload(WorkloadKind::kReplicationController,
+                                     {{"metadata", {{"name", "rc"}, {"namespace", "ns"}}},
+                                      {"spec", {{"selector", {{"app", "x"}}}}}});
+  EXPECT_TRUE(rc.selector.Matches({{"app", "x"}}));
+  EXPECT_EQ(WorkloadKindFromName("Job"), WorkloadKind::kJob);
+  EXPECT_EQ(WorkloadResource(WorkloadKind::kReplicationController),
+            Resource::kReplicationControllers);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <map>
@@ -50,12 +51,12 @@ std::string Sample(const std::string& payload, const std::string& prefix,
   return "";
 }
 
-TEST(MeshsimTopology, DefaultIsEmojivotoWithFourteenPodsOnConsecutiveAddresses) {
+TEST(MeshsimTopology, DefaultIsEmojivotoWithSeventeenPodsOnConsecutiveAddresses) {
   const Topology topo = ParseTopology(DefaultTopologyYaml(), "127.0.10.1");
-  ASSERT_EQ(topo.pods.size(), 14u);
+  ASSERT_EQ(topo.pods.size(), 17u);
   EXPECT_EQ(topo.pods.front().ip, "127.0.10.1");
-  EXPECT_EQ(topo.pods.back().ip, "127.0.10.14");
-  EXPECT_EQ(topo.calls.size(), 7u);  // the voting call is split over 2 backends
+  EXPECT_EQ(topo.pods.back().ip, "127.0.10.17");
+  EXPECT_EQ(topo.calls.size(), 9u);  // the voting call is split over 2 backends
   const std::regex deployment_pod(
       "web-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}");
   EXPECT_TRUE(std::regex_match(topo.pods.front().name, deployment_pod)) << topo.pods.front().name;
@@ -73,7 +74,11 @@ TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMes
   }
   EXPECT_EQ(store_pods, (std::vector<std::string>{"vote-store-0", "vote-store-1"}));
   EXPECT_EQ(logger_nodes, (std::set<std::string>{"worker-1", "worker-2"}));  // one per node
-  const Call& read = topo.calls[topo.calls.size() - 2];
+  const auto read_at = std::find_if(topo.calls.begin(), topo.calls.end(), [&](const Call& c) {
+    return topo.workloads[c.server].name == "vote-store";
+  });
+  ASSERT_NE(read_at, topo.calls.end());
+  const Call& read = *read_at;
   ASSERT_EQ(read.client, kUnmeshed);
   EXPECT_EQ(topo.workloads[read.server].kind, WorkloadKind::kStatefulSet);
   EXPECT_DOUBLE_EQ(topo.PairRate(read), 1.0);  // 2 rps over 2 pods
@@ -91,10 +96,46 @@ TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMes
 
   // The topology JSON keeps unmeshed traffic out of `calls` (every call there has a client).
   const auto json = TopologyJson(topo, 4191);
-  EXPECT_EQ(json["calls"].size(), 5u);
-  ASSERT_EQ(json["unmeshed_calls"].size(), 2u);
+  EXPECT_EQ(json["calls"].size(), 6u);
+  ASSERT_EQ(json["unmeshed_calls"].size(), 3u);
   EXPECT_EQ(json["unmeshed_calls"][0]["server"]["kind"], "statefulset");
   EXPECT_FALSE(json["unmeshed_calls"][0].contains("client"));
+}
+
+// A ReplicaSet no Deployment runs and a Job: their objects, pod owners and Linkerd target labels.
+TEST(MeshsimTopology, DefaultHasABareReplicaSetAndAJob) {
+  const Topology topo = ParseTopology(DefaultTopologyYaml(), "127.0.10.1");
+  const auto objects = KubeObjects(topo, 4191);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& item : objects["items"]) {
+    by_name[item["kind"].get<std::string>() + "/" + item["metadata"]["name"].get<std::string>()] =
+        item;
+  }
+  ASSERT_TRUE(by_name.contains("ReplicaSet/vote-cache"));
+  EXPECT_FALSE(by_name["ReplicaSet/vote-cache"]["metadata"].contains("ownerReferences"));
+  ASSERT_TRUE(by_name.contains("Job/vote-audit"));
+  EXPECT_EQ(by_name["Job/vote-audit"]["apiVersion"], "batch/v1");
+  int cache_pods = 0, audit_pods = 0;
+  for (const Pod& pod : topo.pods) {
+    const auto& owner = by_name["Pod/" + pod.name]["metadata"]["ownerReferences"][0];
+    if (topo.workloads[pod.workload].name == "vote-cache") {
+      ++cache_pods;
+      EXPECT_EQ(owner["kind"], "ReplicaSet");
+      EXPECT_EQ(owner["name"], "vote-cache");
+    }
+    if (topo.workloads[pod.workload].name == "vote-audit") {
+      ++audit_pods;
+      EXPECT_EQ(owner["kind"], "Job");
+      EXPECT_EQ(owner["apiVersion"], "batch/v1");
+      EXPECT_EQ(by_name["Pod/" + pod.name]["metadata"]["labels"]["job-name"], "vote-audit");
+    }
+  }
+  EXPECT_EQ(cache_pods, 2);
+  EXPECT_EQ(audit_pods, 1);
+  // linkerd-viz relabels linkerd.io/proxy-job as k8s_job: `job` is Prometheus' own label.
+  const std::string config = PrometheusConfig(topo, 4191, "1s");
+  EXPECT_NE(config.find("k8s_job: vote-audit"), std::string::npos);
+  EXPECT_NE(config.find("replicaset: vote-cache"), std::string::npos);
 }
 
 TEST(MeshsimTopology, PodNamesPerKindAndPairRate) {

@@ -660,9 +660,19 @@ TEST(LinkerdProfileQueries, EdgesOfEveryPodOfANamespace) {
             "\"from\", \"\", \"\")");
 }
 
-TEST(LinkerdProfileQueries, EdgesOfEveryPodNeedTheNamespace) {
+// Without a namespace: the edges of every pod everywhere, in the same two queries (what the edges
+// of a node are rolled up from).
+TEST(LinkerdProfileQueries, EdgesOfEveryPodOfEveryNamespace) {
   const MeshProfile p = LinkerdProfile();
-  EXPECT_THROW(BuildQueries(p, PodEdges("")), std::invalid_argument);
+  const auto q = BuildQueries(p, PodEdges(""));
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", pod!=\"\", "
+            "dst_pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", dst_pod!=\"\", "
+            "pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+  EXPECT_THROW(BuildQueries(p, PodEdges("Not_A_Namespace")), std::invalid_argument);
   EXPECT_THROW(BuildQueries(p, PodEdges("emojivoto", ResourceKind::kPod)), std::invalid_argument);
 }
 

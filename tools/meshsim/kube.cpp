@@ -32,7 +32,7 @@ json Meta(Versions& versions, const std::string& kind, const std::string& ns,
 }
 
 json OwnerRef(const std::string& kind, const std::string& ns, const std::string& name) {
-  return json::array({{{"apiVersion", "apps/v1"},
+  return json::array({{{"apiVersion", kind == "Job" ? "batch/v1" : "apps/v1"},
                        {"kind", kind},
                        {"name", name},
                        {"uid", Uid(kind + "/" + ns + "/" + name)},
@@ -48,6 +48,10 @@ std::string KubernetesKind(WorkloadKind kind) {
       return "StatefulSet";
     case WorkloadKind::kDaemonSet:
       return "DaemonSet";
+    case WorkloadKind::kReplicaSet:
+      return "ReplicaSet";
+    case WorkloadKind::kJob:
+      return "Job";
   }
   return "Deployment";
 }
@@ -113,6 +117,13 @@ std::map<std::string, std::string> PodLabels(const Topology& topo, std::size_t p
       labels["controller-revision-hash"] = RevisionLabel(w);
       labels["pod-template-generation"] = "1";
       break;
+    case WorkloadKind::kReplicaSet:
+      break;
+    case WorkloadKind::kJob:
+      // The job controller's labels (batch/v1 since Kubernetes 1.27).
+      labels["batch.kubernetes.io/job-name"] = w.name;
+      labels["job-name"] = w.name;
+      break;
   }
   if (topo.mesh == Mesh::kLinkerd) {
     labels["linkerd.io/control-plane-ns"] = "linkerd";
@@ -165,7 +176,8 @@ json KubeObjects(const Topology& topo, int port) {
     meta["labels"] = {{"app", w.name}};
     const json tmpl = PodTemplate(topo, w);
     const int n = w.replicas;
-    json object = {{"apiVersion", "apps/v1"}, {"kind", kind}};
+    json object = {{"apiVersion", w.kind == WorkloadKind::kJob ? "batch/v1" : "apps/v1"},
+                   {"kind", kind}};
     switch (w.kind) {
       case WorkloadKind::kDeployment: {
         meta["annotations"] = {{"deployment.kubernetes.io/revision", "1"}};
@@ -202,6 +214,26 @@ json KubeObjects(const Topology& topo, int port) {
                             {"numberReady", n},
                             {"numberAvailable", n},
                             {"numberMisscheduled", 0}};
+        break;
+      }
+      case WorkloadKind::kReplicaSet: {
+        object["spec"] = {{"replicas", n}, {"selector", Selector(w)}, {"template", tmpl}};
+        object["status"] = {{"observedGeneration", 1},
+                            {"replicas", n},
+                            {"fullyLabeledReplicas", n},
+                            {"readyReplicas", n},
+                            {"availableReplicas", n}};
+        break;
+      }
+      case WorkloadKind::kJob: {
+        // A Job still running: its pods serve for the whole simulation.
+        json selector = Selector(w);
+        object["spec"] = {{"parallelism", n},
+                          {"completions", n},
+                          {"backoffLimit", 6},
+                          {"selector", selector},
+                          {"template", tmpl}};
+        object["status"] = {{"active", n}, {"ready", n}, {"startTime", kCreated}};
         break;
       }
     }

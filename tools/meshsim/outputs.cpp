@@ -103,7 +103,7 @@ std::string PrometheusConfig(const Topology& topo, int port, const std::string& 
         << "        labels:\n"
         << "          namespace: " << pod.ns << "\n"
         << "          pod: " << pod.name << "\n"
-        << "          " << KindName(w.kind) << ": " << w.name << "\n";
+        << "          " << OwnerTargetLabel(w.kind) << ": " << w.name << "\n";
     if (w.kind == WorkloadKind::kDeployment) {
       out << "          pod_template_hash: '" << w.pod_template_hash << "'\n";
     }

@@ -62,7 +62,10 @@ WorkloadKind ParseKind(const std::string& text, const std::string& where) {
   if (text == "deployment") return WorkloadKind::kDeployment;
   if (text == "statefulset") return WorkloadKind::kStatefulSet;
   if (text == "daemonset") return WorkloadKind::kDaemonSet;
-  Fail(where, "kind must be deployment, statefulset or daemonset, not '" + text + "'");
+  if (text == "replicaset") return WorkloadKind::kReplicaSet;
+  if (text == "job") return WorkloadKind::kJob;
+  Fail(where,
+       "kind must be deployment, statefulset, daemonset, replicaset or job, not '" + text + "'");
 }
 
 std::size_t FindWorkload(const std::vector<Workload>& workloads, const std::string& text,
@@ -182,8 +185,16 @@ std::string KindName(WorkloadKind kind) {
       return "statefulset";
     case WorkloadKind::kDaemonSet:
       return "daemonset";
+    case WorkloadKind::kReplicaSet:
+      return "replicaset";
+    case WorkloadKind::kJob:
+      return "job";
   }
   return "deployment";
+}
+
+std::string OwnerTargetLabel(WorkloadKind kind) {
+  return kind == WorkloadKind::kJob ? "k8s_job" : KindName(kind);
 }
 
 double Topology::PairRate(const Call& call) const {
@@ -341,6 +352,8 @@ Topology ParseTopology(const std::string& yaml_text, const std::string& address_
           pod.name = w.name + "-" + std::to_string(r);
           break;
         case WorkloadKind::kDaemonSet:
+        case WorkloadKind::kReplicaSet:
+        case WorkloadKind::kJob:
           pod.name = w.name + "-" + SafeString(seed, 5);
           break;
       }

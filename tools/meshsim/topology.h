@@ -26,7 +26,9 @@ class TopologyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class WorkloadKind { kDeployment, kStatefulSet, kDaemonSet };
+// kReplicaSet: a ReplicaSet no Deployment controls; kJob: a batch/v1 Job whose pods run for the
+// whole simulation.
+enum class WorkloadKind { kDeployment, kStatefulSet, kDaemonSet, kReplicaSet, kJob };
 
 // Which proxy the pods run: linkerd2-proxy (:4191/metrics) or Envoy + istio-agent
 // (:15020/stats/prometheus, Istio telemetry v2).
@@ -37,8 +39,12 @@ std::string MeshName(Mesh mesh);
 // Throws TopologyError for anything but "linkerd" and "istio".
 Mesh ParseMesh(const std::string& text);
 
-// "deployment", "statefulset", "daemonset": the word used in Linkerd's label names.
+// "deployment", "statefulset", "daemonset", "replicaset", "job": the word used in Linkerd's
+// label names (linkerd.io/proxy-<kind>, dst_<kind>).
 std::string KindName(WorkloadKind kind);
+// The Prometheus target label linkerd-viz gives the owner: KindName, except `k8s_job` for jobs
+// (`job` is Prometheus' own).
+std::string OwnerTargetLabel(WorkloadKind kind);
 
 struct WorkloadRef {
   std::string ns;

@@ -34,6 +34,17 @@ std::string_view KindLabel(ResourceKind kind) {
       return "daemonset";
     case ResourceKind::kNamespace:
       return "namespace";
+    // Kinds the server forms from the Kubernetes caches; no profile key names them.
+    case ResourceKind::kReplicaSet:
+      return "replicaset";
+    case ResourceKind::kReplicationController:
+      return "replicationcontroller";
+    case ResourceKind::kJob:
+      return "job";
+    case ResourceKind::kNode:
+      return "node";
+    case ResourceKind::kService:
+      return "service";
   }
   throw std::invalid_argument("unknown resource kind");
 }

@@ -108,9 +108,9 @@ void Validate(const ObjectEdges& q) {
   }
 }
 
+// An empty namespace: the edges of every pod everywhere (the edges of a node).
 void Validate(const NamespacePodEdges& q) {
   CheckNamespace(q.ns);
-  if (q.ns.empty()) throw std::invalid_argument("edges need the object's namespace and name");
   if (q.peer_kind == ResourceKind::kPod) {
     throw std::invalid_argument("the peer kind of pod edges must be another kind than pods");
   }
