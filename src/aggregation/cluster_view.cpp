@@ -119,13 +119,25 @@ std::map<std::string, std::string> PodGroupAnnotations(const kube::ClusterSnapsh
   return {{std::string(model::kPodsAnnotation), why}};
 }
 
+namespace {
+
+// A pod the caches hold, else one deleted within their memory (docs/decisions.md, decision 16).
+const kube::Pod* PodOrDeparted(const kube::ClusterSnapshot& snapshot, std::string_view ns,
+                               std::string_view name) {
+  if (const kube::Pod* pod = snapshot.FindPod(ns, name)) return pod;
+  const kube::DepartedPod* departed = snapshot.FindDepartedPod(ns, name);
+  return departed ? departed->pod.get() : nullptr;
+}
+
+}  // namespace
+
 std::map<ObjectReference, sources::TrafficCounts> RollUpPodGroups(
     const kube::ClusterSnapshot& snapshot, ResourceKind kind,
     const std::vector<sources::ResourceSample>& pods) {
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : pods) {
     if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
-    const kube::Pod* pod = snapshot.FindPod(sample.resource.ns, sample.resource.name);
+    const kube::Pod* pod = PodOrDeparted(snapshot, sample.resource.ns, sample.resource.name);
     if (!pod) continue;
     for (const auto& group : PodGroupsOf(snapshot, kind, *pod)) {
       AddCounts(out[group], sample.counts);
@@ -140,7 +152,7 @@ std::vector<sources::EdgeSample> RollUpPodGroupEdges(
   const std::string pod_kind(model::KindName(ResourceKind::kPod));
   const auto groups_of = [&](const ObjectReference& ref) -> std::vector<ObjectReference> {
     if (ref.kind != pod_kind) return {};
-    const kube::Pod* pod = snapshot.FindPod(ref.ns, ref.name);
+    const kube::Pod* pod = PodOrDeparted(snapshot, ref.ns, ref.name);
     if (!pod) return {};
     return PodGroupsOf(snapshot, kind, *pod);
   };
@@ -176,9 +188,7 @@ std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : pods) {
     if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
-    const kube::Pod* pod = snapshot.FindPod(sample.resource.ns, sample.resource.name);
-    if (!pod) continue;
-    const auto owner = snapshot.OwnerOf(*pod);
+    const auto owner = snapshot.PodOwner(sample.resource.ns, sample.resource.name);
     if (!owner) continue;
     ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
                         ""};
@@ -219,9 +229,8 @@ std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& sna
   // own kind, not the kind asked about.
   const auto owner_of = [&](const ObjectReference& ref) -> std::optional<ObjectReference> {
     if (!workload || ref.kind != pod_kind) return std::nullopt;
-    const kube::Pod* pod = snapshot.FindPod(ref.ns, ref.name);
-    if (!pod) return std::nullopt;
-    const auto owner = snapshot.OwnerOf(*pod);
+    // The caches' owner, or the one a departed pod had (decision 16).
+    const auto owner = snapshot.PodOwner(ref.ns, ref.name);
     if (!owner || owner->kind == kube::WorkloadKind::kReplicaSet) return std::nullopt;
     return ObjectReference{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
                            ""};
@@ -229,7 +238,7 @@ std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& sna
   using Key = std::tuple<model::Direction, model::Side, ObjectReference>;
   std::map<Key, sources::TrafficCounts> rows;
   for (const auto& edge : pod_edges) {
-    if (owner_of(edge.resource) != self) continue;
+    if (edge.resource != self && owner_of(edge.resource) != self) continue;
     ObjectReference peer = edge.peer;
     if (auto owner = owner_of(edge.peer)) {
       peer = std::move(*owner);

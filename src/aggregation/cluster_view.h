@@ -37,8 +37,9 @@ std::vector<model::ObjectReference> SelectedObjects(const kube::ClusterSnapshot&
 void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from);
 
 // Sums pod samples (resources of kind Pod) per owning workload through the caches (pod ->
-// ReplicaSet -> Deployment, StatefulSet, DaemonSet). Pods the caches do not know, and pods of
-// other controllers or none, count for no workload.
+// ReplicaSet -> Deployment, StatefulSet, DaemonSet), deleted pods by the owner they had
+// (ClusterSnapshot::PodOwner, docs/decisions.md, decision 16). Pods the caches never knew or have
+// forgotten, and pods of other controllers or none, count for no workload.
 std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
 
@@ -54,12 +55,12 @@ model::ObjectReference PeerOfItsOwnKind(const kube::ClusterSnapshot& snapshot,
 bool HadTraffic(const sources::TrafficCounts& counts);
 
 // The edges of the workload `self` (of `kind`, a workload kind) from pod edges (resources of kind
-// Pod, the NamespacePodEdges query shape) through the caches: edges of the pods
-// OwnerOf maps to `self` are kept; each peer pod becomes its owning workload, of whichever
-// workload kind that is, else keeps the identity the mesh gives (EdgeSample::peer_as_kind when
-// the series name one, else the pod): a peer is never dropped (docs/decisions.md, decision 6).
-// Counts and latency buckets are summed per (direction, side, peer); the result is in that order,
-// with `resource` = `self`.
+// Pod, the NamespacePodEdges query shape) through the caches: edges of `self` itself (ObjectEdges
+// with peer_kind, where the series name the workload) and of the pods PodOwner maps to `self` are
+// kept; each peer pod becomes its owning workload, of whichever workload kind that is, else keeps
+// the identity the mesh gives (EdgeSample::peer_as_kind when the series name one, else the pod):
+// a peer is never dropped (docs/decisions.md, decision 6). Counts and latency buckets are summed
+// per (direction, side, peer); the result is in that order, with `resource` = `self`.
 std::vector<sources::EdgeSample> RollUpPodEdges(const kube::ClusterSnapshot& snapshot,
                                                 model::ResourceKind kind,
                                                 const model::ObjectReference& self,

@@ -155,6 +155,12 @@ void TrafficMetricsService::CheckWindow(std::chrono::milliseconds window) const 
   }
   const auto retention = source_.Retention();
   if (retention) retention_seen_ms_.store(retention->count());
+  // Deleted pods must be remembered for as long as the longest window may reach back
+  // (docs/decisions.md, decision 16).
+  if (retention && cluster_) {
+    cluster_->RememberDepartedPodsFor(*retention + options_.evaluation_delay +
+                                      std::chrono::seconds(1));
+  }
   if (retention && window > *retention) {
     const std::string hint = source_.RetentionHint();
     throw InvalidWindow("window " + model::FormatGoDuration(window) +
@@ -306,7 +312,8 @@ model::TrafficMetricsList TrafficMetricsService::EdgesOf(const MetricsQuery& que
     if (!snapshot) throw ObjectNotFound(query.kind, query.name);
     return PodGroupEdges(query, basis);
   }
-  if (snapshot && CachedWorkloadKind(query.kind) && source_.PodEdgesNamePeerPods()) {
+  if (snapshot && CachedWorkloadKind(query.kind) &&
+      (source_.SeriesNameWorkloads(query.kind) || source_.PodEdgesNamePeerPods())) {
     return WorkloadEdgesFromPods(query, basis);
   }
   const auto samples = Fetch(basis, query.window, EdgesShapeOf(query));
@@ -427,10 +434,15 @@ model::TrafficMetricsList TrafficMetricsService::WorkloadEdges(const MetricsQuer
 model::TrafficMetricsList TrafficMetricsService::WorkloadEdgesFromPods(const MetricsQuery& query,
                                                                        AnswerBasis& basis) {
   const kube::ClusterSnapshot& snapshot = *basis.snapshot;
-  MetricsQuery q = query;
-  q.kind = ResourceKind::kPod;
-  q.name.clear();
-  const auto samples = Fetch(basis, q.window, sources::NamespacePodEdges{q.ns, query.kind});
+  // Where the series name the workload, its own edges are asked for by its name (peers the
+  // series do not name as workloads of its kind come by pod); otherwise every pod edge of the
+  // namespace, rolled up here.
+  const sources::QueryShape shape =
+      source_.SeriesNameWorkloads(query.kind)
+          ? sources::QueryShape(
+                sources::ObjectEdges{query.kind, query.ns, query.name, ResourceKind::kPod})
+          : sources::QueryShape(sources::NamespacePodEdges{query.ns, query.kind});
+  const auto samples = Fetch(basis, query.window, shape);
   const ObjectReference self = ReferenceOf(query.kind, query.ns, query.name);
   model::TrafficMetricsList list;
   list.resource = self;
@@ -475,31 +487,35 @@ sources::TrafficSamples TrafficMetricsService::FetchPods(const MetricsQuery& que
   return Fetch(basis, q.window, ScopeOf(q));
 }
 
+bool TrafficMetricsService::RollsUpPods(ResourceKind kind) const {
+  return CachedWorkloadKind(kind).has_value() && !source_.SeriesNameWorkloads(kind);
+}
+
 std::map<ObjectReference, sources::TrafficCounts> TrafficMetricsService::CountsByObject(
     const kube::ClusterSnapshot& snapshot, ResourceKind kind,
     const sources::TrafficSamples& samples) const {
   if (IsPodGroupKind(kind)) return RollUpPodGroups(snapshot, kind, samples.resources);
-  if (kind != ResourceKind::kPod && CachedWorkloadKind(kind)) {
-    return RollUpPods(snapshot, samples.resources);
-  }
+  if (RollsUpPods(kind)) return RollUpPods(snapshot, samples.resources);
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : samples.resources) AddCounts(out[sample.resource], sample.counts);
   return out;
 }
 
-// Workloads are rolled up from their pods through the caches, so the answer does not depend on
-// the series carrying workload labels; pods and namespaces are what the source keys by (every
-// series carries the namespace and pod target labels, and a namespace's series include those of
-// pods that ended within the window, which the caches no longer know).
+// Workloads of a kind the series name (SeriesNameWorkloads) are summed by that label at the
+// source, asked for by name; other workloads are rolled up from their pods through the caches
+// (deleted pods by the owner they had), so the answer does not depend on series that cannot
+// name them. Pods and namespaces are what the source keys by (every series carries the namespace
+// and pod target labels, and a namespace's series include those of pods that ended within the
+// window, which the caches no longer hold).
 model::TrafficMetrics TrafficMetricsService::GetFromCluster(const MetricsQuery& query,
                                                             AnswerBasis& basis) {
   const kube::ClusterSnapshot& snapshot = *basis.snapshot;
   if (!ObjectExists(snapshot, query.kind, query.ns, query.name)) {
     throw ObjectNotFound(query.kind, query.name);
   }
-  const bool workload = CachedWorkloadKind(query.kind).has_value() || IsPodGroupKind(query.kind);
+  const bool from_pods = RollsUpPods(query.kind) || IsPodGroupKind(query.kind);
   const auto samples =
-      workload ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
+      from_pods ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   const ObjectReference want = ReferenceOf(query.kind, query.ns, query.name);
   auto tm = NewItem(want, samples, query.window);
@@ -516,9 +532,9 @@ model::TrafficMetricsList TrafficMetricsService::ListFromCluster(const MetricsQu
   const auto objects = SelectedObjects(snapshot, query.kind, ns,
                                        query.label_selector.value_or(kube::LabelSelector{}),
                                        query.field_selector.value_or(kube::FieldSelector{}));
-  const bool workload = CachedWorkloadKind(query.kind).has_value() || IsPodGroupKind(query.kind);
+  const bool from_pods = RollsUpPods(query.kind) || IsPodGroupKind(query.kind);
   const auto samples =
-      workload ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
+      from_pods ? FetchPods(query, basis) : Fetch(basis, query.window, ScopeOf(query));
   const auto counts = CountsByObject(snapshot, query.kind, samples);
   model::TrafficMetricsList list;
   list.resource.kind = model::KindName(query.kind);
@@ -548,8 +564,18 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(const 
       rows[{ref.ns, ref.name, rank}] = std::move(ref);
     }
   }
-  const auto samples = FetchPods(query, basis);
-  const auto counts = RollUpPods(snapshot, samples.resources);
+  // Summed by the series' workload labels when they name every kind of the collection, else
+  // rolled up from pods (in two queries either way).
+  const bool labelled = std::all_of(std::begin(kCollectionKinds), std::end(kCollectionKinds),
+                                    [&](ResourceKind k) { return source_.SeriesNameWorkloads(k); });
+  const auto samples =
+      labelled ? Fetch(basis, query.window, AllWorkloadsOf(query)) : FetchPods(query, basis);
+  std::map<ObjectReference, sources::TrafficCounts> counts;
+  if (labelled) {
+    for (const auto& sample : samples.resources) AddCounts(counts[sample.resource], sample.counts);
+  } else {
+    counts = RollUpPods(snapshot, samples.resources);
+  }
   model::TrafficMetricsList list;
   list.resource.ns = query.ns;
   if (query.label_selector) list.selector = EchoSelector(*query.label_selector);

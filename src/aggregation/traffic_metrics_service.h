@@ -161,7 +161,10 @@ class TrafficMetricsService {
                                 sources::QueryShape shape);
   // The resource scope of every pod in `ns` (empty: everywhere), to roll up to owners.
   sources::TrafficSamples FetchPods(const MetricsQuery& query, AnswerBasis& basis);
-  // Counts of the objects of `query.kind` in the samples: rolled up from pods for workload kinds
+  // Whether objects of `kind` are rolled up from pods through the caches: workload kinds the
+  // source's series do not name (TrafficSource::SeriesNameWorkloads).
+  bool RollsUpPods(model::ResourceKind kind) const;
+  // Counts of the objects of `query.kind` in the samples: rolled up from pods where RollsUpPods
   // (the samples are then FetchPods'), as the source keyed them otherwise.
   std::map<model::ObjectReference, sources::TrafficCounts> CountsByObject(
       const kube::ClusterSnapshot& snapshot, model::ResourceKind kind,
@@ -170,8 +173,9 @@ class TrafficMetricsService {
   model::TrafficMetrics GetFromCluster(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList ListFromCluster(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList EdgesOf(const MetricsQuery& query, AnswerBasis& basis);
-  // With the caches and a source whose pod edges name peer pods: a workload's edges rolled up
-  // from the edges of every pod of its namespace (one edge fetch).
+  // With the caches, a workload's edges: asked for by its name where the series name it, else,
+  // with a source whose pod edges name peer pods, rolled up from the edges of every pod of its
+  // namespace (one edge fetch either way); peer pods become their owners of the same kind.
   model::TrafficMetricsList WorkloadEdgesFromPods(const MetricsQuery& query, AnswerBasis& basis);
   model::TrafficMetricsList ListWorkloadsFromCluster(const MetricsQuery& query, AnswerBasis& basis);
   // The edges of a pod-group kind's object (cluster_view.h, IsPodGroupKind) from pod edges.

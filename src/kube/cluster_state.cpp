@@ -139,6 +139,30 @@ std::optional<WorkloadRef> ClusterSnapshot::OwnerOf(const Pod& pod) const {
   return WorkloadRef{WorkloadKind::kReplicaSet, pod.meta.ns, c.name};
 }
 
+const DepartedPod* ClusterSnapshot::FindDepartedPod(std::string_view ns,
+                                                    std::string_view name) const {
+  if (!p_.departed_pods || FindPod(ns, name) != nullptr) return nullptr;
+  const auto it = p_.departed_pods->find(ObjectKey{std::string(ns), std::string(name)});
+  return it == p_.departed_pods->end() ? nullptr : &it->second;
+}
+
+std::optional<WorkloadRef> ClusterSnapshot::PodOwner(std::string_view ns,
+                                                     std::string_view name) const {
+  if (const Pod* pod = FindPod(ns, name)) return OwnerOf(*pod);
+  const DepartedPod* departed = FindDepartedPod(ns, name);
+  if (departed == nullptr) return std::nullopt;
+  // Resolved when it departed: while that very workload exists. Otherwise (its owner was not in
+  // the caches yet, or was deleted first) through the owners the caches hold now.
+  if (!departed->owner) return OwnerOf(*departed->pod);
+  const auto& o = *departed->owner;
+  const Workload* w = FindWorkload(o.kind, o.ns, o.name);
+  if (w == nullptr || (!departed->owner_uid.empty() && !w->meta.uid.empty() &&
+                       departed->owner_uid != w->meta.uid)) {
+    return std::nullopt;
+  }
+  return o;
+}
+
 std::vector<const Pod*> ClusterSnapshot::PodsOf(const WorkloadRef& workload) const {
   std::call_once(owner_index_once_, [this] {
     for (const auto& [k, pod] : OrEmpty(p_.pods)) {
@@ -207,7 +231,54 @@ StoreSet::StoreSet()
           &changes_),
       jobs([](const json& o) { return DecodeWorkload(WorkloadKind::kJob, o); }, &changes_),
       nodes(DecodeNode, &changes_),
-      services(DecodeService, &changes_) {}
+      services(DecodeService, &changes_),
+      clock_(&base::DefaultClock()),
+      departed_memory_ms_(kDefaultDepartedPodMemory.count()),
+      departed_(std::make_shared<DepartedPods>()) {
+  pods.SetOnRemoved(
+      [this](std::vector<std::shared_ptr<const Pod>> gone) { PodsDeparted(std::move(gone)); });
+}
+
+void StoreSet::RememberDepartedPodsFor(std::chrono::milliseconds d) {
+  int64_t current = departed_memory_ms_.load();
+  while (d.count() > current && !departed_memory_ms_.compare_exchange_weak(current, d.count())) {
+  }
+}
+
+void StoreSet::PodsDeparted(std::vector<std::shared_ptr<const Pod>> gone) {
+  // The owners as the workload stores hold them now: a pod deleted before its ReplicaSet (a
+  // scale-down, a rollout) is resolved at once; one whose owner went first is resolved later,
+  // if that owner comes back.
+  ClusterSnapshot::Parts p;
+  p.replicasets = replicasets.View();
+  p.deployments = deployments.View();
+  p.statefulsets = statefulsets.View();
+  p.daemonsets = daemonsets.View();
+  p.replicationcontrollers = replicationcontrollers.View();
+  p.jobs = jobs.View();
+  const ClusterSnapshot owners(std::move(p));
+  const auto now = clock_->Now();
+  const auto oldest = now - std::chrono::milliseconds(departed_memory_ms_.load());
+  std::lock_guard lock(departed_mu_);
+  // Copy-on-write: a snapshot may hold the current map.
+  if (departed_.use_count() > 1) departed_ = std::make_shared<DepartedPods>(*departed_);
+  DepartedPods* next = departed_.get();
+  std::erase_if(*next, [&](const auto& entry) { return entry.second.departed_at < oldest; });
+  for (auto& pod : gone) {
+    DepartedPod d;
+    d.owner = owners.OwnerOf(*pod);
+    if (d.owner) {
+      if (const Workload* w = owners.FindWorkload(d.owner->kind, d.owner->ns, d.owner->name)) {
+        d.owner_uid = w->meta.uid;
+      }
+    }
+    d.departed_at = now;
+    ObjectKey key{pod->meta.ns, pod->meta.name};
+    d.pod = std::move(pod);
+    next->insert_or_assign(std::move(key), std::move(d));
+  }
+  changes_.fetch_add(1);
+}
 
 ReflectorSink& StoreSet::Sink(Resource r) {
   switch (r) {
@@ -251,6 +322,10 @@ std::shared_ptr<const ClusterSnapshot> StoreSet::Snapshot(const std::string& spl
   p.daemonsets = daemonsets.View();
   p.namespaces = namespaces.View();
   p.traffic_splits = splits.View();
+  {
+    std::lock_guard departed_lock(departed_mu_);
+    p.departed_pods = departed_;
+  }
   p.replicationcontrollers = replicationcontrollers.View();
   p.jobs = jobs.View();
   p.nodes = nodes.View();
@@ -330,6 +405,12 @@ bool StaticClusterState::Remove(std::string_view api_version, std::string_view k
 }
 
 bool StaticClusterState::Synced(std::string* why) const { return true; }
+
+void StaticClusterState::RememberDepartedPodsFor(std::chrono::milliseconds d) const {
+  stores_->RememberDepartedPodsFor(d);
+}
+
+void StaticClusterState::SetClock(const base::Clock& clock) { stores_->SetClock(clock); }
 
 std::shared_ptr<const ClusterSnapshot> StaticClusterState::Snapshot() const {
   std::string v;

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "base/clock.h"
 #include "kube/field_selector.h"
 #include "kube/label_selector.h"
 #include "kube/objects.h"
@@ -46,6 +47,20 @@ struct WorkloadRef {
   friend bool operator==(const WorkloadRef&, const WorkloadRef&) = default;
 };
 
+// A pod the caches no longer hold, remembered so that a workload's numbers over a window still
+// include the traffic of its pods that ended within it (docs/decisions.md, decision 16).
+struct DepartedPod {
+  std::shared_ptr<const Pod> pod;    // as the caches last held it
+  std::optional<WorkloadRef> owner;  // OwnerOf when it departed (nullopt: not resolvable then)
+  std::string owner_uid;             // that workload's UID, when known
+  std::chrono::system_clock::time_point departed_at;
+};
+using DepartedPods = std::map<ObjectKey, DepartedPod>;
+
+// How long deleted pods' owners are remembered unless a longer window is announced
+// (ClusterState::RememberDepartedPodsFor).
+inline constexpr std::chrono::milliseconds kDefaultDepartedPodMemory{3600000};
+
 // Whether an object is selected by a label and a field selector (as a list request filters).
 bool Selected(const ObjectMeta& meta, const LabelSelector& labels, const FieldSelector& fields);
 
@@ -60,6 +75,7 @@ class ClusterSnapshot {
     std::shared_ptr<const ObjectMap<Workload>> replicasets, deployments, statefulsets, daemonsets;
     std::shared_ptr<const ObjectMap<Namespace>> namespaces;
     std::shared_ptr<const ObjectMap<TrafficSplit>> traffic_splits;
+    std::shared_ptr<const DepartedPods> departed_pods;
     std::shared_ptr<const ObjectMap<Workload>> replicationcontrollers, jobs;
     std::shared_ptr<const ObjectMap<Node>> nodes;
     std::shared_ptr<const ObjectMap<Service>> services;
@@ -90,6 +106,12 @@ class ClusterSnapshot {
   // answer. nullopt: a bare pod, another controller, or an owner not (yet) in the caches. UIDs are
   // checked, so a deleted-and-recreated owner of the same name does not adopt the old pods.
   std::optional<WorkloadRef> OwnerOf(const Pod& pod) const;
+  // The workload that owns the pod `ns/name`: OwnerOf() for a pod the caches hold; else, for a
+  // pod deleted within the memory (DepartedPods), the owner it had when it was deleted, while
+  // that workload (same UID) still exists; else nullopt.
+  std::optional<WorkloadRef> PodOwner(std::string_view ns, std::string_view name) const;
+  // A remembered deleted pod of that name (nullptr: none, or the caches hold a pod of that name).
+  const DepartedPod* FindDepartedPod(std::string_view ns, std::string_view name) const;
   // The controller of the pod itself, whatever controls that one in turn: its ReplicaSet (also
   // one a Deployment runs), ReplicationController, Job, StatefulSet or DaemonSet, UID checked.
   // nullopt: a bare pod, another controller, or one not (yet) in the caches.
@@ -119,6 +141,11 @@ class ClusterState {
   virtual bool Synced(std::string* why = nullptr) const = 0;
   // The current view. Before Synced() it may be incomplete: callers answer 503 until then.
   virtual std::shared_ptr<const ClusterSnapshot> Snapshot() const = 0;
+  // Remember deleted pods' owners for at least `d` from now on (the longest window a request may
+  // ask for; kDefaultDepartedPodMemory until said). A longer memory is never shortened. This sets
+  // how long the caches keep what they were told, not what the cluster holds, so it is allowed
+  // to every reader; thread-safe.
+  virtual void RememberDepartedPodsFor(std::chrono::milliseconds d) const { (void)d; }
 };
 
 namespace internal {
@@ -147,6 +174,9 @@ class StaticClusterState : public ClusterState {
 
   bool Synced(std::string* why = nullptr) const override;
   std::shared_ptr<const ClusterSnapshot> Snapshot() const override;
+  void RememberDepartedPodsFor(std::chrono::milliseconds d) const override;
+  // The clock that dates deleted pods (tests); not owned, must outlive the state.
+  void SetClock(const base::Clock& clock);
 
  private:
   std::unique_ptr<internal::StoreSet> stores_;

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "kube/cluster_state.h"
 #include "kube/reflector.h"
 
@@ -26,9 +29,15 @@ template <typename T>
 class TypedStore : public ReflectorSink {
  public:
   using Decoder = std::function<T(const nlohmann::json&)>;
+  // Told, outside the store's lock, of the objects a change removed (a deletion, a re-list that
+  // no longer holds them, a clear).
+  using OnRemoved = std::function<void(std::vector<std::shared_ptr<const T>>)>;
 
   TypedStore(Decoder decode, std::atomic<uint64_t>* changes)
       : decode_(std::move(decode)), changes_(changes), current_(std::make_shared<ObjectMap<T>>()) {}
+
+  // Set before the store is used.
+  void SetOnRemoved(OnRemoved on_removed) { on_removed_ = std::move(on_removed); }
 
   void SetDecoder(Decoder decode) {
     std::lock_guard lock(mu_);
@@ -62,9 +71,18 @@ class TypedStore : public ReflectorSink {
 
   void Replace(std::unique_ptr<Batch> batch) override {
     auto* b = static_cast<MapBatch*>(batch.get());
-    std::lock_guard lock(mu_);
-    current_ = std::move(b->map_);
-    Changed();
+    std::vector<std::shared_ptr<const T>> removed;
+    {
+      std::lock_guard lock(mu_);
+      if (on_removed_) {
+        for (const auto& [key, value] : *current_) {
+          if (!b->map_->contains(key)) removed.push_back(value);
+        }
+      }
+      current_ = std::move(b->map_);
+      Changed();
+    }
+    Removed(std::move(removed));
   }
 
   bool Upsert(const nlohmann::json& object) override {
@@ -85,32 +103,41 @@ class TypedStore : public ReflectorSink {
   }
 
   bool Remove(const nlohmann::json& object) override {
-    std::lock_guard lock(mu_);
     ObjectKey key;
     try {
       key = KeyOf(object);
     } catch (const std::exception&) {
       return false;
     }
-    if (current_->find(key) == current_->end()) return false;
-    Writable().erase(key);
-    Changed();
-    return true;
+    return RemoveKey(key);
   }
 
   bool RemoveKey(const ObjectKey& key) {
-    std::lock_guard lock(mu_);
-    if (current_->find(key) == current_->end()) return false;
-    Writable().erase(key);
-    Changed();
+    std::shared_ptr<const T> removed;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = current_->find(key);
+      if (it == current_->end()) return false;
+      removed = it->second;
+      Writable().erase(key);
+      Changed();
+    }
+    Removed({std::move(removed)});
     return true;
   }
 
   void Clear() override {
-    std::lock_guard lock(mu_);
-    if (current_->empty()) return;
-    current_ = std::make_shared<ObjectMap<T>>();
-    Changed();
+    std::vector<std::shared_ptr<const T>> removed;
+    {
+      std::lock_guard lock(mu_);
+      if (current_->empty()) return;
+      if (on_removed_) {
+        for (const auto& [key, value] : *current_) removed.push_back(value);
+      }
+      current_ = std::make_shared<ObjectMap<T>>();
+      Changed();
+    }
+    Removed(std::move(removed));
   }
 
  private:
@@ -119,8 +146,12 @@ class TypedStore : public ReflectorSink {
     return *current_;
   }
   void Changed() { changes_->fetch_add(1); }
+  void Removed(std::vector<std::shared_ptr<const T>> removed) {
+    if (on_removed_ && !removed.empty()) on_removed_(std::move(removed));
+  }
 
   mutable std::mutex mu_;
+  OnRemoved on_removed_;
   Decoder decode_;
   std::atomic<uint64_t>* changes_;
   std::shared_ptr<ObjectMap<T>> current_;
@@ -146,7 +177,20 @@ class StoreSet {
   // The snapshot for the current version (cached until something changes).
   std::shared_ptr<const ClusterSnapshot> Snapshot(const std::string& split_version) const;
 
+  // Deleted pods and their owners are kept for at least this long (never shortened).
+  void RememberDepartedPodsFor(std::chrono::milliseconds d);
+  // The clock that dates departures; not owned. Set before the stores are used.
+  void SetClock(const base::Clock& clock) { clock_ = &clock; }
+
  private:
+  // Remembers pods the pod store no longer holds, with the owners the other stores give them now.
+  void PodsDeparted(std::vector<std::shared_ptr<const Pod>> pods);
+
+  const base::Clock* clock_;
+  std::atomic<int64_t> departed_memory_ms_;
+  mutable std::mutex departed_mu_;
+  std::shared_ptr<DepartedPods> departed_;  // copy-on-write, under departed_mu_
+
   mutable std::mutex snapshot_mu_;
   mutable std::shared_ptr<const ClusterSnapshot> cached_;
   mutable uint64_t cached_version_ = ~uint64_t{0};

@@ -198,6 +198,10 @@ std::shared_ptr<const ClusterSnapshot> WatchedClusterState::Snapshot() const {
   return impl_->stores.Snapshot(version);
 }
 
+void WatchedClusterState::RememberDepartedPodsFor(std::chrono::milliseconds d) const {
+  impl_->stores.RememberDepartedPodsFor(d);
+}
+
 ReflectorStats WatchedClusterState::Stats(Resource r) const {
   if (r == Resource::kTrafficSplits) {
     std::lock_guard lock(impl_->mu);

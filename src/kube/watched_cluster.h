@@ -30,6 +30,7 @@ class WatchedClusterState : public ClusterState {
 
   bool Synced(std::string* why = nullptr) const override;
   std::shared_ptr<const ClusterSnapshot> Snapshot() const override;
+  void RememberDepartedPodsFor(std::chrono::milliseconds d) const override;
 
   // For /metrics, logs and tests. TrafficSplits: zero stats while the group is not served.
   ReflectorStats Stats(Resource r) const;

@@ -55,6 +55,10 @@ struct ObjectEdges {
   ResourceKind kind = ResourceKind::kDeployment;
   std::string ns;  // the object's namespace (for kind == kNamespace: unused)
   std::string name;
+  // kPod, for a workload kind the series name (TrafficSource::SeriesNameWorkloads): peers the
+  // series do not name as objects of `kind` are kept, named by their pod where the series say
+  // (then also in EdgeSample::peer_as_kind). nullopt: such peers are left out.
+  std::optional<ResourceKind> peer_kind = std::nullopt;
 };
 
 // The edges of every pod of namespace `ns` (for `from` edges: callers anywhere whose peer pods are
@@ -181,6 +185,14 @@ class TrafficSource {
   // Whether edges of pods name the peer pod on both ends (both directions), so that workload
   // edges can be rolled up from pod edges through the Kubernetes caches.
   virtual bool PodEdgesNamePeerPods() const { return false; }
+  // Whether the series name workloads of `kind` by a label of their own, reliably: then a
+  // workload's resource scope and edges are asked for by its name (ResourceScope, ObjectEdges
+  // with peer_kind kPod) and summed by the source, rather than rolled up from pods through the
+  // Kubernetes caches; so the traffic of its pods that ended within the window stays in.
+  virtual bool SeriesNameWorkloads(ResourceKind kind) const {
+    (void)kind;
+    return false;
+  }
   // Whether the source still holds each of `answers` (from TrafficSamples::answers) as its answer
   // to that question at that time, so that a new Fetch would be computed from the same answers.
   // A source that cannot tell says false: nothing computed from its samples is then reused.

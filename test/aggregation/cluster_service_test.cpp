@@ -72,6 +72,7 @@ class ClusterServiceTest : public ::testing::Test {
   ClusterServiceTest()
       : clock_(std::chrono::system_clock::time_point(1700000000500ms)),
         service_(source_, clock_, {}, &cluster_) {
+    cluster_.SetClock(clock_);
     cluster_.Upsert(MakeNamespace("emojivoto"));
     cluster_.Upsert(MakeNamespace("other"));
     cluster_.Upsert(MakeNamespace("quiet"));  // no pods, no series
@@ -484,6 +485,148 @@ TEST_F(ClusterServiceTest, WorkloadEdgesStayWorkloadLevelWhenPeersAreNotPods) {
   EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]).name, "web");
   ASSERT_EQ(list.items.size(), 1u);
   EXPECT_EQ(list.items[0].edge.resource->name, "emoji");
+}
+
+// A pod deleted within the window still counts for the workload that owned it (docs/decisions.md,
+// decision 16), for as long as the longest window the source accepts reaches back.
+TEST_F(ClusterServiceTest, DeletedPodsCountForTheirWorkloadThroughTheWindow) {
+  const auto web = [&] {
+    return Metric(service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "web")),
+                  "success_count");
+  };
+  ASSERT_EQ(web(), "18");
+  // web-5f7b9c-b ends: its series still hold 8 successes within the window.
+  ASSERT_TRUE(cluster_.Remove("v1", "Pod", "emojivoto", "web-5f7b9c-b"));
+  EXPECT_EQ(web(), "18");
+  EXPECT_EQ(Metric(service_.List(Query(ResourceKind::kDeployment, "emojivoto")).items[2],
+                   "success_count"),
+            "18");
+  EXPECT_EQ(Metric(service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto")).items[4],
+                   "success_count"),
+            "18");
+  // The pod itself is gone: 404, and not listed.
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kPod, "emojivoto", "web-5f7b9c-b")),
+               ObjectNotFound);
+
+  // A source keeping 2h: the memory grows to cover it, so 90 minutes later the pod still counts.
+  source_.retention = 2h;
+  EXPECT_EQ(web(), "18");
+  clock_.Advance(90min);
+  ASSERT_TRUE(cluster_.Remove("v1", "Pod", "emojivoto", "emoji-77d8c-a"));  // prunes the memory
+  EXPECT_EQ(web(), "18");
+  // Beyond the longest window it is forgotten.
+  clock_.Advance(60min);
+  ASSERT_TRUE(cluster_.Remove("v1", "Pod", "emojivoto", "vote-store-0"));
+  EXPECT_EQ(web(), "10");
+}
+
+TEST_F(ClusterServiceTest, ADeletedPodDoesNotCountForANewWorkloadOfTheSameName) {
+  ASSERT_TRUE(cluster_.Remove("v1", "Pod", "emojivoto", "web-5f7b9c-b"));
+  // web is deleted and created again (a new UID): the old pod was not the new web's.
+  ASSERT_TRUE(cluster_.Remove("apps/v1", "Deployment", "emojivoto", "web"));
+  json again = MakeDeployment("emojivoto", "web", {{"app", "web"}}, 2);
+  again["metadata"]["uid"] = "uid-of-the-new-web";
+  cluster_.Upsert(again);
+  EXPECT_EQ(
+      Metric(service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "web")), "success_count"),
+      "0");
+}
+
+// A source whose series name the workload kind (Linkerd's deployment, statefulset, daemonset
+// labels): workloads are asked for by name and summed by the source; the caches say which exist.
+TEST_F(ClusterServiceTest, NamedWorkloadsAreAskedForByName) {
+  source_.named_workloads = {ResourceKind::kDeployment, ResourceKind::kStatefulSet,
+                             ResourceKind::kDaemonSet};
+  sources::TrafficCounts web_counts, gone_counts;
+  web_counts.success = 30;  // includes pods the caches no longer hold
+  web_counts.failure = 1;
+  web_counts.latency_buckets = {{0.010, 31}, {kInf, 31}};
+  gone_counts.success = 5;
+  source_.resource_samples.resources = {
+      {{"Deployment", "emojivoto", "gone", ""}, gone_counts},
+      {{"Deployment", "emojivoto", "web", ""}, web_counts},
+      {{"StatefulSet", "emojivoto", "vote-store", ""}, gone_counts}};
+
+  const auto tm = service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "web"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  const auto& one = testing::ShapeAs<sources::ResourceScope>(source_.queries[0]);
+  EXPECT_EQ(one.kind, ResourceKind::kDeployment);
+  EXPECT_EQ(one.ns, "emojivoto");
+  EXPECT_EQ(one.name, "web");
+  EXPECT_EQ(Metric(tm, "success_count"), "30");
+  EXPECT_EQ(Metric(tm, "failure_count"), "1");
+  EXPECT_EQ(Metric(tm, "p50_response_latency"), "5m");
+
+  // Lists: every existing object (idle ones too), never a series' object the caches lack.
+  const auto list = service_.List(Query(ResourceKind::kDeployment, "emojivoto"));
+  const auto& every = testing::ShapeAs<sources::ResourceScope>(source_.queries.back());
+  EXPECT_EQ(every.kind, ResourceKind::kDeployment);
+  EXPECT_EQ(every.name, "");
+  EXPECT_EQ(Names(list),
+            (std::vector<std::string>{"emojivoto/emoji", "emojivoto/legacy", "emojivoto/web"}));
+  EXPECT_EQ(Metric(list.items[0], "success_count"), "0");
+  EXPECT_EQ(Metric(list.items[2], "success_count"), "30");
+
+  // The workload collection also holds kinds the series do not name (ReplicaSets nothing
+  // controls, Jobs...): it is rolled up from pods, in the same two queries.
+  service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto"));
+  EXPECT_EQ(testing::ShapeAs<sources::ResourceScope>(source_.queries.back()).kind,
+            ResourceKind::kPod);
+
+  // Existence stays the caches': series of a deleted deployment are not an object.
+  EXPECT_THROW(service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "gone")), ObjectNotFound);
+}
+
+TEST_F(ClusterServiceTest, NamedWorkloadEdgesAreAskedForByName) {
+  source_.named_workloads = {ResourceKind::kDeployment, ResourceKind::kStatefulSet,
+                             ResourceKind::kDaemonSet};
+  const ObjectReference web{"Deployment", "emojivoto", "web", ""};
+  const auto edge = [&](model::Direction direction, ObjectReference peer, double success) {
+    sources::EdgeSample e;
+    e.resource = web;
+    e.direction = direction;
+    e.side = model::Side::kClient;
+    e.peer_as_kind = peer.kind == "Pod" ? std::optional(peer) : std::nullopt;
+    e.peer = std::move(peer);
+    e.counts.success = success;
+    return e;
+  };
+  const auto to = model::Direction::kTo;
+  const auto from = model::Direction::kFrom;
+  source_.edge_samples.edges = {
+      edge(to, {"Deployment", "emojivoto", "emoji", ""}, 10),
+      // A peer pod the series do not name as a deployment, which the caches know as emoji's:
+      // the same peer.
+      edge(to, PodRef("emojivoto", "emoji-77d8c-a"), 2),
+      // A peer pod of another kind, and one nobody knows: kept as the pod.
+      edge(to, PodRef("emojivoto", "vote-store-0"), 3),
+      edge(from, PodRef("load", "bare"), 4),
+      // Another object's edges are not web's.
+      {{"Deployment", "emojivoto", "emoji", ""}, to, model::Side::kClient, web, {}},
+  };
+  const auto list = service_.Edges(Query(ResourceKind::kDeployment, "emojivoto", "web"));
+  ASSERT_EQ(source_.queries.size(), 1u);
+  const auto& q = testing::ShapeAs<sources::ObjectEdges>(source_.queries[0]);
+  EXPECT_EQ(q.kind, ResourceKind::kDeployment);
+  EXPECT_EQ(q.ns, "emojivoto");
+  EXPECT_EQ(q.name, "web");
+  EXPECT_EQ(q.peer_kind, ResourceKind::kPod);
+  std::vector<std::string> keys;
+  for (const auto& item : list.items) {
+    EXPECT_EQ(item.resource, web);
+    const auto& peer = *item.edge.resource;
+    keys.push_back(std::string(model::DirectionName(item.edge.direction)) + " " + peer.kind + " " +
+                   peer.ns + "/" + peer.name + " " + Metric(item, "success_count"));
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "to Deployment emojivoto/emoji 12",
+                      "to Pod emojivoto/vote-store-0 3",
+                      "from Pod load/bare 4",
+                  }));
+  // Edges of a statefulset the series name: by name too.
+  service_.WorkloadEdges(Query(ResourceKind::kDeployment, "emojivoto", "vote-store"));
+  EXPECT_EQ(testing::ShapeAs<sources::ObjectEdges>(source_.queries.back()).kind,
+            ResourceKind::kStatefulSet);
 }
 
 // Caches that have not synced are the server not being ready, not the backend failing: a NotReady

@@ -1,7 +1,8 @@
 // End to end with Kubernetes knowledge: the server watches the fake API server (HTTPS, token),
 // fed with the simulator's objects, over the simulator's series in a real Prometheus. Objects
 // created, relabelled and deleted on the fake API show in the answers after the watch events;
-// label selectors pick objects; existence is the caches'. Run by run_e2e.sh with
+// label selectors pick objects; existence is the caches'; a Deployment keeps the traffic of its
+// pods deleted within the window. Run by run_e2e.sh with
 // SMI_E2E_KUBE=fakekube, after the numbers were checked against PromQL by the other binaries.
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,9 +13,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "e2e_env.h"
 
@@ -226,6 +229,114 @@ TEST_F(KubeEndToEnd, DeletedObjectsAreNotFoundEvenWithSeries) {
             0u);
   Control("apply " + original.dump());
   EXPECT_TRUE(Eventually([&] { return ServerGet(path).status == 200; }));
+}
+
+bool Istio() {
+  const char* mesh = std::getenv("SMI_E2E_MESH");
+  return mesh != nullptr && std::string(mesh) == "istio";
+}
+
+// PromQL's own numbers for a Deployment's inbound traffic over the item's window, summed by the
+// series' workload label (whichever pods carried it), written here without the server's code.
+std::map<std::string, double> DeploymentOracle(const json& item, const std::string& ns,
+                                               const std::string& name) {
+  const long long at = ParseTimestamp(item.at("timestamp"));
+  const std::string window = WindowRange(item);
+  std::string requests, buckets, success, failure;
+  if (Istio()) {
+    const std::string selector = "reporter=\"destination\",destination_workload_namespace=\"" + ns +
+                                 "\",destination_workload=\"" + name + "\"";
+    requests = "istio_requests_total{" + selector;
+    buckets = "istio_request_duration_milliseconds_bucket{" + selector + "}";
+    success = ",response_code!~\"5..\"}";
+    failure = ",response_code=~\"5..\"}";
+  } else {
+    const std::string selector =
+        "direction=\"inbound\",namespace=\"" + ns + "\",deployment=\"" + name + "\"";
+    requests = "response_total{" + selector;
+    buckets = "response_latency_ms_bucket{" + selector + "}";
+    success = ",classification=\"success\"}";
+    failure = ",classification=\"failure\"}";
+  }
+  std::map<std::string, double> expected;
+  bool present = false;
+  expected["success_count"] =
+      OracleScalar("sum(increase(" + requests + success + "[" + window + "]))", at, &present);
+  expected["failure_count"] =
+      OracleScalar("sum(increase(" + requests + failure + "[" + window + "]))", at, &present);
+  for (const auto& [q, metric] : {std::pair{"0.99", "p99_response_latency"},
+                                  {"0.9", "p90_response_latency"},
+                                  {"0.5", "p50_response_latency"}}) {
+    const double ms = OracleScalar(std::string("histogram_quantile(") + q +
+                                       ", sum by (le) (increase(" + buckets + "[" + window + "])))",
+                                   at, &present);
+    if (present) expected[metric] = ms / 1000.0;
+  }
+  return expected;
+}
+
+// During a rollout or a scale-down a Deployment's pods end while the window still holds their
+// traffic: the Deployment's numbers keep it (they equal PromQL's sum over the workload label),
+// whether the server sums by that label (Linkerd) or rolls pods up through the caches (Istio,
+// whose caches remember which workload a deleted pod belonged to).
+TEST_F(KubeEndToEnd, DeletedPodsStayInTheirDeploymentForTheWindow) {
+  const std::string ns = "emojivoto", name = "web";
+  std::vector<json> pods;
+  for (const auto& o : KubeObjects().at("items")) {
+    if (o.at("kind") == "Pod" && o.at("metadata").value("namespace", "") == ns &&
+        o.at("metadata").at("name").get<std::string>().rfind(name + "-", 0) == 0) {
+      pods.push_back(o);
+    }
+  }
+  ASSERT_GE(pods.size(), 2u) << "the test needs a Deployment with two pods";
+  const json gone = pods.front();
+  const std::string gone_name = gone.at("metadata").at("name");
+  // The replacement a ReplicaSet would create: same owner, a new name and UID, no traffic yet.
+  json replacement = gone;
+  replacement["metadata"]["name"] = gone_name + "-next";
+  replacement["metadata"].erase("uid");
+  replacement["metadata"].erase("resourceVersion");
+  const std::string replacement_name = replacement["metadata"]["name"];
+  const std::string pod_path = kBase + "/namespaces/" + ns + "/pods/";
+
+  // Deleted and replaced while its proxy's series keep counting.
+  Control("delete Pod " + ns + " " + gone_name);
+  Control("apply " + replacement.dump());
+  ASSERT_TRUE(Eventually([&] {
+    return ServerGet(pod_path + gone_name).status == 404 &&
+           ServerGet(pod_path + replacement_name).status == 200;
+  }));
+  const auto check = [&](const json& item) {
+    SCOPED_TRACE(item.dump());
+    const auto expected = DeploymentOracle(item, ns, name);
+    ASSERT_GT(expected.at("success_count"), 0) << "no traffic to compare";
+    ExpectMetricsMatch(item, expected);
+  };
+  for (const std::string window : {"30s", "1m"}) {
+    SCOPED_TRACE(window);
+    check(GetJson(kBase + "/namespaces/" + ns + "/deployments/" + name + "?window=" + window));
+    check(GetJson(kBase + "/namespaces/" + ns + "/trafficmetrics/" + name + "?window=" + window));
+    for (const auto& list :
+         {GetJson(kBase + "/namespaces/" + ns + "/deployments?window=" + window),
+          GetJson(kBase + "/namespaces/" + ns + "/trafficmetrics?window=" + window)}) {
+      bool seen = false;
+      for (const auto& item : list.at("items")) {
+        if (item.at("resource").at("name") == name &&
+            item.at("resource").at("kind") == "Deployment") {
+          seen = true;
+          check(item);
+        }
+      }
+      EXPECT_TRUE(seen) << list.dump();
+    }
+  }
+
+  Control("delete Pod " + ns + " " + replacement_name);
+  Control("apply " + gone.dump());
+  EXPECT_TRUE(Eventually([&] {
+    return ServerGet(pod_path + gone_name).status == 200 &&
+           ServerGet(pod_path + replacement_name).status == 404;
+  }));
 }
 
 TEST_F(KubeEndToEnd, KubectlGetWithALabelSelector) {

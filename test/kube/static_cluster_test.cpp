@@ -4,6 +4,7 @@
 
 #include "fakekube/fake_kube_api.h"
 #include "kube/cluster_state.h"
+#include "mocks/manual_clock.h"
 
 namespace smi::kube {
 namespace {
@@ -76,6 +77,70 @@ TEST(StaticCluster, OwnerUidMustMatch) {
   state.Upsert(fakekube::MakeDeployment("ns", "web", {{"app", "web"}}));
   auto after = state.Snapshot();
   EXPECT_FALSE(after->OwnerOf(*after->FindPod("ns", "web-abc-1")).has_value());
+}
+
+// Deleted pods' owners are remembered (docs/decisions.md, decision 16): for the memory announced,
+// at least; while the owner (the same object, by UID) exists; resolved later when the owner was
+// not in the caches when the pod went.
+TEST(StaticCluster, DeletedPodsKeepTheirOwnerForTheMemory) {
+  smi::testing::ManualClock clock(
+      std::chrono::system_clock::time_point(std::chrono::hours(500000)));
+  StaticClusterState state;
+  state.SetClock(clock);
+  const json d = fakekube::MakeDeployment("ns", "web", {{"app", "web"}});
+  const json rs = fakekube::MakeReplicaSet(d, "abc");
+  const json s = fakekube::MakeStatefulSet("ns", "db", {{"app", "db"}});
+  state.Upsert(d);
+  state.Upsert(rs);
+  state.Upsert(s);
+  for (const char* name : {"web-abc-1", "web-abc-2", "web-abc-3"}) {
+    state.Upsert(fakekube::MakePod("ns", name, {{"app", "web"}}, rs, "10.0.0.1"));
+  }
+  state.Upsert(fakekube::MakePod("ns", "db-0", {{"app", "db"}}, s, "10.0.0.2"));
+  const WorkloadRef web{WorkloadKind::kDeployment, "ns", "web"};
+
+  const auto before = state.Snapshot();
+  ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "web-abc-1"));
+  ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "db-0"));
+  auto snap = state.Snapshot();
+  EXPECT_NE(snap->version(), before->version());
+  EXPECT_EQ(before->FindDepartedPod("ns", "web-abc-1"), nullptr);  // snapshots do not change
+  EXPECT_EQ(snap->FindPod("ns", "web-abc-1"), nullptr);
+  ASSERT_NE(snap->FindDepartedPod("ns", "web-abc-1"), nullptr);
+  EXPECT_EQ(snap->PodOwner("ns", "web-abc-1"), web);
+  EXPECT_EQ(snap->PodOwner("ns", "web-abc-2"), web);  // a live pod: its owner now
+  EXPECT_EQ(snap->PodOwner("ns", "db-0"), (WorkloadRef{WorkloadKind::kStatefulSet, "ns", "db"}));
+  EXPECT_EQ(snap->PodOwner("ns", "never-known"), std::nullopt);
+  EXPECT_TRUE(snap->Pods("ns").size() == 2u);  // lists hold the live pods only
+
+  // A pod whose ReplicaSet went first is resolved when its owners are back.
+  ASSERT_TRUE(
+      state.Remove("apps/v1", "ReplicaSet", "ns", rs["metadata"]["name"].get<std::string>()));
+  ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "web-abc-2"));
+  EXPECT_EQ(state.Snapshot()->PodOwner("ns", "web-abc-2"), std::nullopt);
+  state.Upsert(rs);
+  EXPECT_EQ(state.Snapshot()->PodOwner("ns", "web-abc-2"), web);
+
+  // The default memory is an hour; a longer one announced is kept, a shorter one ignored.
+  state.RememberDepartedPodsFor(std::chrono::hours(3));
+  state.RememberDepartedPodsFor(std::chrono::minutes(1));
+  clock.Advance(std::chrono::minutes(170));
+  ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "web-abc-3"));  // departures prune the memory
+  EXPECT_EQ(state.Snapshot()->PodOwner("ns", "web-abc-1"), web);
+  clock.Advance(std::chrono::minutes(20));
+  state.Upsert(fakekube::MakePod("ns", "web-abc-4", {{"app", "web"}}, rs, "10.0.0.4"));
+  ASSERT_TRUE(state.Remove("v1", "Pod", "ns", "web-abc-4"));
+  snap = state.Snapshot();
+  EXPECT_EQ(snap->PodOwner("ns", "web-abc-1"), std::nullopt);
+  EXPECT_EQ(snap->PodOwner("ns", "db-0"), std::nullopt);
+  EXPECT_EQ(snap->PodOwner("ns", "web-abc-3"), web);
+
+  // A workload deleted and created again (a new UID) does not adopt the old one's pods.
+  ASSERT_TRUE(state.Remove("apps/v1", "Deployment", "ns", "web"));
+  json again = d;
+  again["metadata"]["uid"] = "a-new-uid";
+  state.Upsert(again);
+  EXPECT_EQ(state.Snapshot()->PodOwner("ns", "web-abc-3"), std::nullopt);
 }
 
 TEST(StaticCluster, SnapshotsAreImmutableAndVersioned) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -38,6 +39,9 @@ class FakeSource : public sources::TrafficSource {
     return scrape_interval;
   }
   std::string ScrapeIntervalOrigin() const override { return scrape_interval_origin; }
+  bool SeriesNameWorkloads(model::ResourceKind kind) const override {
+    return named_workloads.contains(kind);
+  }
 
   sources::TrafficSamples resource_samples;
   sources::TrafficSamples edge_samples;
@@ -46,6 +50,7 @@ class FakeSource : public sources::TrafficSource {
   bool pod_edges_name_peer_pods = false;
   std::optional<std::chrono::milliseconds> scrape_interval;
   std::string scrape_interval_origin;
+  std::set<model::ResourceKind> named_workloads;
   std::vector<sources::SampleQuery> queries;
 };
 

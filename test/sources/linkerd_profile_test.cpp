@@ -202,6 +202,61 @@ TEST(LinkerdProfileQueries, DeploymentEdges) {
             "deployment=\"web\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
 }
 
+TEST(LinkerdProfileQueries, NamedWorkloadEdgesKeepPeersByPod) {
+  // A workload the series name (labelled_workloads): its own series only, summed by its label;
+  // peers named as deployments by theirs, the others by their pod, in two parts of one query.
+  const MeshProfile p = LinkerdProfile();
+  EXPECT_TRUE(p.SeriesNameWorkloads(ResourceKind::kDeployment));
+  EXPECT_TRUE(p.SeriesNameWorkloads(ResourceKind::kStatefulSet));
+  EXPECT_TRUE(p.SeriesNameWorkloads(ResourceKind::kDaemonSet));
+  EXPECT_FALSE(p.SeriesNameWorkloads(ResourceKind::kPod));
+  const auto q = BuildQueries(
+      p, At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web", ResourceKind::kPod}));
+  EXPECT_EQ(q.buckets,
+            "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])) "
+            "or sum by (namespace, deployment, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])) "
+            "or sum by (namespace, pod, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\")");
+  const auto s = BuildQueries(p, At(ObjectEdges{ResourceKind::kStatefulSet, "emojivoto",
+                                                "vote-store", ResourceKind::kPod}));
+  EXPECT_EQ(s.counts,
+            "label_replace(sum by (namespace, statefulset, dst_namespace, dst_statefulset, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "namespace=\"emojivoto\", statefulset=\"vote-store\", dst_statefulset!=\"\"}[30s])) "
+            "or sum by (namespace, statefulset, dst_namespace, dst_pod, classification) "
+            "(increase(response_total{direction=\"outbound\", namespace=\"emojivoto\", "
+            "statefulset=\"vote-store\", dst_statefulset=\"\"}[30s])), "
+            "\"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (namespace, statefulset, dst_namespace, dst_statefulset, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "dst_namespace=\"emojivoto\", dst_statefulset=\"vote-store\", "
+            "statefulset!=\"\"}[30s])) "
+            "or sum by (namespace, pod, dst_namespace, dst_statefulset, classification) "
+            "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
+            "dst_statefulset=\"vote-store\", statefulset=\"\"}[30s])), "
+            "\"smi_edge\", \"from\", \"\", \"\") "
+            "or label_replace(group by (namespace, statefulset) (up{job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", statefulset=\"vote-store\"}), \"smi_exists\", \"true\", "
+            "\"\", \"\")");
+  // Only pods can name the other peers, and only for a workload.
+  EXPECT_THROW(BuildQueries(p, At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web",
+                                              ResourceKind::kNamespace})),
+               std::invalid_argument);
+  EXPECT_THROW(BuildQueries(p, At(ObjectEdges{ResourceKind::kPod, "emojivoto", "web-1",
+                                              ResourceKind::kPod})),
+               std::invalid_argument);
+}
+
 TEST(LinkerdProfileQueries, PodEdges) {
   const auto q = BuildQueries(LinkerdProfile(), Edges(ResourceKind::kPod, "emojivoto", "web-1"));
   EXPECT_EQ(q.buckets,
@@ -393,6 +448,51 @@ TEST(LinkerdProfileSamples, DeploymentEdgesFromRealAnswers) {
   EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(0.01), 0);
   EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(0.02), 48);
   EXPECT_DOUBLE_EQ(s.edges[2].counts.latency_buckets.at(kInf), 48);
+}
+
+TEST(LinkerdProfileSamples, NamedWorkloadEdgesNamePeersByPodWhereNotByWorkload) {
+  const auto query =
+      At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web", ResourceKind::kPod});
+  const std::vector<VectorSample> counts = {
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"deployment", "web"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_deployment", "emoji"},
+           {"classification", "success"}},
+          30),
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"deployment", "web"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_pod", "vote-store-0"},
+           {"classification", "failure"}},
+          2),
+      // Neither a deployment nor a pod: not an edge this shape can name.
+      Row({{"smi_edge", "to"},
+           {"namespace", "emojivoto"},
+           {"deployment", "web"},
+           {"classification", "success"}},
+          7),
+      Row({{"smi_edge", "from"},
+           {"namespace", "load"},
+           {"pod", "bare"},
+           {"dst_namespace", "emojivoto"},
+           {"dst_deployment", "web"},
+           {"classification", "success"}},
+          4)};
+  const auto s = ToSamples(LinkerdProfile(), query, counts, {});
+  ASSERT_EQ(s.edges.size(), 3u);
+  const auto web = Ref("Deployment", "emojivoto", "web");
+  EXPECT_EQ(s.edges[0].resource, web);
+  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "emoji"));
+  EXPECT_EQ(s.edges[0].peer_as_kind, std::nullopt);
+  EXPECT_DOUBLE_EQ(s.edges[0].counts.success, 30);
+  EXPECT_EQ(s.edges[1].peer, Ref("Pod", "emojivoto", "vote-store-0"));
+  EXPECT_DOUBLE_EQ(s.edges[1].counts.failure, 2);
+  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
+  EXPECT_EQ(s.edges[2].peer, Ref("Pod", "load", "bare"));
+  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 4);
 }
 
 TEST(LinkerdProfileSamples, NamespacesFromRealAnswers) {

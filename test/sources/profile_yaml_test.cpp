@@ -166,12 +166,54 @@ TEST(ProfileYaml, ErrorsNameTheKey) {
        "my.yaml: parameters.cluster: expected a string"},
       {Custom("labels: [status]", "labels: [le]"),
        "my.yaml: classification.labels[0]: \"le\" is reserved for the engine"},
+      {std::string(kCustom) + "labelled_workloads: [pod]\n",
+       "my.yaml: labelled_workloads[0]: \"pod\" is not one of deployment, statefulset, daemonset"},
+      {std::string(kCustom) + "labelled_workloads: deployment\n",
+       "my.yaml: labelled_workloads: expected a list of strings"},
+      // Peers the series do not name as deployments must be nameable by their pod.
+      {std::string(kCustom) + "labelled_workloads: [deployment]\n",
+       "my.yaml: labelled_workloads: deployment: edges.to.peers has no pod labels of that kind"},
+      {std::string(kCustom) + "labelled_workloads: [statefulset]\n",
+       "my.yaml: labelled_workloads: statefulset: resource.objects has no statefulset labels"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
     const std::string e = Error(c.yaml);
     EXPECT_EQ(e.rfind(c.message, 0), 0u) << e;
   }
+}
+
+TEST(ProfileYaml, LabelledWorkloadsSayWhichKindsTheSeriesName) {
+  // Without the key no workload is summed by its label: they are rolled up from pods.
+  const MeshProfile plain(ParseProfileYaml(kCustom, "my.yaml"));
+  EXPECT_FALSE(plain.SeriesNameWorkloads(ResourceKind::kDeployment));
+  // With it, and pod labels for the peers the series do not name as deployments.
+  std::string yaml = kCustom;
+  const std::string peers = "peers: {deployment: {namespace: peer_ns, name: peer_app}}";
+  for (auto at = yaml.find(peers); at != std::string::npos; at = yaml.find(peers, at + 1)) {
+    yaml.replace(at, peers.size(),
+                 "peers: {deployment: {namespace: peer_ns, name: peer_app}, "
+                 "pod: {namespace: peer_ns, name: peer_pod}}");
+  }
+  yaml += "labelled_workloads: [deployment]\n";
+  const MeshProfile p(ParseProfileYaml(yaml, "my.yaml"));
+  EXPECT_TRUE(p.SeriesNameWorkloads(ResourceKind::kDeployment));
+  EXPECT_FALSE(p.SeriesNameWorkloads(ResourceKind::kStatefulSet));
+  const auto q = BuildQueries(
+      p, SampleQuery{ObjectEdges{ResourceKind::kDeployment, "shop", "cart", ResourceKind::kPod},
+                     seconds(60),
+                     {}});
+  EXPECT_EQ(q.counts,
+            "label_replace(sum by (ns, app, peer_ns, peer_app, status) "
+            "(increase(mesh_requests_total{side=\"client\", ns=\"shop\", app=\"cart\", "
+            "peer_app!=\"\"}[60s])) or sum by (ns, app, peer_ns, peer_pod, status) "
+            "(increase(mesh_requests_total{side=\"client\", ns=\"shop\", app=\"cart\", "
+            "peer_app=\"\"}[60s])), \"smi_edge\", \"to\", \"\", \"\") "
+            "or label_replace(sum by (peer_ns, peer_app, ns, app, status) "
+            "(increase(mesh_requests_total{side=\"server\", ns=\"shop\", app=\"cart\", "
+            "peer_app!=\"\"}[60s])) or sum by (peer_ns, peer_pod, ns, app, status) "
+            "(increase(mesh_requests_total{side=\"server\", ns=\"shop\", app=\"cart\", "
+            "peer_app=\"\"}[60s])), \"smi_edge\", \"from\", \"\", \"\")");
 }
 
 TEST(ProfileYaml, NoPromQLCanBeSmuggledIn) {

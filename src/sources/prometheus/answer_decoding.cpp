@@ -329,7 +329,7 @@ TrafficSamples ToSamples(const MeshProfile& profile, const SampleQuery& query,
           },
           [&](const ObjectEdges& q) {
             return EdgeSamples(profile, counts, buckets, std::string(KindLabel(q.kind)) + " edges",
-                               q.kind, std::nullopt);
+                               q.kind, q.peer_kind);
           },
           [&](const NamespacePodEdges& q) {
             return EdgeSamples(profile, counts, buckets, "pod edges", ResourceKind::kPod,

@@ -77,6 +77,10 @@ existence:
     selector: [{label: job, param: job}]
     objects: *self
     workloads: *self_workloads
+# Every proxy's series carry its owner as `deployment`, `statefulset` or `daemonset` (the scrape
+# config copies the injector's linkerd.io/proxy-<kind> pod label), and peers as dst_<kind>: a
+# workload is summed by that label, which keeps the traffic of its pods that ended in the window.
+labelled_workloads: [deployment, statefulset, daemonset]
 # A client's proxy resolves the apex service, applies the split and records the authority the
 # client called (the apex) beside the backend it chose (dst_service): both are on its outbound
 # series, so only traffic sent to the apex counts for a split.
@@ -180,6 +184,9 @@ existence:
     objects: {deployment: *src_workload, statefulset: *src_workload, daemonset: *src_workload}
     workloads:
       - {kind: deployment, namespace: source_workload_namespace, name: source_workload}
+# No labelled_workloads: destination_workload and source_workload do not say the workload's kind,
+# so with the Kubernetes caches workloads are rolled up from their pods (deleted pods included,
+# for as long as the longest window).
 # Istio implements a TrafficSplit with a VirtualService on the apex host routing to the backend
 # services: the client's sidecar (reporter="source") names the backend it routed to in
 # destination_service_name, and no standard label keeps the host the client asked for. So a

@@ -225,6 +225,29 @@ MeshProfile::MeshProfile(MeshProfileSpec spec) : spec_(std::move(spec)) {
     CheckObjects(where + ".objects", e.objects);
     CheckWorkloads(where + ".workloads", e.workloads);
   }
+  // A labelled workload kind is summed by its own labels in the resource scope and on both ends
+  // of both edge directions; peers the series do not name as that kind are named by their pod.
+  for (ResourceKind kind : s.labelled_workloads) {
+    const std::string where = "labelled_workloads: " + std::string(KindLabel(kind));
+    if (kind == ResourceKind::kPod || kind == ResourceKind::kNamespace) {
+      throw std::invalid_argument(where + " is not a workload kind");
+    }
+    const auto named = [&](const std::map<ResourceKind, ObjectLabels>& m, ResourceKind k,
+                           const std::string& part) {
+      const auto it = m.find(k);
+      if (it == m.end() || it->second.kind.value_or(k) != k) {
+        throw std::invalid_argument(where + ": " + part + " has no " + std::string(KindLabel(k)) +
+                                    " labels of that kind");
+      }
+    };
+    named(s.resource.objects, kind, "resource.objects");
+    for (const auto& [view, name] :
+         {std::pair{&s.edges_to, "edges.to"}, std::pair{&s.edges_from, "edges.from"}}) {
+      named(view->objects, kind, std::string(name) + ".objects");
+      named(view->peers, kind, std::string(name) + ".peers");
+      named(view->peers, ResourceKind::kPod, std::string(name) + ".peers");
+    }
+  }
   compiled_ = std::move(compiled);
 }
 

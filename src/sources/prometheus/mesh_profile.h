@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,12 @@ struct MeshProfileSpec {
   std::optional<TrafficSplitView> traffic_split;
   // nullopt: the profile cannot be used in sidecar mode.
   std::optional<SidecarTargets> sidecars;
+  // The workload kinds every series names reliably by a label of that kind alone (profile key
+  // `labelled_workloads`; Linkerd: deployment, statefulset, daemonset, which its scrape config
+  // copies from the proxy's `linkerd.io/proxy-<kind>` pod label). A workload of such a kind is
+  // summed by that label in PromQL, so it keeps the traffic of pods that ended within the window;
+  // other workloads are rolled up from their pods through the Kubernetes caches.
+  std::set<ResourceKind> labelled_workloads;
 };
 
 class MeshProfile {
@@ -163,6 +170,11 @@ class MeshProfile {
   // and `dst_pod`), so that workload edges can be rolled up from pod edges; false when a peer of
   // a pod is named as another kind (Istio names it by its workload).
   bool PodEdgesNamePeerPods() const;
+
+  // Whether the series name workloads of `kind` by a label of their own (labelled_workloads).
+  bool SeriesNameWorkloads(ResourceKind kind) const {
+    return spec_.labelled_workloads.contains(kind);
+  }
 
   const MeshProfileSpec& spec() const { return spec_; }
   const std::string& name() const { return spec_.name; }

@@ -169,7 +169,7 @@ class Reader {
   MeshProfileSpec Profile(const YAML::Node& n) const {
     Map(n, "",
         {"name", "parameters", "metrics", "classification", "resource", "edges", "existence",
-         "traffic_split", "sidecars"});
+         "traffic_split", "sidecars", "labelled_workloads"});
     MeshProfileSpec s;
     s.name = String(n["name"], "name", true);
     if (const auto p = n["parameters"]; p && !p.IsNull()) {
@@ -241,6 +241,15 @@ class Reader {
       s.traffic_split = std::move(v);
     }
     if (const auto t = n["sidecars"]; t && !t.IsNull()) s.sidecars = Sidecars(t);
+    const auto labelled = Strings(n["labelled_workloads"], "labelled_workloads");
+    for (size_t i = 0; i < labelled.size(); ++i) {
+      const auto kind = KindFromKey(labelled[i]);
+      if (!kind || *kind == ResourceKind::kPod || *kind == ResourceKind::kNamespace) {
+        Fail("labelled_workloads[" + std::to_string(i) + "]",
+             "\"" + labelled[i] + "\" is not one of deployment, statefulset, daemonset");
+      }
+      s.labelled_workloads.insert(*kind);
+    }
     return s;
   }
 

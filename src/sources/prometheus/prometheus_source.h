@@ -65,6 +65,9 @@ class PrometheusSource : public TrafficSource {
   std::optional<std::chrono::milliseconds> ScrapeInterval() const override;
   std::string ScrapeIntervalOrigin() const override;
   bool PodEdgesNamePeerPods() const override { return profile_.PodEdgesNamePeerPods(); }
+  bool SeriesNameWorkloads(ResourceKind kind) const override {
+    return profile_.SeriesNameWorkloads(kind);
+  }
   // True while the query cache still holds each answer (the same answer, by id).
   bool StillAnswers(const std::vector<SourceAnswer>& answers) override;
 

@@ -98,6 +98,10 @@ void Validate(const AllWorkloads& q) { CheckObject(ResourceKind::kDeployment, q.
 
 void Validate(const ObjectEdges& q) {
   CheckObject(q.kind, q.ns, q.name);
+  if (q.peer_kind && (q.peer_kind != ResourceKind::kPod || q.kind == ResourceKind::kPod ||
+                      q.kind == ResourceKind::kNamespace)) {
+    throw std::invalid_argument("peers of a workload's edges can only be named by their pod");
+  }
   if (q.kind == ResourceKind::kNamespace) {
     if (q.name.empty())
       throw std::invalid_argument("edges of a namespace need the namespace's name");
@@ -306,6 +310,11 @@ class Builder {
     const std::string where = std::string("edges.") + std::string(tag);
     const ObjectLabels& self = Object(v.objects, where, t.kind);
     const bool named = !v.peers.empty();
+    if (named && t.kind != ResourceKind::kPod && t.peer_kind) {
+      return NamedObjectEdges(metric, v, tag, caller_is_object, extra, t, self,
+                              Object(v.peers, where, t.kind));
+    }
+    const bool named = !v.peers.empty();
     LabelList peer;
     if (named) {
       peer = PeerLabels(v, where, t.kind);
@@ -324,6 +333,37 @@ class Builder {
     }
     by.Add(extra);
     return LabelReplace(SumIncrease(by.Join(), metric, JoinMatchers(m), window_), "smi_edge", tag);
+  }
+
+  // One direction of the edges of one named object (ObjectEdges with peer_kind, a workload named
+  // by the series' own labels), tagged with smi_edge, in two parts that split the object's series
+  // between them: peers the series name as objects of the kind, summed by those labels, and the
+  // others summed by the peer labels of `peer_kind` (their pod). Neither part is per pod of the
+  // object, and no peer is left out.
+  std::string NamedObjectEdges(const std::string& metric, const SeriesView& v, std::string_view tag,
+                               bool caller_is_object, const std::vector<std::string>& extra,
+                               const EdgeTarget& t, const ObjectLabels& self,
+                               const ObjectLabels& peer) const {
+    const std::string where = std::string("edges.") + std::string(tag);
+    const ObjectLabels& other = Object(v.peers, where, *t.peer_kind);
+    const auto part = [&](const LabelList& by_peer, const std::string& peer_matcher) {
+      auto m = Selector(v.selector);
+      AddObject(&m, self, t.ns, t.name);
+      m.push_back(peer_matcher);
+      LabelList by;
+      if (caller_is_object) {
+        by.Add(self).Add(by_peer);
+      } else {
+        by.Add(by_peer).Add(self);
+      }
+      by.Add(extra);
+      return SumIncrease(by.Join(), metric, JoinMatchers(m), window_);
+    };
+    // The others keep the host they called, for the peers the mesh cannot name (decision 6).
+    return LabelReplace(part(LabelList().Add(peer), NotEmpty(peer.name_label)) + " or " +
+                            part(LabelList().Add(other).Add(v.host_label),
+                                 EqualMatcher(peer.name_label, "")),
+                        "smi_edge", tag);
   }
 
   // The objects of `kind` that exist, from every existence source that can tell.
@@ -375,7 +415,7 @@ ProfileQueries BuildQueries(const MeshProfile& profile, const SampleQuery& query
           },
           [&](const ObjectEdges& q) {
             Validate(q);
-            return builder.EdgesOf({q.kind, q.ns, q.name, std::nullopt});
+            return builder.EdgesOf({q.kind, q.ns, q.name, q.peer_kind});
           },
           [&](const NamespacePodEdges& q) {
             Validate(q);

@@ -268,6 +268,10 @@ std::string SidecarSource::ScrapeIntervalOrigin() const {
 
 bool SidecarSource::PodEdgesNamePeerPods() const { return impl_->profile.PodEdgesNamePeerPods(); }
 
+bool SidecarSource::SeriesNameWorkloads(ResourceKind kind) const {
+  return impl_->profile.SeriesNameWorkloads(kind);
+}
+
 const std::shared_ptr<::prometheus::Registry>& SidecarSource::metrics_registry() const {
   return impl_->options.registry;
 }

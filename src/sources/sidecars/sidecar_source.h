@@ -64,6 +64,7 @@ class SidecarSource : public TrafficSource {
   std::optional<std::chrono::milliseconds> ScrapeInterval() const override;
   std::string ScrapeIntervalOrigin() const override;
   bool PodEdgesNamePeerPods() const override;
+  bool SeriesNameWorkloads(ResourceKind kind) const override;
 
   const std::shared_ptr<::prometheus::Registry>& metrics_registry() const;
 

@@ -52,11 +52,13 @@ class EvalTest : public ::testing::Test {
   void LoadTwoPods() {
     for (int i = 0; i <= 3; ++i) {
       const double t = 10.0 * i;
-      ASSERT_TRUE(store_.Ingest("shop/web-1", Target("shop", "web-1", "web"), kT0 + i * 10'000,
-                                Payload(100 + t, 5 + 0.1 * t, 2 * t))
+      ASSERT_TRUE(store_
+                      .Ingest("shop/web-1", Target("shop", "web-1", "web"), kT0 + i * 10'000,
+                              Payload(100 + t, 5 + 0.1 * t, 2 * t))
                       .ok);
-      ASSERT_TRUE(store_.Ingest("shop/web-2", Target("shop", "web-2", "web"), kT0 + i * 10'000,
-                                Payload(3 * t, 0, 0))
+      ASSERT_TRUE(store_
+                      .Ingest("shop/web-2", Target("shop", "web-2", "web"), kT0 + i * 10'000,
+                              Payload(3 * t, 0, 0))
                       .ok);
     }
   }
@@ -76,9 +78,9 @@ std::map<std::map<std::string, std::string>, double> ByLabels(const std::vector<
 
 TEST_F(EvalTest, SumByIncreaseGroupsByTheLabelsNamed) {
   LoadTwoPods();
-  const auto got = ByLabels(Eval(
-      "sum by (namespace, pod, classification) (increase(response_total{direction=\"inbound\"}"
-      "[30s]))"));
+  const auto got = ByLabels(
+      Eval("sum by (namespace, pod, classification) (increase(response_total{direction=\"inbound\"}"
+           "[30s]))"));
   const std::map<std::map<std::string, std::string>, double> want = {
       {{{"namespace", "shop"}, {"pod", "web-1"}, {"classification", "success"}}, 30},
       {{{"namespace", "shop"}, {"pod", "web-1"}, {"classification", "failure"}}, 3},
@@ -110,14 +112,12 @@ TEST_F(EvalTest, AbsentLabelsGroupAsEmptyAndAreLeftOut) {
 
 TEST_F(EvalTest, MatchersAreAnchoredAndAnAbsentLabelIsEmpty) {
   LoadTwoPods();
-  EXPECT_TRUE(Eval("sum by (pod) (increase(response_total{classification=~\"fail\"}[30s]))")
-                  .empty());
-  EXPECT_EQ(Eval("sum by (pod) (increase(response_total{classification=~\"fail.*\"}[30s]))")
-                .size(),
+  EXPECT_TRUE(
+      Eval("sum by (pod) (increase(response_total{classification=~\"fail\"}[30s]))").empty());
+  EXPECT_EQ(Eval("sum by (pod) (increase(response_total{classification=~\"fail.*\"}[30s]))").size(),
             2u);
   // dst_pod is absent on inbound series: != "" keeps only the outbound ones (web-2's stays 0).
-  const auto out =
-      ByLabels(Eval("sum by (pod) (increase(response_total{dst_pod!=\"\"}[30s]))"));
+  const auto out = ByLabels(Eval("sum by (pod) (increase(response_total{dst_pod!=\"\"}[30s]))"));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out.at({{"pod", "web-1"}}), 60, 1e-9);
   EXPECT_NEAR(out.at({{"pod", "web-2"}}), 0, 1e-9);
@@ -162,6 +162,50 @@ TEST_F(EvalTest, ASeriesWithOneSampleInTheWindowHasNoIncrease) {
   EXPECT_TRUE(Eval("sum by (pod) (increase(response_total{}[5s]))").empty());
 }
 
+// The edges of a workload named by its label (ObjectEdges with peer_kind kPod) in two parts: an
+// absent label equals "", so the second part holds exactly the series the first does not.
+TEST_F(EvalTest, NamedWorkloadEdgesSplitThePeersBetweenTwoParts) {
+  const auto payload = [](double t) {
+    return "# TYPE response_total counter\n"
+           "response_total{direction=\"outbound\",dst_namespace=\"shop\",dst_deployment=\"db\","
+           "dst_pod=\"db-1\",classification=\"success\"} " +
+           std::to_string(2 * t) +
+           "\n"
+           "response_total{direction=\"outbound\",dst_namespace=\"shop\",dst_statefulset=\"kv\","
+           "dst_pod=\"kv-0\",classification=\"success\"} " +
+           std::to_string(t) + "\n";
+  };
+  for (int i = 0; i <= 3; ++i) {
+    ASSERT_TRUE(store_
+                    .Ingest("shop/web-1", Target("shop", "web-1", "web"), kT0 + i * 10'000,
+                            payload(10.0 * i))
+                    .ok);
+  }
+  SampleQuery q;
+  q.shape = ObjectEdges{model::ResourceKind::kDeployment, "shop", "web", model::ResourceKind::kPod};
+  q.window = seconds(30);
+  const auto queries = prometheus::BuildQueries(prometheus::LinkerdProfile(), q);
+  auto got = ByLabels(Eval(queries.counts));
+  std::erase_if(got, [](const auto& row) { return row.first.contains("smi_exists"); });
+  const std::map<std::map<std::string, std::string>, double> want = {
+      {{{"smi_edge", "to"},
+        {"namespace", "shop"},
+        {"deployment", "web"},
+        {"dst_namespace", "shop"},
+        {"dst_deployment", "db"},
+        {"classification", "success"}},
+       60},
+      {{{"smi_edge", "to"},
+        {"namespace", "shop"},
+        {"deployment", "web"},
+        {"dst_namespace", "shop"},
+        {"dst_pod", "kv-0"},
+        {"classification", "success"}},
+       30},
+  };
+  EXPECT_EQ(got, want);
+}
+
 TEST(ParseQuery, EveryQueryOfTheBuiltinProfilesParses) {
   using model::ResourceKind;
   for (const std::string name : prometheus::BuiltinProfileNames()) {
@@ -177,6 +221,8 @@ TEST(ParseQuery, EveryQueryOfTheBuiltinProfilesParses) {
         ObjectEdges{ResourceKind::kDeployment, "shop", "web"},
         ObjectEdges{ResourceKind::kPod, "shop", "web-1"},
         ObjectEdges{ResourceKind::kNamespace, "", "shop"},
+        ObjectEdges{ResourceKind::kDeployment, "shop", "web", ResourceKind::kPod},
+        ObjectEdges{ResourceKind::kDaemonSet, "shop", "agent", ResourceKind::kPod},
         NamespacePodEdges{"shop", std::nullopt},
         NamespacePodEdges{"shop", ResourceKind::kDeployment},
         TrafficSplitBackends{{{"shop", "web", {"web-v1", "web-v2"}}}},
