@@ -598,7 +598,8 @@ TEST_F(ClusterServiceTest, NamedWorkloadEdgesAreAskedForByName) {
       // A peer pod the series do not name as a deployment, which the caches know as emoji's:
       // the same peer.
       edge(to, PodRef("emojivoto", "emoji-77d8c-a"), 2),
-      // A peer pod of another kind, and one nobody knows: kept as the pod.
+      // A peer pod of another kind becomes its own workload (decision 6); one nobody knows is
+      // kept as the pod.
       edge(to, PodRef("emojivoto", "vote-store-0"), 3),
       edge(from, PodRef("load", "bare"), 4),
       // Another object's edges are not web's.
@@ -620,7 +621,7 @@ TEST_F(ClusterServiceTest, NamedWorkloadEdgesAreAskedForByName) {
   }
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "to Deployment emojivoto/emoji 12",
-                      "to Pod emojivoto/vote-store-0 3",
+                      "to StatefulSet emojivoto/vote-store 3",
                       "from Pod load/bare 4",
                   }));
   // Edges of a statefulset the series name: by name too.

@@ -47,7 +47,7 @@ class ApiHandlerTest : public ::testing::Test {
                 model::Direction::kFrom,
                 model::Side::kClient,
                 {"Deployment", "emojivoto", "vote-bot", ""},
-                {}}};
+                web}};  // edges without traffic in the window are left out (decision 6)
   }
 
   HttpResponse Get(const std::string& path, std::multimap<std::string, std::string> params = {}) {

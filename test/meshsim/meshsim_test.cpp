@@ -75,7 +75,7 @@ TEST(MeshsimTopology, DefaultHasAStatefulSetAndADaemonSetCalledFromOutsideTheMes
   EXPECT_EQ(store_pods, (std::vector<std::string>{"vote-store-0", "vote-store-1"}));
   EXPECT_EQ(logger_nodes, (std::set<std::string>{"worker-1", "worker-2"}));  // one per node
   const auto read_at = std::find_if(topo.calls.begin(), topo.calls.end(), [&](const Call& c) {
-    return topo.workloads[c.server].name == "vote-store";
+    return topo.workloads[c.server].name == "vote-store" && c.client == kUnmeshed;
   });
   ASSERT_NE(read_at, topo.calls.end());
   const Call& read = *read_at;

@@ -314,7 +314,6 @@ class Builder {
       return NamedObjectEdges(metric, v, tag, caller_is_object, extra, t, self,
                               Object(v.peers, where, t.kind));
     }
-    const bool named = !v.peers.empty();
     LabelList peer;
     if (named) {
       peer = PeerLabels(v, where, t.kind);
@@ -360,10 +359,10 @@ class Builder {
       return SumIncrease(by.Join(), metric, JoinMatchers(m), window_);
     };
     // The others keep the host they called, for the peers the mesh cannot name (decision 6).
-    return LabelReplace(part(LabelList().Add(peer), NotEmpty(peer.name_label)) + " or " +
-                            part(LabelList().Add(other).Add(v.host_label),
-                                 EqualMatcher(peer.name_label, "")),
-                        "smi_edge", tag);
+    return LabelReplace(
+        part(LabelList().Add(peer), NotEmpty(peer.name_label)) + " or " +
+            part(LabelList().Add(other).Add(v.host_label), EqualMatcher(peer.name_label, "")),
+        "smi_edge", tag);
   }
 
   // The objects of `kind` that exist, from every existence source that can tell.
