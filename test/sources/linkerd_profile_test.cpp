@@ -214,40 +214,45 @@ TEST(LinkerdProfileQueries, NamedWorkloadEdgesKeepPeersByPod) {
       p, At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web", ResourceKind::kPod}));
   EXPECT_EQ(q.buckets,
             "label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])) "
-            "or sum by (namespace, deployment, dst_namespace, dst_pod, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "namespace=\"emojivoto\", deployment=\"web\", dst_deployment!=\"\"}[30s])) or sum by "
+            "(namespace, deployment, dst_namespace, dst_pod, authority, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
             "namespace=\"emojivoto\", deployment=\"web\", dst_deployment=\"\"}[30s])), "
-            "\"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, deployment, dst_namespace, dst_deployment, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
-            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])) "
-            "or sum by (namespace, pod, dst_namespace, dst_deployment, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", "
+            "\"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by (namespace, deployment, "
+            "dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment!=\"\"}[30s])) or sum "
+            "by (namespace, pod, dst_namespace, dst_deployment, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
             "dst_namespace=\"emojivoto\", dst_deployment=\"web\", deployment=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\")");
+            "\"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by (namespace, deployment, "
+            "le) (increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", namespace=\"emojivoto\", "
+            "deployment=\"web\"}[30s])), \"smi_edge\", \"from_unnamed\", \"\", \"\")");
   const auto s = BuildQueries(p, At(ObjectEdges{ResourceKind::kStatefulSet, "emojivoto",
                                                 "vote-store", ResourceKind::kPod}));
   EXPECT_EQ(s.counts,
             "label_replace(sum by (namespace, statefulset, dst_namespace, dst_statefulset, "
             "classification) (increase(response_total{direction=\"outbound\", "
-            "namespace=\"emojivoto\", statefulset=\"vote-store\", dst_statefulset!=\"\"}[30s])) "
-            "or sum by (namespace, statefulset, dst_namespace, dst_pod, classification) "
-            "(increase(response_total{direction=\"outbound\", namespace=\"emojivoto\", "
-            "statefulset=\"vote-store\", dst_statefulset=\"\"}[30s])), "
-            "\"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, statefulset, dst_namespace, dst_statefulset, "
-            "classification) (increase(response_total{direction=\"outbound\", "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", statefulset=\"vote-store\", "
+            "dst_statefulset!=\"\"}[30s])) or sum by (namespace, statefulset, dst_namespace, "
+            "dst_pod, authority, classification) (increase(response_total{direction=\"outbound\", "
+            "job=\"linkerd-proxy\", namespace=\"emojivoto\", statefulset=\"vote-store\", "
+            "dst_statefulset=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or label_replace(sum "
+            "by (namespace, statefulset, dst_namespace, dst_statefulset, classification) "
+            "(increase(response_total{direction=\"outbound\", job=\"linkerd-proxy\", "
             "dst_namespace=\"emojivoto\", dst_statefulset=\"vote-store\", "
-            "statefulset!=\"\"}[30s])) "
-            "or sum by (namespace, pod, dst_namespace, dst_statefulset, classification) "
-            "(increase(response_total{direction=\"outbound\", dst_namespace=\"emojivoto\", "
-            "dst_statefulset=\"vote-store\", statefulset=\"\"}[30s])), "
-            "\"smi_edge\", \"from\", \"\", \"\") "
-            "or label_replace(group by (namespace, statefulset) (up{job=\"linkerd-proxy\", "
-            "namespace=\"emojivoto\", statefulset=\"vote-store\"}), \"smi_exists\", \"true\", "
-            "\"\", \"\")");
+            "statefulset!=\"\"}[30s])) or sum by (namespace, pod, dst_namespace, dst_statefulset, "
+            "classification) (increase(response_total{direction=\"outbound\", "
+            "job=\"linkerd-proxy\", dst_namespace=\"emojivoto\", dst_statefulset=\"vote-store\", "
+            "statefulset=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by "
+            "(namespace, statefulset, classification) "
+            "(increase(response_total{direction=\"inbound\", job=\"linkerd-proxy\", "
+            "client_id=\"\", namespace=\"emojivoto\", statefulset=\"vote-store\"}[30s])), "
+            "\"smi_edge\", \"from_unnamed\", \"\", \"\") or label_replace(group by (namespace, "
+            "statefulset) (up{job=\"linkerd-proxy\", namespace=\"emojivoto\", "
+            "statefulset=\"vote-store\"}), \"smi_exists\", \"true\", \"\", \"\")");
   // Only pods can name the other peers, and only for a workload.
   EXPECT_THROW(BuildQueries(p, At(ObjectEdges{ResourceKind::kDeployment, "emojivoto", "web",
                                               ResourceKind::kNamespace})),
@@ -468,7 +473,7 @@ TEST(LinkerdProfileSamples, NamedWorkloadEdgesNamePeersByPodWhereNotByWorkload) 
            {"dst_pod", "vote-store-0"},
            {"classification", "failure"}},
           2),
-      // Neither a deployment nor a pod: not an edge this shape can name.
+      // Neither a deployment nor a pod: the peer the mesh cannot name (decision 6).
       Row({{"smi_edge", "to"},
            {"namespace", "emojivoto"},
            {"deployment", "web"},
@@ -482,17 +487,23 @@ TEST(LinkerdProfileSamples, NamedWorkloadEdgesNamePeersByPodWhereNotByWorkload) 
            {"classification", "success"}},
           4)};
   const auto s = ToSamples(LinkerdProfile(), query, counts, {});
-  ASSERT_EQ(s.edges.size(), 3u);
+  ASSERT_EQ(s.edges.size(), 4u);
   const auto web = Ref("Deployment", "emojivoto", "web");
-  EXPECT_EQ(s.edges[0].resource, web);
-  EXPECT_EQ(s.edges[0].peer, Ref("Deployment", "emojivoto", "emoji"));
-  EXPECT_EQ(s.edges[0].peer_as_kind, std::nullopt);
-  EXPECT_DOUBLE_EQ(s.edges[0].counts.success, 30);
-  EXPECT_EQ(s.edges[1].peer, Ref("Pod", "emojivoto", "vote-store-0"));
-  EXPECT_DOUBLE_EQ(s.edges[1].counts.failure, 2);
-  EXPECT_EQ(s.edges[2].direction, Direction::kFrom);
-  EXPECT_EQ(s.edges[2].peer, Ref("Pod", "load", "bare"));
-  EXPECT_DOUBLE_EQ(s.edges[2].counts.success, 4);
+  std::map<std::string, const sources::EdgeSample*> by_peer;
+  for (const auto& e : s.edges) {
+    EXPECT_EQ(e.resource, web);
+    by_peer[std::string(model::DirectionName(e.direction)) + " " + e.peer.kind + " " + e.peer.ns +
+            "/" + e.peer.name] = &e;
+  }
+  ASSERT_TRUE(by_peer.contains("to Deployment emojivoto/emoji"));
+  EXPECT_EQ(by_peer["to Deployment emojivoto/emoji"]->peer_as_kind, std::nullopt);
+  EXPECT_DOUBLE_EQ(by_peer["to Deployment emojivoto/emoji"]->counts.success, 30);
+  ASSERT_TRUE(by_peer.contains("to Pod emojivoto/vote-store-0"));
+  EXPECT_DOUBLE_EQ(by_peer["to Pod emojivoto/vote-store-0"]->counts.failure, 2);
+  ASSERT_TRUE(by_peer.contains("to Unknown /"));
+  EXPECT_DOUBLE_EQ(by_peer["to Unknown /"]->counts.success, 7);
+  ASSERT_TRUE(by_peer.contains("from Pod load/bare"));
+  EXPECT_DOUBLE_EQ(by_peer["from Pod load/bare"]->counts.success, 4);
 }
 
 TEST(LinkerdProfileSamples, NamespacesFromRealAnswers) {
@@ -708,12 +719,15 @@ TEST(LinkerdProfileQueries, EdgesOfEveryPodOfEveryNamespace) {
   const MeshProfile p = LinkerdProfile();
   const auto q = BuildQueries(p, PodEdges(""));
   EXPECT_EQ(q.buckets,
-            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", pod!=\"\", "
-            "dst_pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") "
-            "or label_replace(sum by (namespace, pod, dst_namespace, dst_pod, le) "
-            "(increase(response_latency_ms_bucket{direction=\"outbound\", dst_pod!=\"\", "
-            "pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\")");
+            "label_replace(sum by (namespace, pod, dst_namespace, dst_pod, authority, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "pod!=\"\"}[30s])), \"smi_edge\", \"to\", \"\", \"\") or label_replace(sum by "
+            "(namespace, pod, dst_namespace, dst_pod, le) "
+            "(increase(response_latency_ms_bucket{direction=\"outbound\", job=\"linkerd-proxy\", "
+            "dst_pod!=\"\"}[30s])), \"smi_edge\", \"from\", \"\", \"\") or label_replace(sum by "
+            "(namespace, pod, le) (increase(response_latency_ms_bucket{direction=\"inbound\", "
+            "job=\"linkerd-proxy\", client_id=\"\", pod!=\"\"}[30s])), \"smi_edge\", "
+            "\"from_unnamed\", \"\", \"\")");
   EXPECT_THROW(BuildQueries(p, PodEdges("Not_A_Namespace")), std::invalid_argument);
   EXPECT_THROW(BuildQueries(p, PodEdges("emojivoto", ResourceKind::kPod)), std::invalid_argument);
 }
