@@ -80,6 +80,9 @@ TEST(TwoJobsEndToEnd, EveryWorkloadCountsEachRequestOnce) {
   int busy = 0;
   for (const auto& w : GetEnv().topology.at("workloads")) {
     const std::string ns = w.at("namespace"), name = w.at("name");
+    // The kinds formed from pods (a bare ReplicaSet, a Job) exist only with the Kubernetes
+    // caches (decision 17), which this suite runs without.
+    if (w.at("kind") == "replicaset" || w.at("kind") == "job") continue;
     // Istio's series do not say a workload's kind: every workload answers as a Deployment.
     const std::string plural = Istio() ? "deployments" : Kubernetes(w.at("kind"));
     const json tm = GetJson(kBase + "/namespaces/" + ns + "/" + plural + "/" + name);
