@@ -117,6 +117,7 @@ std::vector<Call> InboundCalls() {
     out.push_back({Ref(c.at("client")), Ref(c.at("server"))});
   }
   for (const auto& c : GetEnv().topology.value("unmeshed_calls", json::array())) {
+    if (!CheckedKind(c.at("server"))) continue;
     out.push_back({kUnknown, Ref(c.at("server"))});
   }
   return out;
@@ -125,6 +126,7 @@ std::vector<Call> InboundCalls() {
 std::vector<Call> MeshedCalls() {
   std::vector<Call> out;
   for (const auto& c : GetEnv().topology.at("calls")) {
+    if (!CheckedKind(c.at("client")) || !CheckedKind(c.at("server"))) continue;
     out.push_back({Ref(c.at("client")), Ref(c.at("server"))});
   }
   return out;
