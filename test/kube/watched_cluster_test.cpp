@@ -384,20 +384,14 @@ TEST(WatchedCluster, UsesOnlyTheDocumentedRbac) {
   ASSERT_TRUE(Eventually([&] { return api.counters("daemonsets").watches >= 1; }));
   const std::set<std::string> expected = {
       "get /apis/split.smi-spec.io",  // discovery: open to all (system:discovery)
-      "list /pods",
-      "watch /pods",
-      "list /namespaces",
-      "watch /namespaces",
-      "list apps/replicasets",
-      "watch apps/replicasets",
-      "list apps/deployments",
-      "watch apps/deployments",
-      "list apps/statefulsets",
-      "watch apps/statefulsets",
-      "list apps/daemonsets",
+      "list /pods", "watch /pods", "list /namespaces", "watch /namespaces", "list apps/replicasets",
+      "watch apps/replicasets", "list apps/deployments", "watch apps/deployments",
+      "list apps/statefulsets", "watch apps/statefulsets", "list apps/daemonsets",
       "watch apps/daemonsets",
-      "list split.smi-spec.io/trafficsplits",
-      "watch split.smi-spec.io/trafficsplits"};
+      // The kinds formed from pods (decisions 17-19).
+      "list /replicationcontrollers", "watch /replicationcontrollers", "list batch/jobs",
+      "watch batch/jobs", "list /nodes", "watch /nodes", "list /services", "watch /services",
+      "list split.smi-spec.io/trafficsplits", "watch split.smi-spec.io/trafficsplits"};
   EXPECT_TRUE(Eventually([&] { return api.access_log() == expected; }));
   EXPECT_EQ(api.access_log(), expected);
 }
