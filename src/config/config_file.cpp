@@ -79,9 +79,9 @@ class ConfigReader {
       int value = 0;
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
       if (ec != std::errc() || end != v.data() + v.size() || value < min || value > max) {
-        Fail(parent.empty() ? k : parent + "." + k,
-             "\"" + v + "\" is not a whole number from " + std::to_string(min) + " to " +
-                 std::to_string(max));
+        Fail(parent.empty() ? k : parent + "." + k, "\"" + v + "\" is not a whole number from " +
+                                                        std::to_string(min) + " to " +
+                                                        std::to_string(max));
       }
       *out = value;
     });

@@ -8,10 +8,10 @@
 #include <set>
 #include <stdexcept>
 
+#include <prometheus/gauge.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <prometheus/gauge.h>
 
 #include "model/duration.h"
 #include "sources/prometheus/answer_decoding.h"
@@ -75,7 +75,7 @@ struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, Target> targets;  // by id
   uint64_t seen_version = 0;
   int64_t last_compaction_ms = 0;
-  std::set<std::string> failing;  // targets whose last payload did not parse (logged once)
+  std::set<std::string> failing;         // targets whose last payload did not parse (logged once)
   std::atomic<bool> discovered = false;  // targets computed from a synced cache at least once
   std::atomic<bool> stopped = false;
 
@@ -166,8 +166,7 @@ SidecarSource::SidecarSource(const kube::ClusterState& cluster, prometheus::Mesh
   }
   if (options.retention < 2 * options.interval || options.retention > kMaxSidecarRetention) {
     throw std::invalid_argument("the sidecar retention must be at least two scrape intervals (" +
-                                model::FormatGoDuration(2 * options.interval) +
-                                ") and at most 1h");
+                                model::FormatGoDuration(2 * options.interval) + ") and at most 1h");
   }
   if (options.timeout.count() == 0) {
     options.timeout = std::min(options.interval, std::chrono::milliseconds(10000));
@@ -240,9 +239,10 @@ bool SidecarSource::Ready(std::string* why) {
   }
   if (!s.scraper || !s.scraper->RoundComplete()) {
     if (why) {
-      *why = "sidecar source: the first round of scrapes of every meshed pod has not completed "
-             "(interval " +
-             model::FormatGoDuration(s.options.interval) + ")";
+      *why =
+          "sidecar source: the first round of scrapes of every meshed pod has not completed "
+          "(interval " +
+          model::FormatGoDuration(s.options.interval) + ")";
     }
     return false;
   }
