@@ -469,6 +469,7 @@ model::TrafficMetricsList TrafficMetricsService::PodGroupEdges(const MetricsQuer
   model::TrafficMetricsList list;
   list.resource = self;
   for (const auto& edge : RollUpPodGroupEdges(snapshot, query.kind, self, samples.edges)) {
+    if (!HadTraffic(edge.counts)) continue;  // decision 6, as for every other kind
     auto tm = NewItem(self, samples, query.window);
     tm.edge.direction = edge.direction;
     tm.edge.side = edge.side;

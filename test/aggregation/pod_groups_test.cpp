@@ -337,6 +337,8 @@ TEST_F(PodGroupsTest, JobEdgesKeepPeerPodsOfOtherKinds) {
   source_.edge_samples.edges = {
       Edge(PodRef("batch", "export-1"), model::Direction::kTo, PodRef("emojivoto", "web-a"), 4),
       Edge(PodRef("batch", "export-2"), model::Direction::kTo, PodRef("emojivoto", "web-a"), 1),
+      // A series that did not move in the window: no edge (decision 6).
+      Edge(PodRef("batch", "export-2"), model::Direction::kTo, PodRef("emojivoto", "web-b"), 0),
   };
   const auto list = service_.Edges(Query(ResourceKind::kJob, "batch", "export"));
   EXPECT_EQ(EdgeRows(list), (std::vector<std::string>{"to Pod emojivoto/web-a 5"}));
