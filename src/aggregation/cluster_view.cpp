@@ -183,16 +183,41 @@ void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from) {
   for (const auto& [le, increase] : from.latency_buckets) to.latency_buckets[le] += increase;
 }
 
+std::optional<ObjectReference> SeriesOwnerInCaches(const kube::ClusterSnapshot& snapshot,
+                                                   const ObjectReference& owner) {
+  std::optional<ObjectReference> found;
+  for (auto kind : {kube::WorkloadKind::kDeployment, kube::WorkloadKind::kStatefulSet,
+                    kube::WorkloadKind::kDaemonSet}) {
+    const std::string name(kube::WorkloadKindName(kind));
+    if (!owner.kind.empty() && owner.kind != name) continue;
+    if (snapshot.FindWorkload(kind, owner.ns, owner.name) == nullptr) continue;
+    if (found) return std::nullopt;  // two kinds share the name: the series cannot tell which
+    found = ObjectReference{name, owner.ns, owner.name, ""};
+  }
+  return found;
+}
+
 std::map<ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods) {
   std::map<ObjectReference, sources::TrafficCounts> out;
   for (const auto& sample : pods) {
     if (sample.resource.kind != model::KindName(ResourceKind::kPod)) continue;
-    const auto owner = snapshot.PodOwner(sample.resource.ns, sample.resource.name);
-    if (!owner) continue;
-    ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
-                        ""};
-    AddCounts(out[ref], sample.counts);
+    const auto& pod = sample.resource;
+    if (const auto owner = snapshot.PodOwner(pod.ns, pod.name)) {
+      ObjectReference ref{std::string(kube::WorkloadKindName(owner->kind)), owner->ns, owner->name,
+                          ""};
+      AddCounts(out[ref], sample.counts);
+      continue;
+    }
+    // The series' own owner, only for a pod the caches never knew (or have forgotten): a pod
+    // they know without a workload owner (a bare pod, a Job's) keeps counting for none.
+    if (!sample.owner || sample.owner->ns != pod.ns || snapshot.FindPod(pod.ns, pod.name) ||
+        snapshot.FindDepartedPod(pod.ns, pod.name)) {
+      continue;
+    }
+    if (auto ref = SeriesOwnerInCaches(snapshot, *sample.owner)) {
+      AddCounts(out[*ref], sample.counts);
+    }
   }
   return out;
 }

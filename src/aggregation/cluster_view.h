@@ -36,10 +36,19 @@ std::vector<model::ObjectReference> SelectedObjects(const kube::ClusterSnapshot&
 // sums is what PromQL's histogram_quantile gives for `sum by (le)` over the same series).
 void AddCounts(sources::TrafficCounts& to, const sources::TrafficCounts& from);
 
+// The workload the caches hold for an owner the series name (ResourceSample::owner): of its kind
+// when the series say it, else the one workload of that namespace and name among Deployments,
+// StatefulSets and DaemonSets; nullopt when there is none, or several of different kinds (the
+// series cannot tell which one ran the pod).
+std::optional<model::ObjectReference> SeriesOwnerInCaches(const kube::ClusterSnapshot& snapshot,
+                                                          const model::ObjectReference& owner);
+
 // Sums pod samples (resources of kind Pod) per owning workload through the caches (pod ->
 // ReplicaSet -> Deployment, StatefulSet, DaemonSet), deleted pods by the owner they had
-// (ClusterSnapshot::PodOwner, docs/decisions.md, decision 16). Pods the caches never knew or have
-// forgotten, and pods of other controllers or none, count for no workload.
+// (ClusterSnapshot::PodOwner, docs/decisions.md, decision 16). A pod the caches never knew or
+// have forgotten counts for the owner its series name, when SeriesOwnerInCaches finds it, in the
+// pod's own namespace; pods the caches know without a workload owner (other controllers, none)
+// count for no workload.
 std::map<model::ObjectReference, sources::TrafficCounts> RollUpPods(
     const kube::ClusterSnapshot& snapshot, const std::vector<sources::ResourceSample>& pods);
 

@@ -102,6 +102,10 @@ struct TrafficCounts {
 struct ResourceSample {
   ObjectReference resource;
   TrafficCounts counts;
+  // For a pod: the workload its series name as its owner, where they do (a mesh profile's
+  // `pod_owner`); `kind` empty when the series do not say the workload's kind. Aggregation uses
+  // it only for pods the Kubernetes caches never knew (docs/decisions.md, decision 16).
+  std::optional<ObjectReference> owner = std::nullopt;
 };
 
 // The kind of a peer the mesh cannot name: an unmeshed caller, or a destination the series do not

@@ -532,6 +532,51 @@ TEST_F(ClusterServiceTest, ADeletedPodDoesNotCountForANewWorkloadOfTheSameName) 
       "0");
 }
 
+// A pod the caches never knew (it ended before the server started) counts for the workload its
+// series name, when the caches hold exactly one workload of that name in the pod's namespace (of
+// the kind the series say, where they say it); pods the caches know keep their caches' owner, or
+// none (docs/decisions.md, decision 16).
+TEST_F(ClusterServiceTest, APodTheCachesNeverKnewCountsForTheWorkloadItsSeriesName) {
+  const auto series = [](std::string pod, double success, std::string owner_kind,
+                         std::string owner_ns, std::string owner) {
+    sources::ResourceSample sample{PodRef("emojivoto", std::move(pod)), Busy(success)};
+    sample.owner =
+        ObjectReference{std::move(owner_kind), std::move(owner_ns), std::move(owner), ""};
+    return sample;
+  };
+  auto& r = source_.resource_samples.resources;
+  r.push_back(series("web-5f7b9c-old", 7, "", "emojivoto", "web"));
+  r.push_back(series("vote-store-1", 4, "StatefulSet", "emojivoto", "vote-store"));
+  r.push_back(series("node-logger-old", 3, "", "emojivoto", "node-logger"));
+  r.push_back(series("emoji-old", 100, "StatefulSet", "emojivoto", "emoji"));  // not its kind
+  r.push_back(series("nothing-1", 100, "", "emojivoto", "nothing"));           // no such workload
+  r.push_back(series("elsewhere-1", 100, "", "other", "web"));  // another namespace than the pod
+  r.push_back(series("debug", 100, "", "emojivoto", "web"));    // known, without a workload owner
+  r.push_back(series("web-5f7b9c-a", 0, "", "emojivoto", "emoji"));  // known: the caches' owner
+  const auto get = [&](ResourceKind kind, const std::string& name) {
+    return Metric(service_.Get(Query(kind, "emojivoto", name)), "success_count");
+  };
+  EXPECT_EQ(get(ResourceKind::kDeployment, "web"), "25");
+  EXPECT_EQ(get(ResourceKind::kStatefulSet, "vote-store"), "4");
+  EXPECT_EQ(get(ResourceKind::kDaemonSet, "node-logger"), "3");
+  EXPECT_EQ(get(ResourceKind::kDeployment, "emoji"), "5");
+  EXPECT_EQ(Metric(service_.List(Query(ResourceKind::kDeployment, "emojivoto")).items[2],
+                   "success_count"),
+            "25");
+  EXPECT_EQ(Metric(service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto")).items[4],
+                   "success_count"),
+            "25");
+  EXPECT_EQ(Metric(service_.GetWorkload(Query(ResourceKind::kDeployment, "emojivoto", "web")),
+                   "success_count"),
+            "25");
+
+  // A StatefulSet named web appears: the series' "web" could be either, so the pod counts for
+  // neither; the pods the caches know still count for their Deployment.
+  cluster_.Upsert(MakeStatefulSet("emojivoto", "web", {{"app", "web-store"}}));
+  EXPECT_EQ(get(ResourceKind::kDeployment, "web"), "18");
+  EXPECT_EQ(get(ResourceKind::kStatefulSet, "web"), "0");
+}
+
 // A source whose series name the workload kind (Linkerd's deployment, statefulset, daemonset
 // labels): workloads are asked for by name and summed by the source; the caches say which exist.
 TEST_F(ClusterServiceTest, NamedWorkloadsAreAskedForByName) {

@@ -106,13 +106,16 @@ TEST(IstioProfileQueries, DeploymentsInANamespace) {
 TEST(IstioProfileQueries, PodsInANamespace) {
   const auto q = BuildQueries(IstioProfile(), Q(ResourceKind::kPod, "emojivoto", ""));
   EXPECT_EQ(q.counts,
-            "sum by (namespace, pod, response_code, grpc_response_status) "
+            "sum by (namespace, pod, destination_workload_namespace, destination_workload, "
+            "response_code, grpc_response_status) "
             "(increase(istio_requests_total{reporter=\"destination\", job=\"kubernetes-pods\", "
             "namespace=\"emojivoto\", pod!=\"\"}[30s])) or label_replace(group by "
             "(namespace, pod) (up{job=\"kubernetes-pods\", namespace=\"emojivoto\", "
             "pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  // Pods are also grouped by the workload their sidecar names (one per pod): the owner of a pod
+  // the Kubernetes caches never knew (docs/decisions.md, decision 16).
   EXPECT_EQ(q.buckets,
-            "sum by (namespace, pod, le) "
+            "sum by (namespace, pod, destination_workload_namespace, destination_workload, le) "
             "(increase(istio_request_duration_milliseconds_bucket{reporter=\"destination\", "
             "job=\"kubernetes-pods\", "
             "namespace=\"emojivoto\", pod!=\"\"}[30s]))");
@@ -327,6 +330,38 @@ TEST(IstioProfileSamples, BucketsAreMillisecondsAndExistenceComesFromEitherRepor
   ASSERT_EQ(s.resources.size(), 1u);
   EXPECT_EQ(s.resources[0].counts.latency_buckets,
             (std::map<double, double>{{0.0005, 2}, {0.005, 8}, {kInf, 10}}));
+}
+
+// A pod's sample carries the workload its series name, without a kind (Istio's workload labels do
+// not say it); rows of one pod naming different workloads name none; other kinds carry none.
+TEST(IstioProfileSamples, PodsCarryTheWorkloadTheirSeriesName) {
+  auto pod = [](std::string name, std::string workload, std::string code) {
+    return std::map<std::string, std::string>{{"namespace", "emojivoto"},
+                                              {"pod", std::move(name)},
+                                              {"destination_workload_namespace", "emojivoto"},
+                                              {"destination_workload", std::move(workload)},
+                                              {"response_code", std::move(code)}};
+  };
+  const auto s = ToSamples(IstioProfile(), Q(ResourceKind::kPod, "emojivoto", ""),
+                           {Row(pod("web-1", "web", "200"), 10), Row(pod("web-1", "web", "503"), 1),
+                            Row(pod("odd-1", "a", "200"), 2), Row(pod("odd-1", "b", "200"), 3),
+                            Row({{"namespace", "emojivoto"}, {"pod", "bare"}}, 4)},
+                           {});
+  ASSERT_EQ(s.resources.size(), 3u);
+  EXPECT_EQ(s.resources[0].resource, Ref("Pod", "emojivoto", "bare"));
+  EXPECT_EQ(s.resources[0].owner, std::nullopt);
+  EXPECT_EQ(s.resources[1].resource, Ref("Pod", "emojivoto", "odd-1"));
+  EXPECT_EQ(s.resources[1].owner, std::nullopt);
+  EXPECT_DOUBLE_EQ(s.resources[1].counts.success, 5);
+  EXPECT_EQ(s.resources[2].resource, Ref("Pod", "emojivoto", "web-1"));
+  EXPECT_EQ(s.resources[2].owner, Ref("", "emojivoto", "web"));
+  EXPECT_DOUBLE_EQ(s.resources[2].counts.success, 10);
+  EXPECT_DOUBLE_EQ(s.resources[2].counts.failure, 1);
+
+  const auto workloads = ToSamples(IstioProfile(), Q(ResourceKind::kDeployment, "emojivoto", ""),
+                                   {Row(pod("web-1", "web", "200"), 10)}, {});
+  ASSERT_EQ(workloads.resources.size(), 1u);
+  EXPECT_EQ(workloads.resources[0].owner, std::nullopt);
 }
 
 TEST(IstioProfileSamples, ToEdgesAreClientSideFromEdgesServerSide) {

@@ -168,13 +168,24 @@ ObjectReference UnnamedPeer(const Labels& labels, const SeriesView& v) {
   return r;
 }
 
-// Resource scope rows keyed by the object `self(labels)` names.
+// The owner a pod's row names through `o` (ResourceSample::owner): kind empty when `o` does not
+// say it; nullopt when the labels are missing or empty.
+std::optional<ObjectReference> OwnerOf(const Labels& labels, const ObjectLabels& o) {
+  auto r = Ref(labels, o, o.kind.value_or(ResourceKind::kDeployment));
+  if (r && !o.kind) r->kind.clear();
+  return r;
+}
+
+// Resource scope rows keyed by the object `self(labels)` names; with `pod_owner`, each keeps the
+// owner its rows name (rows of one pod naming different owners: none).
 template <typename Self>
 TrafficSamples ResourceSamples(const MeshProfile& profile, const std::vector<VectorSample>& counts,
                                const std::vector<VectorSample>& buckets, const std::string& what,
-                               Self self) {
+                               Self self, const ObjectLabels* pod_owner = nullptr) {
   const MeshProfileSpec& s = profile.spec();
   std::map<ObjectReference, TrafficCounts> resources;
+  // The owner of each object as its rows name it; nullopt once two rows disagree.
+  std::map<ObjectReference, std::optional<ObjectReference>> owners;
   TrafficSamples out = ReadRows(
       profile, counts, buckets, what,
       [&](const Labels& labels, const ExistenceSource& e) {
@@ -182,10 +193,20 @@ TrafficSamples ResourceSamples(const MeshProfile& profile, const std::vector<Vec
       },
       [&](const Labels& labels) -> TrafficCounts* {
         auto r = self(labels, s.resource.objects, s.resource.workloads);
-        return r ? &resources[*r] : nullptr;
+        if (!r) return nullptr;
+        if (pod_owner) {
+          auto owner = OwnerOf(labels, *pod_owner);
+          auto [it, inserted] = owners.try_emplace(*r, owner);
+          if (!inserted && it->second != owner) it->second = std::nullopt;
+        }
+        return &resources[*r];
       });
   out.resources.reserve(resources.size());
-  for (auto& [r, c] : resources) out.resources.push_back(ResourceSample{r, std::move(c)});
+  for (auto& [r, c] : resources) {
+    const auto owner = owners.find(r);
+    out.resources.push_back(ResourceSample{
+        r, std::move(c), owner == owners.end() ? std::nullopt : std::move(owner->second)});
+  }
   return out;
 }
 
@@ -317,7 +338,10 @@ TrafficSamples ToSamples(const MeshProfile& profile, const SampleQuery& query,
             return ResourceSamples(
                 profile, counts, buckets, std::string(KindLabel(q.kind)) + " resources",
                 [&](const Labels& labels, const std::map<ResourceKind, ObjectLabels>& objects,
-                    const std::vector<ObjectLabels>&) { return OfKind(labels, objects, q.kind); });
+                    const std::vector<ObjectLabels>&) { return OfKind(labels, objects, q.kind); },
+                q.kind == ResourceKind::kPod && profile.spec().resource.pod_owner
+                    ? &*profile.spec().resource.pod_owner
+                    : nullptr);
           },
           [&](const AllWorkloads&) {
             return ResourceSamples(

@@ -139,6 +139,9 @@ resource:
     namespace: {name: destination_workload_namespace}
   workloads:
     - {kind: deployment, namespace: destination_workload_namespace, name: destination_workload}
+  # The server's own workload, as its sidecar names it (no kind): a pod the Kubernetes caches
+  # never knew counts for the one workload of that name they hold (docs/decisions.md, decision 16).
+  pod_owner: {namespace: destination_workload_namespace, name: destination_workload}
 edges:
   to:
     side: client
@@ -186,7 +189,7 @@ existence:
       - {kind: deployment, namespace: source_workload_namespace, name: source_workload}
 # No labelled_workloads: destination_workload and source_workload do not say the workload's kind,
 # so with the Kubernetes caches workloads are rolled up from their pods (deleted pods included,
-# for as long as the longest window).
+# for as long as the longest window; pods the caches never knew by resource.pod_owner).
 # Istio implements a TrafficSplit with a VirtualService on the apex host routing to the backend
 # services: the client's sidecar (reporter="source") names the backend it routed to in
 # destination_service_name, and no standard label keeps the host the client asked for. So a

@@ -132,6 +132,15 @@ void CheckView(const std::string& where, const SeriesView& v,
   CheckSelector(where + ".selector", v.selector, parameters);
   CheckObjects(where + ".objects", v.objects);
   CheckWorkloads(where + ".workloads", v.workloads);
+  if (v.pod_owner) {
+    const auto kind = v.pod_owner->kind;
+    if (kind && *kind != ResourceKind::kDeployment && *kind != ResourceKind::kStatefulSet &&
+        *kind != ResourceKind::kDaemonSet) {
+      throw std::invalid_argument(where +
+                                  ".pod_owner.kind: must be deployment, statefulset or daemonset");
+    }
+    CheckObject(where + ".pod_owner", *v.pod_owner, kind.value_or(ResourceKind::kDeployment));
+  }
   if (edges) {
     CheckObjects(where + ".peers", v.peers);
     CheckWorkloads(where + ".peer_workloads", v.peer_workloads);

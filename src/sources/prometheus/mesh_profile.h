@@ -50,6 +50,11 @@ struct SeriesView {
   // belongs to the first whose name label is not empty; rows with none are skipped. Every entry
   // has its kind set.
   std::vector<ObjectLabels> workloads;
+  // Resource scope only. The labels naming the workload that owns the pod a series comes from
+  // (its kind when the series say it, else nullopt), so that a pod the Kubernetes caches never
+  // knew still counts for its workload (ResourceSample::owner; docs/decisions.md, decision 16).
+  // Pod queries are also grouped by these labels. nullopt: the series do not name the owner.
+  std::optional<ObjectLabels> pod_owner;
   Side side = Side::kClient;  // edges only
   // Edges only. Peers of the workload kinds: named by the first of these whose name label is set
   // (each has its kind), so that a peer answers with its own kind, not the kind asked about;

@@ -142,7 +142,7 @@ class Reader {
       Map(n, key,
           {"selector", "objects", "peers", "side", "peer_workloads", "unnamed_value", "host"});
     } else {
-      Map(n, key, {"selector", "objects", "workloads"});
+      Map(n, key, {"selector", "objects", "workloads", "pod_owner"});
     }
     SeriesView v;
     v.selector = Selector(n["selector"], Join(key, "selector"));
@@ -162,6 +162,9 @@ class Reader {
       }
     } else {
       v.workloads = Workloads(n["workloads"], Join(key, "workloads"));
+      if (n["pod_owner"] && !n["pod_owner"].IsNull()) {
+        v.pod_owner = Object(n["pod_owner"], Join(key, "pod_owner"));
+      }
     }
     return v;
   }

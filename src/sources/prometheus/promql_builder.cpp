@@ -146,11 +146,21 @@ class Builder {
       : s_(s), window_(model::FormatPromDuration(window)) {}
 
   ProfileQueries Resources(const ResourceScope& q) const {
+    // Pods are also grouped by the owner the series name (one per pod, so no row is split), for
+    // pods the Kubernetes caches never knew (docs/decisions.md, decision 16).
+    std::vector<std::string> owner;
+    if (q.kind == ResourceKind::kPod && s_.resource.pod_owner) {
+      owner = {s_.resource.pod_owner->ns_label, s_.resource.pod_owner->name_label};
+    }
+    const auto with_owner = [&](std::vector<std::string> labels) {
+      labels.insert(labels.begin(), owner.begin(), owner.end());
+      return labels;
+    };
     ProfileQueries out;
     out.counts = ScopeOfKind(s_.requests_metric, s_.resource.selector, s_.resource.objects, q.kind,
-                             q.ns, q.name, s_.classification.labels, true);
+                             q.ns, q.name, with_owner(s_.classification.labels), true);
     out.buckets = ScopeOfKind(s_.latency_bucket_metric, s_.resource.selector, s_.resource.objects,
-                              q.kind, q.ns, q.name, {"le"}, true);
+                              q.kind, q.ns, q.name, with_owner({"le"}), true);
     out.counts += ExistenceOfKind(q.kind, q.ns, q.name);
     return out;
   }
