@@ -59,6 +59,26 @@ case $kube_mode in
     done
     [[ -p "$work/fakekube.ctl" ]] || { echo "run_e2e: fakekube did not start" >&2; exit 1; }
     kube_args=(--kubeconfig "$work/fakekube.kubeconfig")
+    # SMI_E2E_UNKNOWN_POD_OF=NAMESPACE/DEPLOYMENT: one of that Deployment's pods (the last) ran and
+    # ended before the server started: the fake deletes it before the caches' first list, while
+    # its proxy keeps serving. The tests learn which one from SMI_E2E_UNKNOWN_POD.
+    if [[ -n ${SMI_E2E_UNKNOWN_POD_OF:-} ]]; then
+      unknown_pod=$(python3 - "$work/kube-objects.json" "$SMI_E2E_UNKNOWN_POD_OF" <<'PY'
+import json, sys
+ns, deployment = sys.argv[2].split("/", 1)
+pods = [o["metadata"]["name"] for o in json.load(open(sys.argv[1]))["items"]
+        if o["kind"] == "Pod" and o["metadata"].get("namespace") == ns
+        and any(r["kind"] == "ReplicaSet" and r["name"].rsplit("-", 1)[0] == deployment
+                for r in o["metadata"].get("ownerReferences", []))]
+if len(pods) < 2:
+    sys.exit("run_e2e: SMI_E2E_UNKNOWN_POD_OF: %s has fewer than two pods" % sys.argv[2])
+print(pods[-1])
+PY
+)
+      echo "delete Pod ${SMI_E2E_UNKNOWN_POD_OF%%/*} $unknown_pod" >"$work/fakekube.ctl"
+      export SMI_E2E_UNKNOWN_POD="${SMI_E2E_UNKNOWN_POD_OF%%/*}/$unknown_pod"
+      echo "run_e2e: $SMI_E2E_UNKNOWN_POD ended before the server started"
+    fi
     ;;
   *) echo "run_e2e: SMI_E2E_KUBE=$kube_mode: expected objects or fakekube" >&2; exit 2 ;;
 esac

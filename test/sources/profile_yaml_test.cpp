@@ -216,6 +216,39 @@ TEST(ProfileYaml, LabelledWorkloadsSayWhichKindsTheSeriesName) {
             "peer_app=\"\"}[60s])), \"smi_edge\", \"from\", \"\", \"\")");
 }
 
+// resource.pod_owner: the labels naming a pod's workload, with its kind when the series say it;
+// pod queries are grouped by them and each pod's sample carries that owner.
+TEST(ProfileYaml, PodOwnerNamesTheWorkloadOfAPodsSeries) {
+  std::string yaml = kCustom;
+  const std::string objects = "    deployment: {namespace: ns, name: app}\nedges:";
+  const auto at = yaml.find(objects);
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, objects.size(),
+               "    deployment: {namespace: ns, name: app}\n    pod: {namespace: ns, name: pod}\n"
+               "  pod_owner: {kind: statefulset, namespace: ns, name: app}\nedges:");
+  const MeshProfile p(ParseProfileYaml(yaml, "my.yaml"));
+  const auto q = BuildQueries(p, Q(ResourceKind::kPod, "shop", ""));
+  EXPECT_EQ(q.buckets,
+            "sum by (ns, pod, app, le) (increase(mesh_latency_seconds_bucket{side=\"server\", "
+            "cluster=\"east\", path!~\"/health.*\", ns=\"shop\", pod!=\"\"}[60s]))");
+  const auto s = ToSamples(p, Q(ResourceKind::kPod, "shop", ""),
+                           {{{{"ns", "shop"}, {"pod", "cart-0"}, {"app", "cart"}}, 3}}, {});
+  ASSERT_EQ(s.resources.size(), 1u);
+  ASSERT_TRUE(s.resources[0].owner.has_value());
+  EXPECT_EQ(s.resources[0].owner->kind, "StatefulSet");
+  EXPECT_EQ(s.resources[0].owner->name, "cart");
+
+  // Only a workload kind can own a pod.
+  std::string bad = yaml;
+  bad.replace(bad.find("kind: statefulset"), 17, "kind: pod");
+  try {
+    MeshProfile(ParseProfileYaml(bad, "my.yaml"));
+    ADD_FAILURE() << "a pod as a pod's owner was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("resource.pod_owner.kind"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ProfileYaml, NoPromQLCanBeSmuggledIn) {
   // Label names are identifiers: a profile cannot close a selector through them.
   EXPECT_NE(Error(Custom("{label: side, value: server}",
