@@ -369,14 +369,20 @@ TEST_F(KubeEndToEnd, DeletedPodsStayInTheirDeploymentForTheWindow) {
     // the replacement's (the same simulated proxy, at the same address) begin. Wait until the
     // replacement's own series show traffic, so the window holds both pods' parts; Prometheus
     // scraped the proxy throughout, under the old pod's name.
+    std::string last;
     ASSERT_TRUE(Eventually([&] {
       const auto r = ServerGet(pod_path + replacement_name + "?window=30s");
+      last = std::to_string(r.status) + " " + r.body;
       if (r.status != 200) return false;
-      for (const auto& m : json::parse(r.body).at("metrics")) {
-        if (m.at("name") == "success_count") return ParseQuantity(m.at("value")) > 0;
+      const json item = json::parse(r.body);
+      for (const auto& m : item.at("metrics")) {
+        if (m.at("name") == "success_count") {
+          return ParseQuantity(m.at("value").get<std::string>()) > 0;
+        }
       }
       return false;
-    })) << "the replacement pod's series never showed traffic";
+    })) << "the replacement pod's series never showed traffic: "
+        << last;
   }
   ExpectDeploymentMatchesPromQL(ns, name);
 
