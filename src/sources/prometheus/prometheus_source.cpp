@@ -7,12 +7,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/process_memory.h"
 #include "sources/prometheus/answer_decoding.h"
 #include "sources/prometheus/promql_builder.h"
 #include "sources/prometheus/scrape_interval.h"
 
 namespace smi::sources::prometheus {
 namespace {
+
+// Answers with at least this many samples together (about 30 MB decoded) are followed by handing
+// free memory back.
+constexpr size_t kLargeDecodedSamples = 50'000;
 
 QueryCoalescer<QueryResult>::Hooks Hooks(const PrometheusClient& client) {
   QueryCoalescer<QueryResult>::Hooks hooks;
@@ -99,6 +104,13 @@ TrafficSamples PrometheusSource::Fetch(const SampleQuery& query) {
   warnings.insert(warnings.end(), out.warnings.begin(), out.warnings.end());
   out.warnings = std::move(warnings);
   out.answers = {{queries.counts, at, counts_id}, {queries.buckets, at, buckets_id}};
+  // A decoded sample takes about 0.6 KB: once a large answer is turned into samples and not kept,
+  // hand the memory it leaves free back to the kernel, so that the next large request starts from
+  // what is held rather than from the heap this one grew.
+  const bool large = counts->samples.size() + bucket_result->samples.size() >= kLargeDecodedSamples;
+  counts.reset();
+  bucket_result.reset();
+  if (large) base::ReturnFreeMemory();
   return out;
 }
 
