@@ -440,7 +440,7 @@ HttpResponse ApiHandler::Compute(const Route& route, const aggregation::MetricsQ
   try {
     const auto encode = [&](const model::TrafficMetricsList& list, auto table_of) {
       if (as_table) return Json(table_of(list.items, table));
-      return Json(model::ToJson(list, api_version));
+      return Json(model::ToJsonText(list, api_version));
     };
     return std::visit(
         base::Overloaded{[&](const TrafficSplitsResource&) {

@@ -111,6 +111,26 @@ nlohmann::json ToJson(const TrafficMetrics& tm, std::string_view api_version) {
   return out;
 }
 
+namespace {
+
+// The spec's list examples: `selector: {matchLabels: {app: foo}}`.
+nlohmann::json SelectorJson(const ListSelector& s) {
+  nlohmann::json selector = nlohmann::json::object();
+  if (!s.match_labels.empty()) selector["matchLabels"] = s.match_labels;
+  for (const auto& r : s.match_expressions) {
+    nlohmann::json e = {{"key", r.key}, {"operator", r.op}};
+    if (!r.values.empty()) e["values"] = r.values;
+    selector["matchExpressions"].push_back(std::move(e));
+  }
+  return selector;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 nlohmann::json ToJson(const TrafficMetricsList& list, std::string_view api_version) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& item : list.items) items.push_back(ToJson(item, api_version));
@@ -122,17 +142,26 @@ nlohmann::json ToJson(const TrafficMetricsList& list, std::string_view api_versi
       {"resource", ReferenceJson(list.resource)},
       {"items", std::move(items)},
   };
-  // The spec's list examples: `selector: {matchLabels: {app: foo}}`.
-  if (list.selector) {
-    nlohmann::json selector = nlohmann::json::object();
-    if (!list.selector->match_labels.empty()) selector["matchLabels"] = list.selector->match_labels;
-    for (const auto& r : list.selector->match_expressions) {
-      nlohmann::json e = {{"key", r.key}, {"operator", r.op}};
-      if (!r.values.empty()) e["values"] = r.values;
-      selector["matchExpressions"].push_back(std::move(e));
-    }
-    out["selector"] = std::move(selector);
+  if (list.selector) out["selector"] = SelectorJson(*list.selector);
+  return out;
+}
+
+std::string ToJsonText(const TrafficMetricsList& list, std::string_view api_version) {
+  // The members in the order the tree writes them (its objects keep their keys sorted).
+  std::string out = "{\"apiVersion\":" + Dump(api_version) + ",\"items\":[";
+  bool first = true;
+  for (const auto& item : list.items) {
+    if (!first) out += ',';
+    first = false;
+    out += Dump(ToJson(item, api_version));
   }
+  out += "],\"kind\":\"TrafficMetricsList\",\"metadata\":{},\"resource\":";
+  out += Dump(ReferenceJson(list.resource));
+  if (list.selector) {
+    out += ",\"selector\":";
+    out += Dump(SelectorJson(*list.selector));
+  }
+  out += '}';
   return out;
 }
 

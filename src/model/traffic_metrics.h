@@ -118,4 +118,9 @@ struct TrafficMetricsList {
 nlohmann::json ToJson(const TrafficMetrics& tm, std::string_view api_version);
 nlohmann::json ToJson(const TrafficMetricsList& list, std::string_view api_version);
 
+// The list's JSON text, exactly `ToJson(list, api_version).dump()` with invalid UTF-8 replaced by
+// U+FFFD, written one item at a time: a list of 10,000 pods never exists as one document tree,
+// which would take several times the answer's size.
+std::string ToJsonText(const TrafficMetricsList& list, std::string_view api_version);
+
 }  // namespace smi::model

@@ -23,6 +23,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,13 @@ struct CacheOptions {
   std::chrono::milliseconds ttl{5000};
   // At most this many answers are kept; the oldest go first.
   size_t max_entries = 1024;
+  // At most this much weight of answers is kept (Hooks::weight: for Prometheus answers, their
+  // samples), the oldest going first; an answer heavier than this on its own is not kept at all.
+  // Answers are kept after their request is done, so without this bound a few seconds of
+  // cluster-wide answers at 10,000 pods would hold several hundred megabytes. 100,000 samples
+  // decoded take about 60 MB; a namespace of 500 pods answers about 14,000, every pod of a
+  // 10,000-pod cluster about 270,000 (which is then asked again rather than kept).
+  size_t max_weight = 100'000;
 };
 
 template <typename Result>
@@ -58,6 +66,8 @@ class QueryCoalescer {
   struct Hooks {
     // Whether a successful answer may be cached (not, say, a partial one). Null: always.
     std::function<bool(const Result&)> cacheable;
+    // What keeping an answer costs, against CacheOptions::max_weight. Null: nothing.
+    std::function<size_t(const Result&)> weight;
     // Whether an answer carried warnings, for the metrics. Null: never.
     std::function<bool(const Result&)> has_warnings;
     // The metrics label of a fetch failure. Null: "unknown".
@@ -156,13 +166,23 @@ class QueryCoalescer {
       entry->done = true;
       entry->value = value;
       entry->error = error;
+      const size_t weight = !error && hooks_.weight ? hooks_.weight(*value) : 0;
       const bool keep = !error && options_.ttl > std::chrono::milliseconds::zero() &&
-                        options_.max_entries > 0 && (!hooks_.cacheable || hooks_.cacheable(*value));
+                        options_.max_entries > 0 && weight <= options_.max_weight &&
+                        (!hooks_.cacheable || hooks_.cacheable(*value));
       if (keep) {
         entry->id = ++last_id_;
         entry->expires = clock_.Monotonic() + options_.ttl;
+        entry->weight = weight;
+        kept_weight_ += weight;
         expiry_.emplace_back(entry->expires, key);
-        while (expiry_.size() > options_.max_entries) EraseFrontLocked();
+        // What expired while this answer was fetched goes now, not at the next question: an idle
+        // server holds no answer longer than it must.
+        ExpireLocked(clock_.Monotonic());
+        while (expiry_.size() > options_.max_entries || kept_weight_ > options_.max_weight) {
+          if (expiry_.empty()) break;
+          EraseFrontLocked();
+        }
       } else if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
         entries_.erase(it);
       }
@@ -181,6 +201,7 @@ class QueryCoalescer {
     std::exception_ptr error;
     SteadyClock::time_point expires{};
     uint64_t id = 0;  // set when the answer is kept
+    size_t weight = 0;
   };
 
   static int64_t Millis(TimePoint at) {
@@ -195,6 +216,7 @@ class QueryCoalescer {
     const auto& [expires, key] = expiry_.front();
     if (auto it = entries_.find(key);
         it != entries_.end() && it->second->done && it->second->expires == expires) {
+      kept_weight_ -= it->second->weight;
       entries_.erase(it);
     }
     expiry_.pop_front();
@@ -215,6 +237,7 @@ class QueryCoalescer {
   std::map<Key, std::shared_ptr<Entry>> entries_;  // in flight, and cached successes
   std::deque<std::pair<SteadyClock::time_point, Key>> expiry_;
   uint64_t last_id_ = 0;
+  size_t kept_weight_ = 0;
 };
 
 }  // namespace smi::sources

@@ -183,5 +183,35 @@ TEST(TrafficMetricsListJson, EmptyListAndSelector) {
       {"key":"tier","operator":"NotIn","values":["db"]},{"key":"canary","operator":"DoesNotExist"}]})"));
 }
 
+// The list's text, written item by item, is byte for byte the tree's own dump: empty lists,
+// edges, selectors, annotations, backends, and invalid UTF-8 a request echoed (U+FFFD).
+TEST(TrafficMetricsListJson, TextIsTheTreesOwnDump) {
+  const auto dump = [](const TrafficMetricsList& l) {
+    return ToJson(l, kV1alpha1).dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  TrafficMetricsList empty;
+  empty.resource = {"Deployment", "", "", ""};
+  EXPECT_EQ(ToJsonText(empty, kV1alpha1), dump(empty));
+
+  TrafficMetricsList list;
+  list.resource = {"Deployment", "emojivoto", "web", ""};
+  list.selector = ListSelector{{{"app", "we\xffb"}}, {{"tier", "In", {"a", "b"}}}};
+  TrafficMetrics a;
+  a.resource = {"Deployment", "emojivoto", "web", ""};
+  a.timestamp = SpecTimestamp();
+  a.edge.direction = Direction::kTo;
+  a.edge.resource = ObjectReference{"Unknown", "", "api.example.com", ""};
+  a.metrics = {{"p99_response_latency", "seconds", Quantity(12, -3)},
+               {"success_count", "", Quantity(7, 0)}};
+  a.annotations = {{"smi-spec.io/note", "x\"y"}};
+  TrafficMetrics b = a;
+  b.edge.resource.reset();
+  b.backend = Backend{"apex", "web-v2", 80};
+  list.items = {a, b, a};
+  const std::string text = ToJsonText(list, kV1alpha1);
+  EXPECT_EQ(text, dump(list));
+  EXPECT_NO_THROW((void)json::parse(text));
+}
+
 }  // namespace
 }  // namespace smi::model

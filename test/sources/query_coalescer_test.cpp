@@ -76,14 +76,17 @@ class FakeBackend {
 };
 
 struct Fixture {
-  explicit Fixture(milliseconds ttl = seconds(5), size_t max_entries = 1024)
+  explicit Fixture(milliseconds ttl = seconds(5), size_t max_entries = 1024,
+                   size_t max_weight = 100'000)
       : registry(std::make_shared<::prometheus::Registry>()),
         metrics(std::make_shared<SourceMetrics>(registry)),
-        coalescer(CacheOptions{ttl, max_entries}, metrics, MakeHooks(), clock) {}
+        coalescer(CacheOptions{ttl, max_entries, max_weight}, metrics, MakeHooks(), clock) {}
 
   static QueryCoalescer<Answer>::Hooks MakeHooks() {
     QueryCoalescer<Answer>::Hooks hooks;
     hooks.cacheable = [](const Answer& a) { return !a.partial; };
+    // An answer weighs as much as its query is long (the text before '@').
+    hooks.weight = [](const Answer& a) { return a.text.find('@'); };
     hooks.has_warnings = [](const Answer& a) { return a.partial; };
     hooks.error_reason = [](std::exception_ptr) { return std::string("unreachable"); };
     hooks.wait_timeout = [] {
@@ -258,6 +261,46 @@ TEST(QueryCoalescer, ABurstOfDistinctQueriesKeepsOnlyTheLimit) {
   EXPECT_EQ(f.Metric(R"(smi_prometheus_queries_total{outcome="cached"})"), 4);
   f.Get("q95");
   EXPECT_EQ(f.backend.calls(), 101);
+}
+
+// Kept answers weigh at most max_weight together: the oldest go first, and an answer heavier
+// than the bound on its own is shared with the callers that joined it but never kept.
+TEST(QueryCoalescer, KeptAnswersWeighAtMostTheBound) {
+  Fixture f(seconds(5), /*max_entries=*/1024, /*max_weight=*/10);
+  f.Get("aaaa");  // 4
+  f.Get("bbbb");  // 8
+  f.Get("cccc");  // 12 > 10: "aaaa" goes
+  EXPECT_EQ(f.backend.calls(), 3);
+  f.Get("bbbb");
+  f.Get("cccc");
+  EXPECT_EQ(f.backend.calls(), 3);
+  f.Get("aaaa");  // asked again; "bbbb" goes
+  EXPECT_EQ(f.backend.calls(), 4);
+  f.Get("bbbb");
+  EXPECT_EQ(f.backend.calls(), 5);
+
+  f.Get("heavier-than-ten");
+  f.Get("heavier-than-ten");
+  EXPECT_EQ(f.backend.calls(), 7);
+  uint64_t id = 1;
+  f.coalescer.Get(
+      "heavier-than-ten", kAt, SteadyClock::now() + seconds(30),
+      [&f](const std::string& q, TimePoint t) { return f.backend.Fetch(q, t); }, &id);
+  EXPECT_EQ(id, 0u);
+  // What was kept before stays kept: the heavy answer took nothing's place.
+  f.Get("aaaa");
+  f.Get("bbbb");
+  EXPECT_EQ(f.backend.calls(), 8);
+}
+
+// An expired answer no longer counts against the bound.
+TEST(QueryCoalescer, AnExpiredAnswerNoLongerWeighs) {
+  Fixture f(seconds(5), /*max_entries=*/1024, /*max_weight=*/10);
+  f.Get("aaaaaaaa");  // 8
+  f.clock.Advance(seconds(6));
+  f.Get("bbbbbbbb");  // 8: fits only because "aaaaaaaa" expired
+  f.Get("bbbbbbbb");
+  EXPECT_EQ(f.backend.calls(), 2);
 }
 
 // What the API's answer cache relies on: an id names one kept answer, Holds says whether the

@@ -18,6 +18,7 @@ QueryCoalescer<QueryResult>::Hooks Hooks(const PrometheusClient& client) {
   QueryCoalescer<QueryResult>::Hooks hooks;
   // A partial answer (Thanos, Mimir) says so in warnings: pass it on, but ask again next time.
   hooks.cacheable = [](const QueryResult& r) { return r.warnings.empty(); };
+  hooks.weight = [](const QueryResult& r) { return r.samples.size(); };
   hooks.has_warnings = [](const QueryResult& r) { return !r.warnings.empty(); };
   hooks.error_reason = [](std::exception_ptr error) -> std::string {
     try {
