@@ -17,7 +17,9 @@
 # about 0.13 core per 1,000 targets and would starve the others on a small machine), INTERVAL (scrape interval of both, default 10s), RETENTION (the server's
 # --sidecar-retention, default its own 5m), MEASURE (seconds measured after the warm-up,
 # default 300), WARMUP (seconds after the server's first full round of scrapes, default 60),
-# SERVER_ARGS (extra server flags, split on spaces), JOBS (build jobs, default 2).
+# SERVER_ARGS (extra server flags, split on spaces), SMI_SERVER (a server binary to measure
+# instead of the one built here, e.g. an older build for a before/after table), JOBS (build
+# jobs, default 2).
 # Goals (issue: sidecar mode): 10,000 pods within 0.25 core; at least 10x less CPU and memory per
 # pod than Prometheus in the same run; at most 50 KB per pod at the default retention; a
 # single-deployment GET under 5 ms at 10,000 pods.
@@ -138,7 +140,7 @@ for pods in "${sizes[@]}"; do
   [[ -n ${SERVER_ARGS:-} ]] && read -ra extra <<<"$SERVER_ARGS"
   retention=()
   [[ -n ${RETENTION:-} ]] && retention=(--sidecar-retention "$RETENTION")
-  "$build/smi-metrics-server" --bind-address 127.0.0.1 --secure-port "$server_port" \
+  "${SMI_SERVER:-$build/smi-metrics-server}" --bind-address 127.0.0.1 --secure-port "$server_port" \
     --source sidecars --sidecar-interval "$interval" "${retention[@]}" \
     --kube-objects "$dir/kube-objects.json" --write-kubeconfig "$dir/kubeconfig" \
     --answer-cache-entries 0 "${extra[@]}" >"$dir/server.log" 2>&1 &

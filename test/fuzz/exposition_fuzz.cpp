@@ -60,6 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     smi::fuzz::Fail("the store and the parser disagree", text);
   }
   if (r1.ok != r2.ok) smi::fuzz::Fail("the same body parsed differently", text);
+  // The second scrape reads the lines the first one checked by their known paths (kept series,
+  // and texts of families not kept): it must count every sample line as the full path did.
+  if (r1.ok && r2.samples_seen != r1.samples_seen) {
+    smi::fuzz::Fail("the known paths counted other samples than the full path", text);
+  }
   for (const std::string& metric : retained.metrics) {
     store.Select(metric, 0, 30'000, nullptr,
                  [&](const LabelSet&, const std::vector<Sample>& samples) {

@@ -279,6 +279,19 @@ std::optional<double> ParseExpositionValue(std::string_view text) {
   }
   const std::string_view rest = text.substr(i);
   if (rest.empty()) return std::nullopt;
+  // Most values are small integers: up to 15 digits the integer is exact in a double, the very
+  // value from_chars would give.
+  if (rest.size() <= 15) {
+    uint64_t integer = 0;
+    size_t k = 0;
+    for (; k < rest.size() && IsDigit(rest[k]); ++k) {
+      integer = integer * 10 + static_cast<uint64_t>(rest[k] - '0');
+    }
+    if (k == rest.size()) {
+      const auto value = static_cast<double>(integer);
+      return negative ? -value : value;
+    }
+  }
   constexpr double kInf = std::numeric_limits<double>::infinity();
   if (!IsDigit(rest[0]) && rest[0] != '.') {
     if (EqualsIgnoreCase(rest, "inf") || EqualsIgnoreCase(rest, "infinity")) {
@@ -523,12 +536,14 @@ MetricType ExpositionParser::FamilyType(std::string_view name, bool* created) {
   return type;
 }
 
-bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t number,
-                                        const SinkRef& sink, std::optional<std::string>& error) {
-  // Only `name{...} value` or `name value`: the value is the last token, the series text what
-  // comes before it without the blanks. A line with a timestamp or an exemplar has another last
-  // token, so what comes before it is no series text the caller holds, and the line takes the
-  // full path; so does one whose name is quoted inside the braces.
+namespace {
+
+// A sample line read as `series value`: the value is the last token, the series text what comes
+// before it without the blanks. False when the line has no such form (one token only, or a
+// quoted name first). A line with a timestamp or an exemplar has another last token, so that
+// its "series text" is one no valid line has as its series.
+bool SplitLastToken(std::string_view line, size_t i, std::string_view* series,
+                    std::string_view* value) {
   if (!IsMetricNameStart(line[i])) return false;
   size_t end = line.size();
   while (end > i && IsBlank(line[end - 1])) --end;
@@ -537,20 +552,38 @@ bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t 
   size_t series_end = value_begin;
   while (series_end > i && IsBlank(line[series_end - 1])) --series_end;
   if (series_end == i) return false;
-  const std::string_view series = line.substr(i, series_end - i);
-  const uint64_t hash = HashBytes(series);
-  if (!known_(hash)) return false;
+  *series = line.substr(i, series_end - i);
+  *value = line.substr(value_begin, end - value_begin);
+  return true;
+}
 
-  size_t name_end = i;
-  while (name_end < series_end && IsMetricNameChar(line[name_end])) ++name_end;
-  const std::string_view metric = line.substr(i, name_end - i);
-  const std::string_view value_token = line.substr(value_begin, end - value_begin);
+}  // namespace
+
+bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t number,
+                                        const SinkRef& sink, std::optional<std::string>& error) {
+  // Only `name{...} value` or `name value` (SplitLastToken): a line with a timestamp or an
+  // exemplar has no series text the caller holds, and takes the full path; so does one whose
+  // name is quoted inside the braces.
+  std::string_view series;
+  std::string_view value_token;
+  if (!SplitLastToken(line, i, &series, &value_token)) return false;
+  const uint64_t hash = HashBytes(series);
+  const uint32_t known_id = known_(hash);
+  if (known_id == kUnknown) return false;
+
   const std::optional<double> value = ParseExpositionValue(value_token);
   if (!value) {
     error = "invalid value " + Describe(value_token);
     return true;
   }
   ++samples_seen_;
+  if (known_id == kUnkept) {
+    if (unkept_) unkept_(hash, false);
+    return true;
+  }
+  size_t name_end = i;
+  while (name_end < i + series.size() && IsMetricNameChar(line[name_end])) ++name_end;
+  const std::string_view metric = line.substr(i, name_end - i);
   if (!Keeps(metric)) return true;
   bool created = false;
   const MetricType type = FamilyType(metric, &created);
@@ -563,6 +596,7 @@ bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t 
   sample.line = number;
   sample.known = true;
   sample.series_hash = hash;
+  sample.known_id = known_id;
   ++samples_kept_;
   sink(sample);
   return true;
@@ -656,6 +690,7 @@ std::optional<std::string> ExpositionParser::ParseSample(std::string_view line, 
   const std::optional<double> value = ParseExpositionValue(value_token);
   if (!value) return "invalid value " + Describe(value_token);
   i = SkipBlanks(line, i);
+  const bool plain = i == n;  // no timestamp, no exemplar
   if (i < n && line[i] != '#') {
     const size_t ts_begin = i;
     while (i < n && !IsBlank(line[i])) ++i;
@@ -719,7 +754,19 @@ std::optional<std::string> ExpositionParser::ParseSample(std::string_view line, 
   }
 
   ++samples_seen_;
-  if (!Keeps(metric)) return std::nullopt;
+  if (!Keeps(metric)) {
+    // The line is valid: the caller may let the next scrape's same text skip all but the value,
+    // provided that the known path would read this very line as this series and value.
+    std::string_view known_series;
+    std::string_view known_value;
+    if (unkept_ && plain && !name.quoted &&
+        SplitLastToken(line, series_begin, &known_series, &known_value) &&
+        known_series.data() == line.data() + series_begin &&
+        known_series.size() == series_end - series_begin && known_value == value_token) {
+      unkept_(HashBytes(known_series), true);
+    }
+    return std::nullopt;
+  }
   bool created = false;
   const MetricType type = FamilyType(metric, &created);
   if (created) return std::nullopt;  // a start time, not data

@@ -30,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "sources/sidecars/flat_index.h"
@@ -67,6 +68,9 @@ struct ExpositionSample {
   // line was not taken apart, `labels` is empty, and `series_hash` is HashBytes(series).
   bool known = false;
   uint64_t series_hash = 0;
+  // When `known`: what the caller's `known` returned for it when that was an id (a
+  // predicate's `true` is 0), so that the sink need not look the series up again.
+  uint32_t known_id = 0;
 };
 
 struct ExpositionError {
@@ -77,6 +81,11 @@ struct ExpositionError {
 
 class ExpositionParser {
  public:
+  // What a `known` that returns ids returns for a text it does not hold, and for one it was
+  // given as a line of a family not kept (Parse with `unkept`).
+  static constexpr uint32_t kUnknown = UINT32_MAX;
+  static constexpr uint32_t kUnkept = UINT32_MAX - 1;
+
   // Only samples whose metric name is in `keep` reach the sink; empty: every sample does.
   explicit ExpositionParser(std::vector<std::string> keep = {});
 
@@ -92,11 +101,31 @@ class ExpositionParser {
   // series text, blanks and a value is then not taken apart again (the same bytes were checked
   // when the series was first seen), and reaches the sink with `known` set and no labels. A
   // scrape repeats nearly every line of the one before, so this skips most of the work.
+  // known may also return a uint32_t id, kUnknown when it does not hold the text: the sink then
+  // gets that id as ExpositionSample::known_id.
   template <class Sink, class Known>
   std::optional<ExpositionError> Parse(std::string_view text, Sink&& sink, Known&& known) {
     known_ = KnownRef(known);
     auto error = ParseText(text, SinkRef(sink));
     known_ = {};
+    return error;
+  }
+  // The same for the lines of families not kept, which are most of a real proxy's payload:
+  // unkept(uint64_t hash, bool fresh) is called for every valid sample line of such a family
+  // that has the form `series value` (no timestamp, no exemplar, an unquoted metric name), with
+  // the HashBytes of its series text: fresh when the line was taken apart. When known(hash)
+  // later returns kUnkept for such a text, a line that is that text, blanks and a value has only
+  // its value checked, and is reported to unkept with fresh false (so that the caller can count
+  // the texts still written). A caller answers kUnkept only for texts it was given through
+  // unkept.
+  template <class Sink, class Known, class Unkept>
+  std::optional<ExpositionError> Parse(std::string_view text, Sink&& sink, Known&& known,
+                                       Unkept&& unkept) {
+    known_ = KnownRef(known);
+    unkept_ = UnkeptRef(unkept);
+    auto error = ParseText(text, SinkRef(sink));
+    known_ = {};
+    unkept_ = {};
     return error;
   }
 
@@ -128,13 +157,34 @@ class ExpositionParser {
     template <class F>
     explicit KnownRef(F& f)
         : object_(const_cast<void*>(static_cast<const void*>(&f))),
-          call_([](void* o, uint64_t h) -> bool { return (*static_cast<F*>(o))(h); }) {}
+          call_([](void* o, uint64_t h) -> uint32_t {
+            if constexpr (std::is_same_v<decltype((*static_cast<F*>(o))(h)), bool>) {
+              return (*static_cast<F*>(o))(h) ? 0 : kUnknown;
+            } else {
+              return static_cast<uint32_t>((*static_cast<F*>(o))(h));
+            }
+          }) {}
     explicit operator bool() const { return call_ != nullptr; }
-    bool operator()(uint64_t h) const { return call_(object_, h); }
+    uint32_t operator()(uint64_t h) const { return call_(object_, h); }
 
    private:
     void* object_ = nullptr;
-    bool (*call_)(void*, uint64_t) = nullptr;
+    uint32_t (*call_)(void*, uint64_t) = nullptr;
+  };
+
+  class UnkeptRef {
+   public:
+    UnkeptRef() = default;
+    template <class F>
+    explicit UnkeptRef(F& f)
+        : object_(const_cast<void*>(static_cast<const void*>(&f))),
+          call_([](void* o, uint64_t h, bool fresh) { (*static_cast<F*>(o))(h, fresh); }) {}
+    explicit operator bool() const { return call_ != nullptr; }
+    void operator()(uint64_t h, bool fresh) const { call_(object_, h, fresh); }
+
+   private:
+    void* object_ = nullptr;
+    void (*call_)(void*, uint64_t, bool) = nullptr;
   };
 
   // A string token as found in the line: where it is, and whether it needs unescaping.
@@ -173,6 +223,7 @@ class ExpositionParser {
   const Family* FindFamily(std::string_view name) const;
 
   KnownRef known_;                 // during a Parse with `known`
+  UnkeptRef unkept_;               // during a Parse with `unkept`
   std::vector<std::string> keep_;  // sorted
   bool float_timestamps_ = false;  // the body ends with `# EOF`: OpenMetrics timestamps allowed
   bool line_continues_ = false;    // the current line ended with a newline (not the input)

@@ -91,9 +91,40 @@ void TimeRing::PopFront() {
   --count_;
 }
 
+void TextHashSet::Insert(uint64_t hash) {
+  // Up to seven eighths full: lookups nearly always find their text (misses go to the series'
+  // own index first), and the set costs little more than its 8-byte hashes.
+  if ((size_ + 1) * 8 > slots_.size() * 7) {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(8, old.size() * 2), 0);
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const uint64_t key : old) {
+      if (key != 0) Insert(key);
+    }
+  }
+  const uint64_t key = Key(hash);
+  for (size_t i = key & mask_;; i = (i + 1) & mask_) {
+    if (slots_[i] == key) return;
+    if (slots_[i] == 0) {
+      slots_[i] = key;
+      ++size_;
+      return;
+    }
+  }
+}
+
+void TextHashSet::Clear() {
+  std::vector<uint64_t>().swap(slots_);
+  mask_ = 0;
+  size_ = 0;
+}
+
 void StagedScrape::Reset(size_t slots) {
   has_value.assign(slots, 0);
   values.resize(slots);
+  unkept_fresh.clear();
+  unkept_lines = 0;
   respelled.clear();
   pending.clear();
   pending_by_hash.clear();
@@ -127,8 +158,9 @@ uint64_t Target::CanonicalHash(const Series& s) const {
 void Target::Stage(const ExpositionSample& sample, StagedScrape& staged) const {
   if (sample.name == "up") return;  // the target's own `up` has that name
   const uint64_t text_hash = sample.known ? sample.series_hash : HashBytes(sample.series);
-  uint32_t slot =
-      by_text_.Find(text_hash, [&](uint32_t id) { return series_[id].raw_hash == text_hash; });
+  uint32_t slot = sample.known ? sample.known_id : by_text_.Find(text_hash, [&](uint32_t id) {
+    return series_[id].raw_hash == text_hash;
+  });
   size_t extra = SIZE_MAX;
   if (slot == kNoId) {
     // The canonical form: labels sorted by name; an empty value is no label, unless it hides a
@@ -315,6 +347,10 @@ void Target::Commit(int64_t t_ms, bool up, StagedScrape* staged, int64_t cutoff_
   const uint32_t seq = next_seq_ - 1;
   const size_t existing = series_.size();
   if (staged != nullptr) {
+    // Texts no longer written stay until they outnumber those still written by half: then all
+    // are forgotten, and the next scrape takes its lines apart once more.
+    if (unkept_.size() > staged->unkept_lines + staged->unkept_lines / 2 + 16) unkept_.Clear();
+    for (const uint64_t text_hash : staged->unkept_fresh) unkept_.Insert(text_hash);
     for (const auto& [slot, text_hash] : staged->respelled) {
       Series& s = series_[slot];
       if (s.raw_hash == text_hash) continue;
@@ -577,7 +613,7 @@ Target::Usage Target::GetUsage() const {
   usage.series = live_;
   usage.bytes = sizeof(Target) + id_.capacity() + pool_.bytes() + lists_.bytes() +
                 series_.capacity() * sizeof(Series) + free_slots_.capacity() * sizeof(uint32_t) +
-                by_text_.bytes() + by_identity_.bytes() + times_.bytes() +
+                by_text_.bytes() + unkept_.bytes() + by_identity_.bytes() + times_.bytes() +
                 by_metric_.capacity() * sizeof(by_metric_[0]);
   for (const auto& [name, value] : labels_.items()) {
     usage.bytes += sizeof(name) + sizeof(value) + name.capacity() + value.capacity();

@@ -33,6 +33,7 @@
 namespace smi::sources::sidecars {
 
 inline constexpr uint32_t kNoId = FlatIndex::kNone;
+static_assert(kNoId == ExpositionParser::kUnknown, "KnownSlot answers the parser's `known`");
 
 // Strings stored once, named by dense ids.
 class StringPool {
@@ -65,6 +66,30 @@ class LabelLists {
   std::vector<uint32_t> words_;
   std::vector<std::pair<uint32_t, uint32_t>> spans_;  // offset, number of words
   FlatIndex index_;
+};
+
+// A set of 64-bit text hashes (open addressing, 8 bytes a slot, at most 7/8 full): the series
+// texts of a target's lines of families not kept, which the parser has checked once.
+class TextHashSet {
+ public:
+  bool Contains(uint64_t hash) const {
+    if (slots_.empty()) return false;
+    const uint64_t key = Key(hash);
+    for (size_t i = key & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+  void Insert(uint64_t hash);
+  void Clear();
+  size_t size() const { return size_; }
+  size_t bytes() const { return slots_.capacity() * sizeof(uint64_t); }
+
+ private:
+  static uint64_t Key(uint64_t hash) { return hash == 0 ? 1 : hash; }  // 0 marks a free slot
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
 };
 
 // A series' `le` or `quantile` label, kept apart from its label list so that the buckets of one
@@ -119,6 +144,9 @@ struct StagedScrape {
   std::vector<double> values;                            // per existing slot
   std::vector<std::pair<uint32_t, uint64_t>> respelled;  // slot, hash of its new spelling
   std::vector<PendingSeries> pending;
+  // Lines of families not kept: the texts taken apart (to remember), and how many there were.
+  std::vector<uint64_t> unkept_fresh;
+  size_t unkept_lines = 0;
   std::unordered_map<uint64_t, uint32_t> pending_by_hash;
   std::unordered_set<std::string> pending_keys;
   size_t kept = 0;
@@ -162,15 +190,26 @@ class Target {
   size_t slot_count() const { return series_.size(); }
   // Whether a series of this target was written as the text whose HashBytes is `raw_hash`
   // (the parser then need not take such a line apart again).
-  bool Knows(uint64_t raw_hash) const {
-    return by_text_.Find(raw_hash, [&](uint32_t id) { return series_[id].raw_hash == raw_hash; }) !=
-           kNoId;
+  bool Knows(uint64_t raw_hash) const { return KnownSlot(raw_hash) != kNoId; }
+  // What the parser's `known` answers for a text: its series' slot, ExpositionParser::kUnkept
+  // for a checked line of a family not kept, or kNoId.
+  uint32_t Known(uint64_t raw_hash) const {
+    const uint32_t slot = KnownSlot(raw_hash);
+    if (slot == kNoId && unkept_.Contains(raw_hash)) return ExpositionParser::kUnkept;
+    return slot;
   }
-  // Finds the sample's series (reads only; new series go to staged.pending).
+  // The slot of that series, or kNoId (ExpositionParser::kUnknown): what Stage takes back as
+  // ExpositionSample::known_id.
+  uint32_t KnownSlot(uint64_t raw_hash) const {
+    return by_text_.Find(raw_hash, [&](uint32_t id) { return series_[id].raw_hash == raw_hash; });
+  }
+  // Finds the sample's series (reads only; new series go to staged.pending). A `known` sample's
+  // known_id must be its KnownSlot.
   void Stage(const ExpositionSample& sample, StagedScrape& staged) const;
   // Appends one scrape at t_ms: the staged values (or nothing when `staged` is null: a failed
   // scrape), `up`, staleness markers for series that were present in the previous scrape and
-  // are not now; then forgets scrapes before cutoff_ms.
+  // are not now; then forgets scrapes before cutoff_ms. Remembers the staged texts of families
+  // not kept (forgetting them all when most are no longer written).
   void Commit(int64_t t_ms, bool up, StagedScrape* staged, int64_t cutoff_ms);
   // Staleness markers for every present series, `up` included, at t_ms.
   void Remove(int64_t t_ms);
@@ -232,8 +271,9 @@ class Target {
   LabelLists lists_;
   std::vector<Series> series_;
   std::vector<uint32_t> free_slots_;
-  FlatIndex by_text_;                                                  // raw_hash -> slot
-  FlatIndex by_identity_;                                              // CanonicalHash -> slot
+  FlatIndex by_text_;      // raw_hash -> slot
+  TextHashSet unkept_;     // texts of checked lines of families not kept
+  FlatIndex by_identity_;  // CanonicalHash -> slot
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> by_metric_;  // metric id -> slots
   TimeRing times_;
   uint32_t first_seq_ = 0;  // the seq of times_.front()

@@ -435,6 +435,82 @@ TEST(ExpositionParser, KnownSeriesLinesSkipTheirLabels) {
   EXPECT_EQ(keeping.samples_seen(), 1u);
 }
 
+// With `unkept`, the valid lines of families not kept that have the `series value` form are
+// reported with their series text's hash (fresh: taken apart); when `known` answers kUnkept for
+// such a text, the line has only its value checked: counted, not delivered, reported again
+// (not fresh). Lines with a timestamp or an exemplar are never reported.
+TEST(ExpositionParser, UnkeptFamiliesCheckOnlyTheValueOfLinesSeenBefore) {
+  const std::string unkept_text = "tcp_open_total{peer=\"dst\",tls=\"true\"}";
+  const std::string text =
+      "# TYPE tcp_open_total counter\n"
+      "tcp_open_total{peer=\"dst\",tls=\"true\"}  \t 7 \n"
+      "response_total{classification=\"success\"} 3\n"
+      "tcp_open_total{peer=\"src\"} 1 1700000000000\n"
+      "tcp_open_total{peer=\"exemplar\"} 1 # {trace_id=\"x\"} 1\n"
+      "{\"tcp.quoted\"} 2\n"
+      "tcp_close_total 4\n";
+  ExpositionParser parser({"response_total"});
+  std::vector<std::pair<uint64_t, bool>> reported;
+  const auto unkept = [&](uint64_t h, bool fresh) { reported.emplace_back(h, fresh); };
+  size_t delivered = 0;
+  const auto sink = [&](const ExpositionSample& s) {
+    ++delivered;
+    EXPECT_EQ(s.name, "response_total");
+  };
+  const auto unknown = [](uint64_t) { return ExpositionParser::kUnknown; };
+  ASSERT_FALSE(parser.Parse(text, sink, unknown, unkept).has_value());
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(parser.samples_seen(), 6u);
+  ASSERT_EQ(reported.size(), 2u) << "only lines of the `series value` form";
+  EXPECT_EQ(reported[0], std::make_pair(HashBytes(unkept_text), true));
+  EXPECT_EQ(reported[1], std::make_pair(HashBytes("tcp_close_total"), true));
+
+  // The next scrape: both texts come back as checked; every other line as before.
+  const auto known = [&](uint64_t h) {
+    return h == HashBytes(unkept_text) || h == HashBytes("tcp_close_total")
+               ? ExpositionParser::kUnkept
+               : ExpositionParser::kUnknown;
+  };
+  reported.clear();
+  delivered = 0;
+  ASSERT_FALSE(parser.Parse(text, sink, known, unkept).has_value());
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(parser.samples_seen(), 6u);
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[0], std::make_pair(HashBytes(unkept_text), false));
+  EXPECT_EQ(reported[1], std::make_pair(HashBytes("tcp_close_total"), false));
+
+  // A value that is no number is still an error on the fast path, at its line.
+  for (const std::string value : {"0x10", "1_000", "", "seven"}) {
+    const auto bad =
+        parser.Parse("# a comment\n" + unkept_text + " " + value + "\n", sink, known, unkept);
+    ASSERT_TRUE(bad.has_value()) << value;
+    EXPECT_EQ(bad->line, 2u);
+    EXPECT_NE(bad->message.find(value.empty() ? "expected a value" : "invalid value"),
+              std::string::npos)
+        << bad->message;
+  }
+  // A text that was never reported takes the full path: an error there is still found.
+  const auto duplicate =
+      parser.Parse("tcp_open_total{peer=\"a\",peer=\"b\"} 1\n", sink, known, unkept);
+  ASSERT_TRUE(duplicate.has_value());
+  EXPECT_NE(duplicate->message.find("duplicate label name"), std::string::npos);
+}
+
+// Integers are read exactly, as from_chars reads them, on both paths.
+TEST(ExpositionParser, IntegerValuesAreExact) {
+  for (const std::string token : {"0", "7", "-0", "+12", "999999999999999", "1000000000000000",
+                                  "9007199254740993", "123456789012345678901234567890"}) {
+    const std::optional<double> value = ParseExpositionValue(token);
+    ASSERT_TRUE(value.has_value()) << token;
+    const std::string digits = token[0] == '+' || token[0] == '-' ? token.substr(1) : token;
+    double expected = std::strtod(digits.c_str(), nullptr);  // the C library as the oracle
+    if (token[0] == '-') expected = -expected;
+    EXPECT_EQ(*value, expected) << token;
+    EXPECT_EQ(std::signbit(*value), std::signbit(expected)) << token;
+  }
+}
+
 TEST(ExpositionParser, MetricTypeNames) {
   EXPECT_EQ(MetricTypeName(MetricType::kCounter), "counter");
   EXPECT_EQ(MetricTypeName(MetricType::kHistogram), "histogram");

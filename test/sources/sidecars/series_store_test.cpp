@@ -150,6 +150,53 @@ TEST(SeriesStore, RepeatedSeriesTextsKeepTheirValues) {
             (std::vector<double>{10, 20, 30, 40}));
 }
 
+// Lines of families not kept are taken apart once and then only have their values checked. Each
+// scrape must still succeed or fail exactly as in a store that parses every line in full (a new
+// store per payload), with the same samples seen, when those families change between scrapes:
+// new texts, a bad value or a bad label set on a text seen before, texts that churn.
+TEST(SeriesStore, UnkeptFamiliesThatChangeBetweenScrapes) {
+  SeriesStore store = Store({"response_total"}, minutes(1));
+  const std::string kept = "response_total{classification=\"success\"} ";
+  std::vector<std::string> payloads = {
+      kept + "1\ntcp_open_total{peer=\"x\"} 5\ntcp_close_total 1\n",
+      kept + "2\ntcp_open_total{peer=\"x\"} 6\ntcp_open_total{peer=\"y\"} 1\ntcp_close_total 1\n",
+      kept + "3\ntcp_open_total{peer=\"x\"} 0x7\n",                       // a bad value, text seen
+      kept + "4\ntcp_close_total Inf\ntcp_open_total{peer=\"x\"} 1 2\n",  // a timestamp
+      kept + "5\ntcp_open_total{peer=\"x\",peer=\"x\"} 1\n",  // a bad label set, new text
+      kept + "6\ntcp_open_total{peer=\"x\"}\n",               // no value
+      kept + "7\ntcp_close_total 1 # {trace_id=\"t\"} 1\ntcp_open_total{peer=\"x\"} 8\n",
+  };
+  for (int k = 0; k < 40; ++k) {  // every scrape writes texts never written before
+    std::string payload = kept + std::to_string(8 + k) + "\n";
+    for (int i = 0; i < 100; ++i) {
+      payload += "tcp_open_total{peer=\"p" + std::to_string(k * 100 + i) + "\"} 1\n";
+    }
+    payloads.push_back(std::move(payload));
+  }
+  std::vector<double> want;
+  size_t bytes_early = 0;
+  for (size_t k = 0; k < payloads.size(); ++k) {
+    const int64_t t = static_cast<int64_t>(k + 1) * 10'000;
+    SeriesStore fresh = Store({"response_total"}, minutes(1));
+    const IngestResult expected = fresh.Ingest("ns/p", kPod, t, payloads[k]);
+    const IngestResult got = store.Ingest("ns/p", kPod, t, payloads[k]);
+    EXPECT_EQ(got.ok, expected.ok)
+        << "scrape " << k << ": " << got.error << " / " << expected.error;
+    EXPECT_EQ(got.error, expected.error) << "scrape " << k;
+    EXPECT_EQ(got.samples_seen, expected.samples_seen) << "scrape " << k;
+    if (k == 17) bytes_early = store.GetStats().bytes;  // ten scrapes of new texts
+  }
+  for (size_t k = payloads.size() - 6; k < payloads.size(); ++k) {
+    want.push_back(static_cast<double>(k + 1));  // the value each payload's kept line has
+  }
+  const int64_t last = static_cast<int64_t>(payloads.size()) * 10'000;
+  const RangeResult totals = Range(store, "response_total", last - 50'000, last);
+  ASSERT_EQ(totals.size(), 1u);
+  EXPECT_EQ(Values(totals.begin()->second), want);
+  // Texts no longer written are forgotten: 40 scrapes of new texts cost no more than a few.
+  EXPECT_LT(store.GetStats().bytes, bytes_early + 8 * 1024);
+}
+
 TEST(SeriesStore, RangeIncludesBothEndsAndInstantIncludesTheLookbackStart) {
   SeriesStore store = Store();
   for (int i = 0; i <= 3; ++i) {
