@@ -354,8 +354,8 @@ int RunServer(const ServerFlags& flags) {
   const auto access = KubeAccess(flags);
   serving.client_ca_pem = ClientCa(flags, serving_ca_pem);
 
-  // One event loop for serving and, in sidecar mode, scraping; declared first, so that it
-  // outlives everything that has work queued on it.
+  // The event loop for serving (sidecar mode scrapes on a loop of its own: decision 23);
+  // declared first, so that it outlives everything that has work queued on it.
   boost::asio::io_context io(std::max(1, flags.io_threads));
   serving.io = &io;
   const auto cluster = StartClusterState(flags, access);
@@ -408,7 +408,7 @@ int RunServer(const ServerFlags& flags) {
   apiserver::HttpsServer server(serving, handler);
   StopOnSignal(server);
 
-  if (made.sidecars != nullptr) made.sidecars->Start(io);
+  if (made.sidecars != nullptr) made.sidecars->Start();
   Log("serving metrics.smi-spec.io on https://" + flags.bind_address + ":" +
       std::to_string(flags.secure_port) + " " + made.description + " (mesh profile " +
       flags.profile.name + ")");

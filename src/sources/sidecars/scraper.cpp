@@ -81,11 +81,9 @@ std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
 // What one scrape needs besides the connection; pooled, so that at most max_concurrent exist
 // and their capacity is reused from scrape to scrape instead of being kept per target.
 struct ScrapeBuffers {
-  // Reserved up front: Beast reads into the free capacity, so a small buffer would take a 40 KB
-  // body in 512-byte reads, one system call and one handler each.
-  ScrapeBuffers() { read.reserve(kReadChunk); }
-
+  // What Beast parses a body from that is not read straight into `body` (gzip, chunked).
   beast::flat_buffer read{kReadBufferLimit};
+  // The header and a plain body as received, or the body Beast's parser or the inflater put.
   std::string body;
   std::array<char, kGzipChunk> compressed;
   GzipInflater gzip;
@@ -228,6 +226,7 @@ class Target : public std::enable_shared_from_this<Target> {
     retried_ = false;
     header_done_ = false;
     used_ = 0;
+    body_begin_ = 0;
     gzip_ = false;
     buffers_ = impl_->TakeBuffers();
     deadline_.expires_after(impl_->options.timeout);
@@ -351,14 +350,18 @@ class Target : public std::enable_shared_from_this<Target> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(impl_->raw_limit);
     parser_->eager(false);  // the header alone first: OnHeader decides how to take the body
-    buffers_->read.clear();
+    raw_ = 0;
+    parsed_ = 0;
+    body_begin_ = 0;
+    body_end_ = 0;
+    direct_ = false;
     WaitReadable();
   }
 
   // The answer is read by this scrape's own loop rather than Beast's composed reads: one wait
-  // for the socket to be readable, then every byte it holds read at once without blocking and
-  // fed to the parser. Each composed read that completes at once goes round the event loop (and
-  // wakes an idle thread) on its own; an answer of ~80 KB took about six such rounds.
+  // for the socket to be readable, then every byte it holds read at once without blocking. Each
+  // composed read that completes at once goes round the event loop on its own; an answer of
+  // ~80 KB took about six such rounds.
   void WaitReadable() {
     socket_.async_wait(tcp::socket::wait_read,
                        [self = shared_from_this()](error_code ec) { self->OnReadable(ec); });
@@ -371,14 +374,91 @@ class Target : public std::enable_shared_from_this<Target> {
   void OnReadable(error_code ec) {
     if (timed_out_) return FinishTimeout();
     if (ec) return FinishReadError(ec);
+    if (!header_done_ || direct_) return ReadDirect();
+    ReadFramed();
+  }
+
+  // The header, and then a plain body of a known length, are read straight into the body
+  // buffer: the header is parsed where it lies and the body is handed to the sink where it
+  // was received, never copied. That is the common answer (a proxy's metrics, not
+  // compressed); every other one (gzip, chunked, up to the close) goes on in ReadFramed.
+  void ReadDirect() {
+    std::string& raw = buffers_->body;
+    error_code ec;
+    for (;;) {
+      // The header and whatever came with it: at most a read chunk, so that what follows the
+      // header always fits the framed path's buffer. Then the rest of the body, exactly.
+      const size_t want = direct_ ? body_end_ : raw_ + kReadChunk;
+      if (raw.size() < want) raw.resize(want);
+      const size_t n = socket_.read_some(asio::buffer(raw.data() + raw_, want - raw_), ec);
+      if (WouldBlock(ec)) return WaitReadable();
+      if (ec == asio::error::eof && direct_) {
+        return Finish(ScrapeError::kConnect, "the connection closed in the middle of the body");
+      }
+      if (ec == asio::error::eof) {
+        if (!parser_->got_some()) {
+          if (RetryOnFreshConnection()) return;
+          return FinishReadError(http::error::end_of_stream);
+        }
+        ec = {};
+        parser_->put_eof(ec);  // a header cut short
+        if (ec) return FinishReadError(ec);
+        return FinishReadError(http::error::partial_message);
+      }
+      if (ec) {
+        if (PeerClosed(ec) && !parser_->got_some() && RetryOnFreshConnection()) return;
+        return FinishReadError(ec);
+      }
+      raw_ += n;
+      if (direct_) {
+        if (raw_ >= body_end_) return DirectBodyDone();
+        continue;
+      }
+      parsed_ += parser_->put(asio::buffer(raw.data() + parsed_, raw_ - parsed_), ec);
+      if (ec == http::error::need_more) continue;
+      if (ec) return FinishReadError(ec);
+      if (!parser_->is_header_done()) continue;
+      if (!OnHeader()) return;
+      const auto length = parser_->content_length();
+      if (!gzip_ && length && !parser_->chunked()) {
+        direct_ = true;
+        body_begin_ = parsed_;
+        body_end_ = parsed_ + static_cast<size_t>(*length);
+        if (raw_ >= body_end_) return DirectBodyDone();
+        continue;
+      }
+      // Any other body goes through Beast's parser: what came after the header moves to the
+      // read buffer it parses from, and the body buffer is free for the body.
+      beast::flat_buffer& buffer = buffers_->read;
+      buffer.clear();
+      // Beast reads into the free capacity: a small buffer would take a body in 512-byte reads.
+      buffer.reserve(kReadChunk);
+      const size_t rest = raw_ - parsed_;
+      asio::buffer_copy(buffer.prepare(rest), asio::buffer(raw.data() + parsed_, rest));
+      buffer.commit(rest);
+      used_ = 0;
+      parser_->eager(true);
+      return ReadFramed();
+    }
+  }
+
+  void DirectBodyDone() {
+    used_ = body_end_ - body_begin_;
+    Finish(std::nullopt, {}, parser_->keep_alive() && raw_ == body_end_);
+  }
+
+  // Beast's parser takes the body from the read buffer into the body buffer (or, for gzip,
+  // into the inflater).
+  void ReadFramed() {
+    error_code ec;
     beast::flat_buffer& buffer = buffers_->read;
     for (;;) {
       // Parse what is buffered.
       while (buffer.size() > 0) {
-        if (header_done_) SetBodyBuffer();
+        SetBodyBuffer();
         const size_t used = parser_->put(buffer.data(), ec);
         buffer.consume(used);
-        if (header_done_ && !TakeBody()) return;
+        if (!TakeBody()) return;
         if (ec == http::error::need_buffer) {
           ec = {};
           continue;
@@ -388,33 +468,22 @@ class Target : public std::enable_shared_from_this<Target> {
           break;
         }
         if (ec) return FinishReadError(ec);
-        if (!header_done_ && parser_->is_header_done()) {
-          if (!OnHeader()) return;
-          parser_->eager(true);
-        }
-        if (header_done_ && parser_->is_done()) return BodyDone();
+        if (parser_->is_done()) return BodyDone();
         if (used == 0) break;
       }
-      if (header_done_ && parser_->is_done()) return BodyDone();
+      if (parser_->is_done()) return BodyDone();
       // Read what the socket holds.
       const size_t size = beast::read_size(buffer, kReadChunk);
       if (size == 0) return Finish(ScrapeError::kTooLarge, "the answer's header is too large");
       const size_t n = socket_.read_some(buffer.prepare(size), ec);
       if (WouldBlock(ec)) return WaitReadable();
       if (ec == asio::error::eof) {
-        if (!parser_->got_some()) {
-          if (RetryOnFreshConnection()) return;
-          return FinishReadError(http::error::end_of_stream);
-        }
         ec = {};
         parser_->put_eof(ec);  // the end of a body that runs to the close, or an answer cut short
         if (ec) return FinishReadError(ec);
         return BodyDone();
       }
-      if (ec) {
-        if (PeerClosed(ec) && !parser_->got_some() && RetryOnFreshConnection()) return;
-        return FinishReadError(ec);
-      }
+      if (ec) return FinishReadError(ec);
       buffer.commit(n);
     }
   }
@@ -562,7 +631,7 @@ class Target : public std::enable_shared_from_this<Target> {
       outcome.error = *error;
       outcome.message = std::move(message);
     } else {
-      outcome.body = std::string_view(buffers_->body.data(), used_);
+      outcome.body = std::string_view(buffers_->body.data() + body_begin_, used_);
       outcome.content_type = Sv(parser_->get()[http::field::content_type]);
     }
     long kept = -1;
@@ -643,6 +712,13 @@ class Target : public std::enable_shared_from_this<Target> {
   bool header_done_ = false;
   bool gzip_ = false;
   size_t used_ = 0;  // body bytes (decompressed) so far
+  // ReadDirect: bytes received into the body buffer, of them parsed as the header; where the
+  // body lies in it (a plain body of known length: direct_).
+  size_t raw_ = 0;
+  size_t parsed_ = 0;
+  size_t body_begin_ = 0;
+  size_t body_end_ = 0;
+  bool direct_ = false;
   size_t room_ = 0;  // size of the buffer handed to the parser for this read
   std::unique_ptr<ScrapeBuffers> buffers_;
   std::optional<http::response_parser<http::buffer_body>> parser_;

@@ -1,14 +1,18 @@
 #include "sources/sidecars/sidecar_source.h"
 
+#include <pthread.h>
 #include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
 #include <mutex>
+
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include <prometheus/gauge.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,6 +62,13 @@ struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
         // (the evaluation delay) and its first sample may be up to an interval before its start.
         store(options.retention + 2 * options.interval + std::chrono::seconds(10),
               RetainedOf(profile.spec())) {}
+
+  // Scraping's own event loop, run by one thread (Start to Stop). A concurrency hint of 1 lets
+  // Asio keep handlers posted from that thread in a private queue, without locks or wake-ups.
+  // First, so that it is destroyed last: the timer, the scraper's sockets and the handlers
+  // queued on it all belong to it.
+  boost::asio::io_context io{1};
+  std::thread thread;
 
   const kube::ClusterState& cluster;
   const prometheus::MeshProfile profile;
@@ -189,8 +200,10 @@ SidecarSource::SidecarSource(const kube::ClusterState& cluster, prometheus::Mesh
 
 SidecarSource::~SidecarSource() { Stop(); }
 
-void SidecarSource::Start(asio::io_context& io) {
+void SidecarSource::Start() {
   auto& s = *impl_;
+  if (s.thread.joinable() || s.stopped) return;
+  asio::io_context& io = s.io;
   ScraperOptions so;
   so.interval = s.options.interval;
   so.timeout = s.options.timeout;
@@ -209,12 +222,21 @@ void SidecarSource::Start(asio::io_context& io) {
   asio::post(io, [weak] {
     if (auto self = weak.lock()) self->Discover();
   });
+  s.thread = std::thread([&io] {
+    pthread_setname_np(pthread_self(), "smi-scrape");
+    // Runs until Stop: the work guard keeps it going while no timer or socket is armed.
+    auto work = asio::make_work_guard(io);
+    io.run();
+  });
 }
 
 void SidecarSource::Stop() {
   auto& s = *impl_;
   if (s.stopped.exchange(true)) return;
   if (s.scraper) s.scraper->Stop();
+  s.io.stop();
+  if (s.thread.joinable()) s.thread.join();
+  // No thread runs the loop any more: its objects may be touched from here.
   if (s.discovery_timer) s.discovery_timer->cancel();
 }
 

@@ -18,10 +18,6 @@
 #include "sources/prometheus/mesh_profile.h"
 #include "sources/traffic_source.h"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace smi::sources::sidecars {
 
 struct SidecarOptions {
@@ -47,10 +43,13 @@ class SidecarSource : public TrafficSource {
                 SidecarOptions options, const base::Clock& clock = base::DefaultClock());
   ~SidecarSource() override;
 
-  // Starts discovery and scraping on `io` (which must outlive the source, or Stop() must be
-  // called before it goes away).
-  void Start(boost::asio::io_context& io);
-  // Cancels discovery and scraping; no scrape is ingested after it returns.
+  // Starts discovery and scraping on an event loop of the source's own, run by one thread of
+  // its own (named "smi-scrape"): every scrape's I/O, parse and ingest happen there, so that
+  // no scrape wakes another thread (docs/decisions.md, decision 23). Serving stays on the
+  // server's loop and reads the store under its locks.
+  void Start();
+  // Cancels discovery and scraping and ends the thread; no scrape is ingested after it returns.
+  // Not from the scraping thread itself.
   void Stop();
 
   // Evaluates the profile's queries over the store at query.at. Throws SourceUnavailable before

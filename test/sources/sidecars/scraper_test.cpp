@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -287,6 +288,65 @@ TEST_F(ScraperTest, HonoursConnectionClose) {
   ASSERT_TRUE(WaitForScrapes("t", 3));
   for (const Seen& s : SeenOf("t")) EXPECT_TRUE(s.ok) << s.message;
   EXPECT_EQ(proxy.accepts(), proxy.requests());
+}
+
+// A plain body is read straight into the buffer the sink sees, and every other framing through
+// the HTTP parser: each must arrive whole, however the proxy cuts it into writes.
+TEST_F(ScraperTest, EveryFramingOfABodyArrivesWhole) {
+  const std::string body = Payload(40);
+  const std::string large = Payload(6000);  // ~300 KB: several reads into the body
+  // Header a byte at a time, then the body in three writes with pauses between them.
+  TestProxy pieces([&](TestProxy& p, int fd, const TestProxy::Request&) {
+    const std::string answer = TestProxy::Response(200, body);
+    const size_t header = answer.find("\r\n\r\n") + 4;
+    for (size_t i = 0; i < header; ++i) {
+      if (!TestProxy::Send(fd, answer.substr(i, 1))) return false;
+    }
+    const size_t third = body.size() / 3;
+    for (size_t at = header; at < answer.size(); at += third) {
+      if (!p.Hold(2ms) || !TestProxy::Send(fd, answer.substr(at, third))) return false;
+    }
+    return true;
+  });
+  TestProxy chunked([&](TestProxy&, int fd, const TestProxy::Request&) {
+    std::string answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const size_t half = body.size() / 2;
+    for (const std::string_view part :
+         {std::string_view(body).substr(0, half), std::string_view(body).substr(half)}) {
+      char size[32];
+      std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+      answer += size;
+      answer += part;
+      answer += "\r\n";
+    }
+    answer += "0\r\n\r\n";
+    return TestProxy::Send(fd, answer);
+  });
+  TestProxy to_close([&](TestProxy&, int fd, const TestProxy::Request&) {
+    TestProxy::Send(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body);
+    return false;
+  });
+  TestProxy empty(Answer(""));
+  TestProxy big(Answer(large));
+  Start(FastOptions(),
+        {TargetOf("pieces", pieces), TargetOf("chunked", chunked), TargetOf("to_close", to_close),
+         TargetOf("empty", empty), TargetOf("big", big)});
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const char* id : {"pieces", "chunked", "to_close", "empty", "big"}) {
+      if (seen_[id].size() < 3) return false;
+    }
+    return true;
+  }));
+  const std::map<std::string, std::string> expected = {
+      {"pieces", body}, {"chunked", body}, {"to_close", body}, {"empty", ""}, {"big", large}};
+  for (const auto& [id, want] : expected) {
+    for (const Seen& s : SeenOf(id)) {
+      EXPECT_TRUE(s.ok) << id << ": " << s.message;
+      EXPECT_EQ(s.body, want) << id;
+    }
+  }
+  EXPECT_EQ(pieces.accepts(), 1);  // kept alive across answers read in pieces
+  EXPECT_EQ(big.accepts(), 1);
 }
 
 // A proxy that trickles an answer it never finishes.
