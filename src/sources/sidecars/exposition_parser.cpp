@@ -581,12 +581,25 @@ bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t 
     if (unkept_) unkept_(hash, false);
     return true;
   }
-  size_t name_end = i;
-  while (name_end < i + series.size() && IsMetricNameChar(line[name_end])) ++name_end;
-  const std::string_view metric = line.substr(i, name_end - i);
-  if (!Keeps(metric)) return true;
+  // Samples of one family mostly come together: a line that starts with the name FamilyType
+  // last answered for (always a kept one) is of that family, without scanning the name again.
+  std::string_view metric;
   bool created = false;
-  const MetricType type = FamilyType(metric, &created);
+  MetricType type;
+  const size_t cached = type_cache_name_.size();
+  if (type_cache_valid_ && series.size() >= cached &&
+      std::memcmp(series.data(), type_cache_name_.data(), cached) == 0 &&
+      (series.size() == cached || !IsMetricNameChar(series[cached]))) {
+    metric = series.substr(0, cached);
+    type = type_cache_type_;
+    created = type_cache_created_;
+  } else {
+    size_t name_end = i;
+    while (name_end < i + series.size() && IsMetricNameChar(line[name_end])) ++name_end;
+    metric = line.substr(i, name_end - i);
+    if (!Keeps(metric)) return true;
+    type = FamilyType(metric, &created);
+  }
   if (created) return true;
   ExpositionSample sample;
   sample.name = metric;

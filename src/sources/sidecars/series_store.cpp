@@ -196,7 +196,7 @@ IngestResult SeriesStore::Impl::Commit(const std::string& id, const LabelSet& la
   staged.Reset(target->slot_count());
   const auto error = scratch.parser.Parse(
       *payload, [&](const ExpositionSample& sample) { target->Stage(sample, staged); },
-      [&](uint64_t series_hash) { return target->Known(series_hash); },
+      [&](uint64_t series_hash) { return target->Known(series_hash, staged.next_slot); },
       [&](uint64_t series_hash, bool fresh) {
         ++staged.unkept_lines;
         if (fresh) staged.unkept_fresh.push_back(series_hash);

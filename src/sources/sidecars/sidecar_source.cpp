@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
-#include <map>
 #include <mutex>
 
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include <prometheus/gauge.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -82,8 +82,8 @@ struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
 
   // Held across a whole ingest, so that a target removed by discovery gets no sample after its
   // removal.
-  std::mutex mu;                          // guards the members below
-  std::map<std::string, Target> targets;  // by id
+  std::mutex mu;                                    // guards the members below
+  std::unordered_map<std::string, Target> targets;  // by id (looked up once per scrape)
   uint64_t seen_version = 0;
   int64_t last_compaction_ms = 0;
   std::set<std::string> failing;         // targets whose last payload did not parse (logged once)
@@ -126,7 +126,7 @@ struct SidecarSource::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(mu);
       if (!discovered || snapshot->version() != seen_version) {
         std::vector<Target> next = MeshedTargets(*profile.spec().sidecars, job, *snapshot);
-        std::map<std::string, Target> by_id;
+        std::unordered_map<std::string, Target> by_id;
         for (auto& t : next) by_id.emplace(t.scrape.id, std::move(t));
         for (const auto& [id, old] : targets) {
           auto it = by_id.find(id);

@@ -127,6 +127,7 @@ void StagedScrape::Reset(size_t slots) {
   unkept_lines = 0;
   respelled.clear();
   pending.clear();
+  next_slot = 1;
   pending_by_hash.clear();
   pending_keys.clear();
   kept = 0;

@@ -144,6 +144,7 @@ struct StagedScrape {
   std::vector<double> values;                            // per existing slot
   std::vector<std::pair<uint32_t, uint64_t>> respelled;  // slot, hash of its new spelling
   std::vector<PendingSeries> pending;
+  uint32_t next_slot = 1;  // Target::Known's guess for the next known line (the slot after `up`)
   // Lines of families not kept: the texts taken apart (to remember), and how many there were.
   std::vector<uint64_t> unkept_fresh;
   size_t unkept_lines = 0;
@@ -192,11 +193,23 @@ class Target {
   // (the parser then need not take such a line apart again).
   bool Knows(uint64_t raw_hash) const { return KnownSlot(raw_hash) != kNoId; }
   // What the parser's `known` answers for a text: its series' slot, ExpositionParser::kUnkept
-  // for a checked line of a family not kept, or kNoId.
-  uint32_t Known(uint64_t raw_hash) const {
+  // for a checked line of a family not kept, or kNoId. `next` is where the series of the line
+  // before ended (StagedScrape::next_slot): an exporter writes its lines in the same order
+  // every time, and a target's series took their slots in the order of its first scrape, so
+  // the slot after it is tried first, without a lookup. Texts are unique among live series,
+  // so a match there is the slot the lookup would find.
+  uint32_t Known(uint64_t raw_hash, uint32_t& next) const {
+    if (next < series_.size()) {
+      const Series& s = series_[next];
+      if (s.raw_hash == raw_hash && !s.free()) return next++;
+    }
     const uint32_t slot = KnownSlot(raw_hash);
-    if (slot == kNoId && unkept_.Contains(raw_hash)) return ExpositionParser::kUnkept;
-    return slot;
+    if (slot != kNoId) {
+      next = slot + 1;
+      return slot;
+    }
+    if (unkept_.Contains(raw_hash)) return ExpositionParser::kUnkept;
+    return kNoId;
   }
   // The slot of that series, or kNoId (ExpositionParser::kUnknown): what Stage takes back as
   // ExpositionSample::known_id.
