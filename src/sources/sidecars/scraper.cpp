@@ -102,19 +102,50 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
         clock(c),
         registry(options.registry ? options.registry : std::make_shared<::prometheus::Registry>()),
         metrics(*registry),
-        raw_limit(options.max_body_bytes + options.max_body_bytes / 8 + 64 * 1024) {
+        raw_limit(options.max_body_bytes + options.max_body_bytes / 8 + 64 * 1024),
+        beat(BeatOf(options)),
+        beats(static_cast<size_t>(std::max<SteadyClock::rep>(
+            1, std::chrono::duration_cast<SteadyClock::duration>(options.interval).count() /
+                   beat.count()))),
+        due(beats),
+        beat_timer(io) {
     if (!options.log) options.log = LogToStderr;
+  }
+
+  // The length of a beat: a hundredth of the interval, at most 50 ms, and at most a quarter of
+  // the timeout (deadlines are checked at every beat while scrapes are in flight).
+  static SteadyClock::duration BeatOf(const ScraperOptions& o) {
+    const auto interval = std::chrono::duration_cast<SteadyClock::duration>(o.interval);
+    const auto timeout = std::chrono::duration_cast<SteadyClock::duration>(o.timeout);
+    return std::max<SteadyClock::duration>(
+        std::chrono::microseconds(100),
+        std::min(
+            {interval / 100, SteadyClock::duration(std::chrono::milliseconds(50)), timeout / 4}));
   }
 
   // A slot for `target`'s scrape: true when it may start now; otherwise it is queued and
   // started on its strand when a slot frees.
   bool AcquireSlot(const std::shared_ptr<Target>& target);
-  // Gives the slot back, or hands it to the first live target waiting.
-  void ReleaseSlot();
+  // Gives the slot back, or hands it to the first live target waiting; `ended`: the target whose
+  // scrape ended (no longer watched for its deadline), or null.
+  void ReleaseSlot(const Target* ended);
   std::unique_ptr<ScrapeBuffers> TakeBuffers();
   void ReturnBuffers(std::unique_ptr<ScrapeBuffers> buffers);
   void SetTargets(std::vector<ScrapeTarget> wanted);
   void Stop();
+  // Under mu: a scrape of `target` (run `run`) in flight until `deadline`; Unwatch when it ends.
+  void Watch(const std::shared_ptr<Target>& target, uint64_t run, SteadyClock::time_point deadline);
+  void Unwatch(const Target* target);
+
+  // The schedule. Time is cut into beats (BeatOf), numbered from the steady clock's epoch; a
+  // target falls due at the same beat of every interval (its offset, from a hash of its id). One
+  // timer, armed for the next beat that has something to do, starts every target due at it
+  // and times out the scrapes past their deadline: no timer per target, and the scrapes of a
+  // beat go out together, so that one wake-up of the loop serves several.
+  void Schedule(const std::shared_ptr<Target>& target);  // under mu
+  // Under mu; `started`: scrapes were started just now (they are in flight from the next beat).
+  void ArmBeat(SteadyClock::time_point now, bool started = false);
+  void OnBeat();
 
   asio::io_context& io;
   ScraperOptions options;
@@ -134,6 +165,20 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
   std::deque<std::shared_ptr<Target>> waiting;
   size_t in_flight = 0;
   std::vector<std::unique_ptr<ScrapeBuffers>> pool;
+
+  const SteadyClock::duration beat;
+  const size_t beats;                                   // per interval
+  std::vector<std::vector<std::weak_ptr<Target>>> due;  // per beat of the interval
+  int64_t next_beat = -1;  // the first beat not yet handled; -1: none yet
+  asio::steady_timer beat_timer;
+  bool beat_armed = false;
+  struct Watched {
+    std::weak_ptr<Target> target;
+    const Target* key;
+    uint64_t run;
+    SteadyClock::time_point deadline;
+  };
+  std::vector<Watched> watched;  // scrapes in flight, with their deadlines
 };
 
 // One proxy: its connection, its schedule and its health. Everything but `mu`'s members runs on
@@ -144,9 +189,7 @@ class Target : public std::enable_shared_from_this<Target> {
       : impl_(std::move(impl)),
         spec_(std::move(spec)),
         strand_(asio::make_strand(impl_->io)),
-        socket_(strand_),
-        tick_(strand_),
-        deadline_(strand_) {
+        socket_(strand_) {
     error_code ec;
     const auto address = asio::ip::make_address(spec_.host, ec);
     const std::string shown_host = address.is_v6() ? "[" + spec_.host + "]" : spec_.host;
@@ -184,9 +227,28 @@ class Target : public std::enable_shared_from_this<Target> {
   const ScrapeTarget& spec() const { return spec_; }
   bool Alive() const { return alive_hint_; }
 
-  // Schedules the first scrape at the target's offset within the interval.
-  void Start() {
-    asio::post(strand_, [self = shared_from_this()] { self->ArmFirst(); });
+  // The target's beat within the interval (Scheduler::Schedule).
+  size_t Beat() const {
+    const uint64_t interval_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(impl_->options.interval).count());
+    const uint64_t offset = StableHash(spec_.id) % interval_ns;
+    const uint64_t beat_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(impl_->beat).count());
+    return std::min<size_t>(static_cast<size_t>(offset / beat_ns), impl_->beats - 1);
+  }
+
+  // Its scrape falls due (from the beat timer).
+  void Tick() {
+    asio::post(strand_, [self = shared_from_this()] { self->OnTick(); });
+  }
+
+  // Its scrape `run` is past its deadline (from the beat timer).
+  void TimeOut(uint64_t run) {
+    asio::post(strand_, [self = shared_from_this(), run] {
+      if (run != self->run_) return;
+      self->timed_out_ = true;
+      self->CloseSocket();  // the pending operation ends with operation_aborted
+    });
   }
 
   // Under Scheduler::mu: no sink call, log line or metric update for this target after it returns.
@@ -229,45 +291,18 @@ class Target : public std::enable_shared_from_this<Target> {
     body_begin_ = 0;
     gzip_ = false;
     buffers_ = impl_->TakeBuffers();
-    deadline_.expires_after(impl_->options.timeout);
-    deadline_.async_wait([self = shared_from_this(), run = run_](error_code ec) {
-      if (ec || run != self->run_) return;
-      self->timed_out_ = true;
-      self->CloseSocket();  // the pending operation ends with operation_aborted
-    });
+    {
+      std::lock_guard lock(impl_->mu);
+      impl_->Watch(shared_from_this(), run_, started_ + impl_->options.timeout);
+    }
     if (!invalid_.empty()) return Finish(ScrapeError::kConnect, invalid_);
     reused_ = socket_.is_open();
     reused_ ? Send() : Connect();
   }
 
  private:
-  void ArmFirst() {
-    if (!alive_hint_) return;
-    const auto interval =
-        std::chrono::duration_cast<SteadyClock::duration>(impl_->options.interval);
-    const auto now = SteadyClock::now();
-    const SteadyClock::duration offset(
-        static_cast<SteadyClock::rep>(StableHash(spec_.id) % uint64_t(interval.count())));
-    next_due_ = now - (now.time_since_epoch() % interval) + offset;
-    if (next_due_ <= now) next_due_ += interval;
-    ArmTick();
-  }
-
-  void ArmTick() {
-    tick_.expires_at(next_due_);
-    tick_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec) self->OnTick();
-    });
-  }
-
   void OnTick() {
     if (!alive_hint_) return;
-    const auto interval =
-        std::chrono::duration_cast<SteadyClock::duration>(impl_->options.interval);
-    const auto now = SteadyClock::now();
-    next_due_ += interval;
-    if (next_due_ <= now) next_due_ += ((now - next_due_) / interval + 1) * interval;  // behind
-    ArmTick();
     if (busy_) {
       impl_->metrics.skipped.Increment();
       return;
@@ -278,14 +313,10 @@ class Target : public std::enable_shared_from_this<Target> {
 
   void EndWithoutScrape() {
     busy_ = false;
-    impl_->ReleaseSlot();
+    impl_->ReleaseSlot(nullptr);
   }
 
-  void Cancel() {
-    tick_.cancel();
-    deadline_.cancel();
-    CloseSocket();
-  }
+  void Cancel() { CloseSocket(); }
 
   void CloseSocket() {
     error_code ignored;
@@ -605,7 +636,6 @@ class Target : public std::enable_shared_from_this<Target> {
 
   // Ends the scrape (error: why it failed, nullopt: it succeeded) and tells the sink.
   void Finish(std::optional<ScrapeError> error, std::string message, bool keep_alive = false) {
-    deadline_.cancel();
     ++run_;
     if (error || !keep_alive) CloseSocket();
     const auto duration =
@@ -617,7 +647,7 @@ class Target : public std::enable_shared_from_this<Target> {
     parser_.reset();
     impl_->ReturnBuffers(std::move(buffers_));
     busy_ = false;
-    impl_->ReleaseSlot();
+    impl_->ReleaseSlot(this);
   }
 
   // Under mu_, alive.
@@ -685,8 +715,6 @@ class Target : public std::enable_shared_from_this<Target> {
 
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
-  asio::steady_timer tick_;
-  asio::steady_timer deadline_;
 
   // Whether the target is still wanted: set false by Retire, under mu_, so that a sink call
   // either ends before Retire returns or never starts. alive_hint_ is its lock-free early-out.
@@ -701,7 +729,6 @@ class Target : public std::enable_shared_from_this<Target> {
   std::array<::prometheus::Counter*, kCauses> errors_{};
 
   // The scrape in progress (strand only).
-  SteadyClock::time_point next_due_;
   bool busy_ = false;  // waiting for a slot or scraping
   uint64_t run_ = 0;   // advances when a scrape ends: a late deadline of an old scrape is ignored
   int64_t t_ms_ = 0;
@@ -736,10 +763,11 @@ bool Scheduler::AcquireSlot(const std::shared_ptr<Target>& target) {
   return false;
 }
 
-void Scheduler::ReleaseSlot() {
+void Scheduler::ReleaseSlot(const Target* ended) {
   std::shared_ptr<Target> next;
   {
     std::lock_guard lock(mu);
+    if (ended != nullptr) Unwatch(ended);
     while (!waiting.empty() && !next) {
       std::shared_ptr<Target> t = std::move(waiting.front());
       waiting.pop_front();
@@ -800,7 +828,9 @@ void Scheduler::SetTargets(std::vector<ScrapeTarget> wanted) {
   targets = std::move(next);
   ever_set = true;  // after the new targets are counted in `unscraped`
   metrics.targets.Set(static_cast<double>(targets.size()));
-  for (const auto& target : added) target->Start();
+  for (const auto& target : added) Schedule(target);
+  // A new target may fall due before the beat the timer waits for.
+  if (!added.empty()) ArmBeat(SteadyClock::now());
 }
 
 void Scheduler::Stop() {
@@ -810,11 +840,97 @@ void Scheduler::Stop() {
   for (auto& [id, target] : targets) target->Retire();
   targets.clear();
   waiting.clear();
+  for (auto& beat_targets : due) beat_targets.clear();
+  watched.clear();
+  beat_timer.cancel();
+  beat_armed = false;
   metrics.targets.Set(0);
   // Every target is retired: nothing reads these any more, and what they hold (the caller's
   // store, its logger) need not outlive the scraper.
   sink = nullptr;
   options.log = nullptr;
+}
+
+void Scheduler::Watch(const std::shared_ptr<Target>& target, uint64_t run,
+                      SteadyClock::time_point deadline) {
+  watched.push_back({target, target.get(), run, deadline});
+}
+
+void Scheduler::Unwatch(const Target* target) {
+  for (size_t i = 0; i < watched.size(); ++i) {
+    if (watched[i].key != target) continue;
+    watched[i] = std::move(watched.back());
+    watched.pop_back();
+    return;
+  }
+}
+
+void Scheduler::Schedule(const std::shared_ptr<Target>& target) {
+  due[target->Beat()].push_back(target);
+}
+
+void Scheduler::ArmBeat(SteadyClock::time_point now, bool started) {
+  if (stopped || targets.empty()) {
+    if (beat_armed) beat_timer.cancel();
+    beat_armed = false;
+    return;
+  }
+  const int64_t current = now.time_since_epoch() / beat;
+  // After a pause (no targets) the schedule starts from here, not from where it stopped.
+  if (!beat_armed || next_beat < 0) next_beat = current + 1;
+  // The next beat that starts a scrape; every beat while scrapes are in flight or waiting,
+  // for their deadlines.
+  int64_t at = next_beat;
+  if (!started && watched.empty() && waiting.empty()) {
+    for (size_t n = 0;
+         n < beats && due[static_cast<size_t>(at % static_cast<int64_t>(beats))].empty(); ++n) {
+      ++at;
+    }
+  }
+  beat_timer.expires_at(SteadyClock::time_point(at * beat));
+  beat_armed = true;
+  beat_timer.async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->OnBeat();
+  });
+}
+
+void Scheduler::OnBeat() {
+  std::lock_guard lock(mu);
+  if (stopped) return;
+  const auto now = SteadyClock::now();
+  bool started = false;
+  const int64_t current = now.time_since_epoch() / beat;
+  // Every beat since the last one handled, each bucket at most once when the loop fell behind
+  // by more than an interval (those scrapes are late, not repeated).
+  int64_t first = next_beat < 0 ? current : next_beat;
+  first = std::max(first, current - static_cast<int64_t>(beats) + 1);
+  for (int64_t b = first; b <= current; ++b) {
+    auto& bucket = due[static_cast<size_t>(b % static_cast<int64_t>(beats))];
+    for (size_t i = 0; i < bucket.size();) {
+      std::shared_ptr<Target> target = bucket[i].lock();
+      if (target == nullptr || !target->Alive()) {  // retired: dropped here
+        bucket[i] = std::move(bucket.back());
+        bucket.pop_back();
+        continue;
+      }
+      target->Tick();
+      started = true;
+      ++i;
+    }
+  }
+  next_beat = current + 1;
+  for (size_t i = 0; i < watched.size();) {
+    if (watched[i].deadline > now) {
+      ++i;
+      continue;
+    }
+    if (auto target = watched[i].target.lock()) target->TimeOut(watched[i].run);
+    watched[i] = std::move(watched.back());
+    watched.pop_back();
+  }
+  beat_armed = false;
+  ArmBeat(now, started);
 }
 
 }  // namespace
