@@ -2,9 +2,11 @@
 // and duplicate series, staleness and retention; labels (own and target), matchers, limits.
 #include "sources/sidecars/series_store.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -148,6 +150,52 @@ TEST(SeriesStore, RepeatedSeriesTextsKeepTheirValues) {
   EXPECT_EQ(Values(totals.at("{classification=\"failure\", direction=\"outbound\", "
                              "job=\"linkerd-proxy\", namespace=\"emojivoto\", pod=\"web-1\"}")),
             (std::vector<double>{10, 20, 30, 40}));
+}
+
+// A known line's series is looked for first in the slot after the previous line's series (the
+// order of the target's first scrape). Lines in any other order, series that skip scrapes and
+// series that appear later must still land in their own series: the expected values are the
+// ones the test wrote.
+TEST(SeriesStore, SeriesInAnyOrderFromScrapeToScrape) {
+  SeriesStore store = Store({"response_total"});
+  constexpr int kSeries = 30;
+  constexpr int kScrapes = 12;
+  std::map<int, std::vector<double>> want;  // per series, the values written, in time order
+  for (int s = 0; s < kScrapes; ++s) {
+    std::vector<int> order;
+    for (int k = 0; k < kSeries; ++k) {
+      const bool absent = (k + s) % 7 == 0 || (k >= 25 && s < 6);  // gaps; late series
+      if (!absent) order.push_back(k);
+    }
+    switch (s % 4) {
+      case 1:
+        std::reverse(order.begin(), order.end());
+        break;
+      case 2:
+        std::rotate(order.begin(), order.begin() + s % static_cast<int>(order.size()), order.end());
+        break;
+      case 3:
+        std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<unsigned>(s)));
+        break;
+    }
+    std::string payload = "# TYPE response_total counter\n";
+    for (const int k : order) {
+      const int value = s * 100 + k;
+      payload +=
+          "response_total{peer=\"p" + std::to_string(k) + "\"} " + std::to_string(value) + "\n";
+      payload += "tcp_open_total{peer=\"p" + std::to_string(k) + "\"} " + std::to_string(s) + "\n";
+      want[k].push_back(value);
+    }
+    ASSERT_TRUE(store.Ingest("ns/p", kPod, (s + 1) * 10'000, payload).ok) << "scrape " << s;
+  }
+  const RangeResult got = Range(store, "response_total", 0, kScrapes * 10'000);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kSeries));
+  for (const auto& [k, values] : want) {
+    const std::string key = "{job=\"linkerd-proxy\", namespace=\"emojivoto\", peer=\"p" +
+                            std::to_string(k) + "\", pod=\"web-1\"}";
+    ASSERT_TRUE(got.contains(key)) << key;
+    EXPECT_EQ(Values(got.at(key)), values) << key;
+  }
 }
 
 // Lines of families not kept are taken apart once and then only have their values checked. Each
