@@ -103,27 +103,30 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
         registry(options.registry ? options.registry : std::make_shared<::prometheus::Registry>()),
         metrics(*registry),
         raw_limit(options.max_body_bytes + options.max_body_bytes / 8 + 64 * 1024),
-        beat(BeatOf(options)),
-        beats(static_cast<size_t>(std::max<SteadyClock::rep>(
-            1, std::chrono::duration_cast<SteadyClock::duration>(options.interval).count() /
-                   beat.count()))),
-        due(beats),
+        interval(std::chrono::duration_cast<SteadyClock::duration>(options.interval)),
+        min_beats(std::max<size_t>(
+            kMinBeats,
+            static_cast<size_t>(
+                4 * interval / std::chrono::duration_cast<SteadyClock::duration>(options.timeout)) +
+                1)),
+        max_beats(std::max<size_t>(
+            min_beats,
+            std::min<size_t>(kMaxBeats,
+                             static_cast<size_t>(interval / std::chrono::microseconds(100))))),
         beat_timer(io) {
     if (!options.log) options.log = LogToStderr;
   }
 
-  // The length of a beat: a fiftieth of the interval, at most 200 ms, and at most a quarter of
-  // the timeout (deadlines are checked at every beat while scrapes are in flight). Longer beats
-  // batch more scrapes per wake-up (measured at 1,000 pods, 10 s: a 10 ms beat cost 50% more CPU
-  // than a 50 ms one, and 200 ms about 15% less), at the price of coarser start times.
-  static SteadyClock::duration BeatOf(const ScraperOptions& o) {
-    const auto interval = std::chrono::duration_cast<SteadyClock::duration>(o.interval);
-    const auto timeout = std::chrono::duration_cast<SteadyClock::duration>(o.timeout);
-    return std::max<SteadyClock::duration>(
-        std::chrono::microseconds(100),
-        std::min(
-            {interval / 50, SteadyClock::duration(std::chrono::milliseconds(200)), timeout / 4}));
-  }
+  // Beats per interval: about kScrapesPerBeat targets in each. Batching several scrapes per
+  // wake-up of the loop is what makes it cheap (measured at 1,000 pods and 10 s: 10 ms beats
+  // cost 50% more CPU than 50 ms ones, 200 ms beats about 15% less); bounding the batch keeps
+  // the burst of work at each beat short, so that requests served beside it wait less (at
+  // 10,000 pods a GET's p99 was about 4 ms with 200-target beats, 3.6 ms with 20-target ones).
+  // At least 50 beats (start times spread over the interval), at most 1,000, and beats no longer
+  // than a quarter of the timeout (deadlines are checked at every beat).
+  static constexpr size_t kScrapesPerBeat = 20;
+  static constexpr size_t kMinBeats = 50;
+  static constexpr size_t kMaxBeats = 1000;
 
   // A slot for `target`'s scrape: true when it may start now; otherwise it is queued and
   // started on its strand when a slot frees.
@@ -145,6 +148,9 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
   // and times out the scrapes past their deadline: no timer per target, and the scrapes of a
   // beat go out together, so that one wake-up of the loop serves several.
   void Schedule(const std::shared_ptr<Target>& target);  // under mu
+  // Under mu: the beats per interval for the current number of targets, and the schedule
+  // rebuilt on them when the number moved by a factor of two since it was last built.
+  void Rebeat(SteadyClock::time_point now);
   // Under mu; `started`: scrapes were started just now (they are in flight from the next beat).
   void ArmBeat(SteadyClock::time_point now, bool started = false);
   void OnBeat();
@@ -168,8 +174,11 @@ struct Scheduler : std::enable_shared_from_this<Scheduler> {
   size_t in_flight = 0;
   std::vector<std::unique_ptr<ScrapeBuffers>> pool;
 
-  const SteadyClock::duration beat;
-  const size_t beats;                                   // per interval
+  const SteadyClock::duration interval;
+  const size_t min_beats;
+  const size_t max_beats;
+  SteadyClock::duration beat{0};  // interval / beats
+  size_t beats = 0;               // per interval; 0 until the first targets are set
   std::vector<std::vector<std::weak_ptr<Target>>> due;  // per beat of the interval
   int64_t next_beat = -1;  // the first beat not yet handled; -1: none yet
   asio::steady_timer beat_timer;
@@ -830,9 +839,26 @@ void Scheduler::SetTargets(std::vector<ScrapeTarget> wanted) {
   targets = std::move(next);
   ever_set = true;  // after the new targets are counted in `unscraped`
   metrics.targets.Set(static_cast<double>(targets.size()));
-  for (const auto& target : added) Schedule(target);
+  const auto now = SteadyClock::now();
+  const size_t built = beats;
+  Rebeat(now);
+  if (beats == built) {
+    for (const auto& target : added) Schedule(target);
+  }
   // A new target may fall due before the beat the timer waits for.
-  if (!added.empty()) ArmBeat(SteadyClock::now());
+  if (!added.empty() || beats != built) ArmBeat(now);
+}
+
+void Scheduler::Rebeat(SteadyClock::time_point now) {
+  const size_t wanted = std::clamp(targets.size() / kScrapesPerBeat, min_beats, max_beats);
+  if (beats != 0 && wanted < 2 * beats && 2 * wanted > beats) return;
+  // Each target takes its place in the new beats; around the change a target's scrape may come
+  // up to an interval early or late once.
+  beats = wanted;
+  beat = interval / static_cast<SteadyClock::rep>(beats);
+  due.assign(beats, {});
+  for (const auto& [id, target] : targets) Schedule(target);
+  next_beat = now.time_since_epoch() / beat + 1;
 }
 
 void Scheduler::Stop() {

@@ -1,11 +1,14 @@
 #include "sources/sidecars/sidecar_source.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <iostream>
 #include <mutex>
-
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -40,6 +43,10 @@ Retained RetainedOf(const prometheus::MeshProfileSpec& spec) {
   names.erase("up");  // the store makes `up` itself
   return Retained{{names.begin(), names.end()}};
 }
+
+// How much nicer than the process the scraping thread runs (at 10,000 pods a GET's p99 was
+// about 6.5 ms with the scraping thread at the process' own priority, about 4 ms at +5 or +10).
+constexpr int kScrapeNice = 5;
 
 // At most how often the store is compacted and its memory figures refreshed (at least once per
 // interval when that is longer).
@@ -231,6 +238,12 @@ void SidecarSource::Start() {
   });
   s.thread = std::thread([&io] {
     pthread_setname_np(pthread_self(), "smi-scrape");
+    // Scraping is background work: when the CPU is contended, a request's threads go first.
+    // (On Linux a nice value belongs to a thread; raising one's own needs no privilege.)
+    const id_t self = static_cast<id_t>(gettid());
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, self);
+    if (errno == 0) setpriority(PRIO_PROCESS, self, std::min(nice + kScrapeNice, 19));
     // Runs until Stop: the work guard keeps it going while no timer or socket is armed.
     auto work = asio::make_work_guard(io);
     io.run();

@@ -568,6 +568,44 @@ TEST_F(ScraperTest, RoundCompleteOnceEveryTargetWasScraped) {
   EXPECT_TRUE(scraper.RoundComplete());
 }
 
+// The schedule's beats follow the number of targets (about twenty targets a beat): when it grows
+// or shrinks tenfold the schedule is rebuilt, and every target, old and new, goes on being
+// scraped. The targets are refused connections, which cost next to nothing.
+TEST_F(ScraperTest, EveryTargetGoesOnWhenTheirNumberChangesTenfold) {
+  const uint16_t closed = static_cast<uint16_t>(test_support::FreePort());
+  const auto Id = [](int i) {
+    std::string id = "t";
+    id += std::to_string(i);
+    return id;
+  };
+  const auto targets = [&](int n) {
+    std::vector<ScrapeTarget> out;
+    for (int i = 0; i < n; ++i) out.push_back({Id(i), "127.0.0.1", closed, "/"});
+    return out;
+  };
+  ScraperOptions options = FastOptions();
+  options.interval = 1s;
+  Scraper& scraper = Start(options, targets(10));
+  ASSERT_TRUE(WaitForScrapes("t0", 1));
+  scraper.SetTargets(targets(2500));
+  const auto each_has = [&](int n, size_t scrapes) {
+    return WaitUntil([&] {
+      for (int i = 0; i < n; ++i) {
+        if (seen_[Id(i)].size() < scrapes) return false;
+      }
+      return true;
+    });
+  };
+  ASSERT_TRUE(each_has(2500, 2));
+  scraper.SetTargets(targets(10));
+  size_t before = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (int i = 0; i < 10; ++i) before = std::max(before, seen_[Id(i)].size());
+  }
+  EXPECT_TRUE(each_has(10, before + 2));
+}
+
 TEST_F(ScraperTest, NoMoreScrapesInFlightThanAllowed) {
   std::atomic<int> in_flight{0}, most{0};
   auto slow = [&](TestProxy& p, int fd, const TestProxy::Request&) {
