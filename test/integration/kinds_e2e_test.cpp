@@ -135,15 +135,12 @@ void VerifyPods(const json& item, const PodSet& callers, const PodSet& callees) 
                      at, &present);
     expected[std::string(cls) + "_count"] = v;
   }
-  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
-    bool present = false;
-    const double ms = OracleScalar(
-        "histogram_quantile(" + std::to_string(q) + ", sum by (le) (" +
-            Increases("response_latency_ms_bucket", "le!=\"\"", callers, callees, window) + "))",
-        at, &present);
-    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
-  }
-  ExpectMetricsMatch(item, expected);
+  QuantileBands bands;
+  QuantileOracle("sum by (le) (" +
+                     Increases("response_latency_ms_bucket", "le!=\"\"", callers, callees, window) +
+                     ")",
+                 at, &expected, &bands);
+  ExpectMetricsMatch(item, expected, bands);
 }
 
 std::string PathOf(const Group& g) {
