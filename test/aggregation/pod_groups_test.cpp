@@ -299,19 +299,25 @@ TEST_F(PodGroupsTest, TheCollectionRollsUpOnlyPodsWhoseSeriesNameNoWorkload) {
             (std::vector<std::string>{"Job batch/export 6 0", "ReplicaSet emojivoto/cache 4 0",
                                       "ReplicationController emojivoto/legacy 0 3",
                                       "Deployment emojivoto/web 30 0"}));
-  ASSERT_EQ(source_.queries.size(), 2u);
-  EXPECT_TRUE(std::holds_alternative<sources::AllWorkloads>(source_.queries[0].shape));
-  const auto& pods = testing::ShapeAs<sources::ResourceScope>(source_.queries[1]);
-  EXPECT_EQ(pods.kind, ResourceKind::kPod);
-  EXPECT_EQ(pods.ns, "");
-  EXPECT_TRUE(pods.without_workload_labels);
+  // Two shapes, asked for at once (in either order).
+  const auto shapes = [&](const std::string& ns) {
+    ASSERT_EQ(source_.queries.size(), 2u);
+    const bool workloads_first =
+        std::holds_alternative<sources::AllWorkloads>(source_.queries[0].shape);
+    const auto& all = source_.queries[workloads_first ? 0 : 1];
+    const auto& pods =
+        testing::ShapeAs<sources::ResourceScope>(source_.queries[workloads_first ? 1 : 0]);
+    EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(all).ns, ns);
+    EXPECT_EQ(pods.kind, ResourceKind::kPod);
+    EXPECT_EQ(pods.ns, ns);
+    EXPECT_TRUE(pods.without_workload_labels);
+  };
+  shapes("");
 
   // One namespace: both queries are of that namespace.
   source_.queries.clear();
   service_.ListWorkloads(Query(ResourceKind::kDeployment, "batch"));
-  ASSERT_EQ(source_.queries.size(), 2u);
-  EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(source_.queries[0]).ns, "batch");
-  EXPECT_EQ(testing::ShapeAs<sources::ResourceScope>(source_.queries[1]).ns, "batch");
+  shapes("batch");
 }
 
 sources::EdgeSample Edge(ObjectReference pod, model::Direction direction, ObjectReference peer,

@@ -2,6 +2,7 @@
 // the sources. The integration tests use the real Prometheus source.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +18,7 @@ namespace smi::testing {
 class FakeSource : public sources::TrafficSource {
  public:
   sources::TrafficSamples Fetch(const sources::SampleQuery& query) override {
+    std::lock_guard lock(mu_);  // aggregation may ask for two shapes at once
     queries.push_back(query);
     if (unavailable) throw sources::SourceUnavailable(*unavailable);
     return std::visit(base::Overloaded{
@@ -58,6 +60,9 @@ class FakeSource : public sources::TrafficSource {
   std::string scrape_interval_origin;
   std::set<model::ResourceKind> named_workloads;
   std::vector<sources::SampleQuery> queries;
+
+ private:
+  std::mutex mu_;
 };
 
 using FakeClock = ManualClock;
