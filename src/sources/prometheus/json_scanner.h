@@ -16,7 +16,9 @@
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -298,11 +300,14 @@ bool ScanJson(std::string_view text, Handler& handler) {
       }
     }
     double v = 0;
-    // Out of range: nlohmann refuses what overflows; what underflows is left to it as well.
-    if (auto r = std::from_chars(first, last, v); r.ec != std::errc() || r.ptr != last) {
+    number.assign(first, last);
+    if (auto r = std::from_chars(first, last, v); r.ec == std::errc::result_out_of_range) {
+      // nlohmann refuses what overflows and takes strtod's value of what underflows.
+      v = std::strtod(number.c_str(), nullptr);
+      if (!std::isfinite(v)) return false;
+    } else if (r.ec != std::errc() || r.ptr != last) {
       return false;
     }
-    number.assign(first, last);
     return handler.number_float(v, number);
   };
 
@@ -330,7 +335,8 @@ bool ScanJson(std::string_view text, Handler& handler) {
       continue;
     }
     skip_space();
-    if (in_object.empty()) return p == end;
+    // nlohmann reads a NUL byte where a token would start as the end of the input.
+    if (in_object.empty()) return p == end || *p == '\0';
     if (p == end) return false;
     const bool object = in_object.back();
     if (*p == ',') {
