@@ -197,7 +197,7 @@ void VerifyItem(const json& item) {
   QuantileBands bands;
   QuantileOracle("sum by (le) (increase(istio_request_duration_milliseconds_bucket{" + selector +
                      "}[" + window + "]))",
-                 at, &expected, &bands);
+                 at, window, &expected, &bands);
   ExpectMetricsMatch(item, expected, bands);
 }
 

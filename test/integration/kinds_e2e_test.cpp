@@ -139,7 +139,7 @@ void VerifyPods(const json& item, const PodSet& callers, const PodSet& callees) 
   QuantileOracle("sum by (le) (" +
                      Increases("response_latency_ms_bucket", "le!=\"\"", callers, callees, window) +
                      ")",
-                 at, &expected, &bands);
+                 at, window, &expected, &bands);
   ExpectMetricsMatch(item, expected, bands);
 }
 

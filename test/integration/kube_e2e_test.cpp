@@ -264,7 +264,8 @@ std::map<std::string, double> DeploymentOracle(const json& item, const std::stri
       OracleScalar("sum(increase(" + requests + success + "[" + window + "]))", at, &present);
   expected["failure_count"] =
       OracleScalar("sum(increase(" + requests + failure + "[" + window + "]))", at, &present);
-  QuantileOracle("sum by (le) (increase(" + buckets + "[" + window + "]))", at, &expected, bands);
+  QuantileOracle("sum by (le) (increase(" + buckets + "[" + window + "]))", at, window, &expected,
+                 bands);
   return expected;
 }
 

@@ -166,7 +166,7 @@ void VerifyItem(const json& item) {
   QuantileBands bands;
   QuantileOracle(
       "sum by (le) (increase(response_latency_ms_bucket{" + selector + "}[" + window + "]))", at,
-      &expected, &bands);
+      window, &expected, &bands);
 
   ExpectMetricsMatch(item, expected, bands);
 }
