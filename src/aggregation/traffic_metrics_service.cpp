@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <map>
 #include <set>
 #include <tuple>
@@ -565,17 +566,49 @@ model::TrafficMetricsList TrafficMetricsService::ListWorkloadsFromCluster(const 
       rows[{ref.ns, ref.name, rank}] = std::move(ref);
     }
   }
-  // Summed by the series' workload labels when they name every kind of the collection, else
-  // rolled up from pods (in two queries either way).
-  const bool labelled = std::all_of(std::begin(kCollectionKinds), std::end(kCollectionKinds),
-                                    [&](ResourceKind k) { return source_.SeriesNameWorkloads(k); });
-  const auto samples =
-      labelled ? Fetch(basis, query.window, AllWorkloadsOf(query)) : FetchPods(query, basis);
+  // Summed by the series' workload labels where they name the workload, else rolled up from pods
+  // through the caches: when the series name every kind of the collection, all of it is summed by
+  // those labels; when they name the kinds of AllWorkloads (Deployments, StatefulSets and
+  // DaemonSets) but not the others, those are summed by their labels and only the pods whose
+  // series name no workload (a Job's, a bare ReplicaSet's or pod's) are rolled up, so the answer
+  // costs what it returns rather than every pod's series; otherwise every pod is rolled up.
+  const auto named = [&](ResourceKind k) { return source_.SeriesNameWorkloads(k); };
+  const bool labelled =
+      std::all_of(std::begin(kCollectionKinds), std::end(kCollectionKinds), named);
+  const bool partly = !labelled && named(ResourceKind::kDeployment) &&
+                      named(ResourceKind::kStatefulSet) && named(ResourceKind::kDaemonSet);
+  // The pods are asked for at the same time as the workloads: the request waits for the slower
+  // of the two, not their sum. (Should the workloads fail, the future's destructor waits.)
+  AnswerBasis pods_basis;
+  std::future<sources::TrafficSamples> unlabelled_pods;
+  if (partly) {
+    pods_basis.evaluated_at = basis.evaluated_at;
+    pods_basis.current_until = basis.current_until;
+    pods_basis.snapshot = basis.snapshot;
+    unlabelled_pods = std::async(std::launch::async, [&] {
+      sources::ResourceScope unlabelled{ResourceKind::kPod, query.ns, ""};
+      unlabelled.without_workload_labels = true;
+      return Fetch(pods_basis, query.window, unlabelled);
+    });
+  }
+  const auto samples = labelled || partly ? Fetch(basis, query.window, AllWorkloadsOf(query))
+                                          : FetchPods(query, basis);
   std::map<ObjectReference, sources::TrafficCounts> counts;
-  if (labelled) {
+  if (labelled || partly) {
     for (const auto& sample : samples.resources) AddCounts(counts[sample.resource], sample.counts);
   } else {
     counts = RollUpPods(snapshot, samples.resources);
+  }
+  if (partly) {
+    const auto pods = unlabelled_pods.get();
+    for (auto& [ref, c] : RollUpPods(snapshot, pods.resources)) AddCounts(counts[ref], c);
+    basis.reusable = basis.reusable && pods_basis.reusable;
+    for (auto& answer : pods_basis.source_answers) basis.source_answers.push_back(answer);
+    for (auto& w : pods_basis.warnings) {
+      if (std::find(basis.warnings.begin(), basis.warnings.end(), w) == basis.warnings.end()) {
+        basis.warnings.push_back(std::move(w));
+      }
+    }
   }
   model::TrafficMetricsList list;
   list.resource.ns = query.ns;

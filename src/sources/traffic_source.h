@@ -39,6 +39,9 @@ struct ResourceScope {
   ResourceKind kind = ResourceKind::kDeployment;
   std::string ns;    // empty: all namespaces (for kind == kNamespace: unused)
   std::string name;  // empty: every object of the kind (in `ns`)
+  // kPod only: just the pods whose series name no workload (every label of the source's
+  // AllWorkloads is empty), which are exactly the series AllWorkloads does not count.
+  bool without_workload_labels = false;
 };
 
 // The resource scope of every workload kind at once (deployments, statefulsets and daemonsets;

@@ -613,10 +613,19 @@ TEST_F(ClusterServiceTest, NamedWorkloadsAreAskedForByName) {
   EXPECT_EQ(Metric(list.items[2], "success_count"), "30");
 
   // The workload collection also holds kinds the series do not name (ReplicaSets nothing
-  // controls, Jobs...): it is rolled up from pods, in the same two queries.
+  // controls, Jobs...): the named kinds are summed by their labels, and only the pods whose
+  // series name no workload are rolled up.
+  source_.queries.clear();
   service_.ListWorkloads(Query(ResourceKind::kDeployment, "emojivoto"));
-  EXPECT_EQ(testing::ShapeAs<sources::ResourceScope>(source_.queries.back()).kind,
-            ResourceKind::kPod);
+  ASSERT_EQ(source_.queries.size(), 2u);  // asked for at once, in either order
+  const bool workloads_first =
+      std::holds_alternative<sources::AllWorkloads>(source_.queries[0].shape);
+  EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(source_.queries[workloads_first ? 0 : 1]).ns,
+            "emojivoto");
+  const auto& pods =
+      testing::ShapeAs<sources::ResourceScope>(source_.queries[workloads_first ? 1 : 0]);
+  EXPECT_EQ(pods.kind, ResourceKind::kPod);
+  EXPECT_TRUE(pods.without_workload_labels);
 
   // Existence stays the caches': series of a deleted deployment are not an object.
   EXPECT_THROW(service_.Get(Query(ResourceKind::kDeployment, "emojivoto", "gone")), ObjectNotFound);

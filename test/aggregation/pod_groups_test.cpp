@@ -270,6 +270,56 @@ TEST_F(PodGroupsTest, TheWorkloadCollectionHoldsEachPodsTopLevelController) {
                ObjectNotFound);
 }
 
+// Series that name Deployments, StatefulSets and DaemonSets (Linkerd's): those are summed by their
+// labels, and only the pods whose series name no workload are rolled up through the caches (a
+// Job's, a bare ReplicaSet's, a ReplicationController's, a bare pod's), so the collection does
+// not fetch every pod's series.
+TEST_F(PodGroupsTest, TheCollectionRollsUpOnlyPodsWhoseSeriesNameNoWorkload) {
+  source_.named_workloads = {ResourceKind::kDeployment, ResourceKind::kStatefulSet,
+                             ResourceKind::kDaemonSet};
+  sources::TrafficCounts web, cache_x, legacy_y, export_1;
+  web.success = 30;  // the workload label's sum, departed pods included
+  web.latency_buckets = {{0.010, 30}, {kInf, 30}};
+  cache_x.success = 4;
+  legacy_y.failure = 3;
+  export_1.success = 6;
+  sources::TrafficSamples workloads, unlabelled;
+  workloads.resources = {{{"Deployment", "emojivoto", "web", ""}, web},
+                         // Series of a Deployment the caches do not hold: no item.
+                         {{"Deployment", "emojivoto", "gone", ""}, export_1}};
+  unlabelled.resources = {{PodRef("emojivoto", "cache-x"), cache_x},
+                          {PodRef("emojivoto", "legacy-y"), legacy_y},
+                          {PodRef("batch", "export-1"), export_1},
+                          {PodRef("emojivoto", "unknown-pod"), web}};
+  source_.resource_samples = workloads;
+  source_.unlabelled_pod_samples = unlabelled;
+
+  const auto list = service_.ListWorkloads(Query(ResourceKind::kDeployment, ""));
+  EXPECT_EQ(Rows(list),
+            (std::vector<std::string>{"Job batch/export 6 0", "ReplicaSet emojivoto/cache 4 0",
+                                      "ReplicationController emojivoto/legacy 0 3",
+                                      "Deployment emojivoto/web 30 0"}));
+  // Two shapes, asked for at once (in either order).
+  const auto shapes = [&](const std::string& ns) {
+    ASSERT_EQ(source_.queries.size(), 2u);
+    const bool workloads_first =
+        std::holds_alternative<sources::AllWorkloads>(source_.queries[0].shape);
+    const auto& all = source_.queries[workloads_first ? 0 : 1];
+    const auto& pods =
+        testing::ShapeAs<sources::ResourceScope>(source_.queries[workloads_first ? 1 : 0]);
+    EXPECT_EQ(testing::ShapeAs<sources::AllWorkloads>(all).ns, ns);
+    EXPECT_EQ(pods.kind, ResourceKind::kPod);
+    EXPECT_EQ(pods.ns, ns);
+    EXPECT_TRUE(pods.without_workload_labels);
+  };
+  shapes("");
+
+  // One namespace: both queries are of that namespace.
+  source_.queries.clear();
+  service_.ListWorkloads(Query(ResourceKind::kDeployment, "batch"));
+  shapes("batch");
+}
+
 sources::EdgeSample Edge(ObjectReference pod, model::Direction direction, ObjectReference peer,
                          double success) {
   sources::EdgeSample e;

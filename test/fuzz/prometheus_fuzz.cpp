@@ -3,12 +3,14 @@
 // turned into samples by the built-in mesh profiles for each shape of query. Whatever Prometheus
 // (or something in its place) answers, the result is samples or a QueryError, never undefined
 // behaviour or another exception; and the streaming decoder reads it exactly as a reader of the
-// whole document tree does (same samples and warnings, or the same error message).
+// whole document tree does (same samples and warnings, or the same error message); and its JSON
+// scanner accepts what nlohmann's parser accepts, with the same events.
 #include <chrono>
 #include <optional>
 #include <vector>
 
 #include "fuzz_input.h"
+#include "sources/json_events.h"
 #include "sources/prometheus/answer_decoding.h"
 #include "sources/prometheus/api_decoding.h"
 #include "sources/prometheus/builtin_profiles.h"
@@ -69,6 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ParseSampleValue(text, &value);
   if (const auto retention = ParseRetention(text); retention && retention->count() <= 0) {
     fuzz::Fail("a retention that is not positive", text);
+  }
+
+  // Our JSON scanner accepts exactly what nlohmann's parser accepts, with the same events.
+  const testing::JsonParse scanned = testing::ParseWithScanner(text);
+  const testing::JsonParse library = testing::ParseWithNlohmann(text);
+  if (scanned.ok != library.ok) fuzz::Fail("the JSON scanner and nlohmann disagree", text);
+  if (scanned.ok && scanned.events != library.events) {
+    fuzz::Fail("the JSON scanner's events differ from nlohmann's", text);
   }
 
   HttpAnswer answer{200, "application/json", std::string(text)};

@@ -52,10 +52,29 @@ bool SidecarMode();
 // The width, in seconds, of the simulated mesh's latency bucket that `seconds` falls in.
 double BucketWidthSeconds(double seconds);
 
+// For each latency metric, the range [low, high] (seconds) its quantile may take when the counts
+// differ from the oracle's by the tolerance of two independent scrapers (QuantileOracle).
+using QuantileBands = std::map<std::string, std::pair<double, double>>;
+
+// PromQL's p99, p90 and p50 of `buckets_by_le` (an expression of latency bucket increases in
+// milliseconds, summed by le) at `at`, in seconds, as <p>_response_latency into `expected` where
+// PromQL has a quantile; in sidecar mode also the band each may move within, into `bands`: the
+// quantiles PromQL gives at q - d and q + d, d being how far the fraction of requests below any
+// bound can move when every cumulative count differs by the count tolerance (ExpectMetricsMatch).
+// `window` is the range the expression's increases are taken over, e.g. "10s".
+void QuantileOracle(const std::string& buckets_by_le, long long at, const std::string& window,
+                    std::map<std::string, double>* expected, QuantileBands* bands);
+
 // Compares the metrics of one TrafficMetrics item with the oracle's: the same names present
 // (latencies only where PromQL has a quantile), counts within milli precision, latencies (seconds)
-// within nano precision; in sidecar mode within the tolerance of two independent scrapers.
-void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, double>& expected);
+// within nano precision. In sidecar mode within the tolerance of two independent scrapers: counts
+// within 2% (or 2.5 requests) plus what the scrapes' timing can move them (a proxy answers up to a
+// scrape's duration after its timestamp: the longest Prometheus recorded in the window, or the
+// server's last), latencies within one bucket width of PromQL's, or inside their band
+// (`bands`, from QuantileOracle), which is what the count tolerance allows where a quantile's rank
+// falls at the edge of empty buckets.
+void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, double>& expected,
+                        const QuantileBands& bands = {});
 
 // The range selector for an item's window ("30s").
 std::string WindowRange(const nlohmann::json& item);

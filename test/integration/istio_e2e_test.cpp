@@ -194,16 +194,11 @@ void VerifyItem(const json& item) {
   expected["failure_count"] =
       count("response_code=~\"5..|0\"") +
       count("response_code!~\"5..|0\",grpc_response_status=~\"" + kFailingGrpc + "\"");
-  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
-    bool present = false;
-    const double ms =
-        OracleScalar("histogram_quantile(" + std::to_string(q) +
-                         ", sum by (le) (increase(istio_request_duration_milliseconds_bucket{" +
-                         selector + "}[" + window + "])))",
-                     at, &present);
-    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
-  }
-  ExpectMetricsMatch(item, expected);
+  QuantileBands bands;
+  QuantileOracle("sum by (le) (increase(istio_request_duration_milliseconds_bucket{" + selector +
+                     "}[" + window + "]))",
+                 at, window, &expected, &bands);
+  ExpectMetricsMatch(item, expected, bands);
 }
 
 double Count(const json& item, const std::string& metric) {

@@ -239,7 +239,7 @@ bool Istio() {
 // PromQL's own numbers for a Deployment's inbound traffic over the item's window, summed by the
 // series' workload label (whichever pods carried it), written here without the server's code.
 std::map<std::string, double> DeploymentOracle(const json& item, const std::string& ns,
-                                               const std::string& name) {
+                                               const std::string& name, QuantileBands* bands) {
   const long long at = ParseTimestamp(item.at("timestamp"));
   const std::string window = WindowRange(item);
   std::string requests, buckets, success, failure;
@@ -264,14 +264,8 @@ std::map<std::string, double> DeploymentOracle(const json& item, const std::stri
       OracleScalar("sum(increase(" + requests + success + "[" + window + "]))", at, &present);
   expected["failure_count"] =
       OracleScalar("sum(increase(" + requests + failure + "[" + window + "]))", at, &present);
-  for (const auto& [q, metric] : {std::pair{"0.99", "p99_response_latency"},
-                                  {"0.9", "p90_response_latency"},
-                                  {"0.5", "p50_response_latency"}}) {
-    const double ms = OracleScalar(std::string("histogram_quantile(") + q +
-                                       ", sum by (le) (increase(" + buckets + "[" + window + "])))",
-                                   at, &present);
-    if (present) expected[metric] = ms / 1000.0;
-  }
+  QuantileOracle("sum by (le) (increase(" + buckets + "[" + window + "]))", at, window, &expected,
+                 bands);
   return expected;
 }
 
@@ -284,9 +278,10 @@ void ExpectDeploymentMatchesPromQL(const std::string& ns, const std::string& nam
   if (longest.empty() || std::stoi(longest) >= 60) windows.push_back("1m");
   const auto check = [&](const json& item) {
     SCOPED_TRACE(item.dump());
-    const auto expected = DeploymentOracle(item, ns, name);
+    QuantileBands bands;
+    const auto expected = DeploymentOracle(item, ns, name, &bands);
     ASSERT_GT(expected.at("success_count"), 0) << "no traffic to compare";
-    ExpectMetricsMatch(item, expected);
+    ExpectMetricsMatch(item, expected, bands);
   };
   for (const std::string& window : windows) {
     SCOPED_TRACE(window);

@@ -163,16 +163,12 @@ void VerifyItem(const json& item) {
                                   at, &present);
     expected[std::string(cls) + "_count"] = v;
   }
-  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
-    bool present = false;
-    const double ms = OracleScalar("histogram_quantile(" + std::to_string(q) +
-                                       ", sum by (le) (increase(response_latency_ms_bucket{" +
-                                       selector + "}[" + window + "])))",
-                                   at, &present);
-    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
-  }
+  QuantileBands bands;
+  QuantileOracle(
+      "sum by (le) (increase(response_latency_ms_bucket{" + selector + "}[" + window + "]))", at,
+      window, &expected, &bands);
 
-  ExpectMetricsMatch(item, expected);
+  ExpectMetricsMatch(item, expected, bands);
 }
 
 // ---- Tests ------------------------------------------------------------------------------------

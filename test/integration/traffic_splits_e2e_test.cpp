@@ -41,15 +41,11 @@ void ExpectBackendMatchesPromQL(const json& split, const json& item) {
                          "\"}[" + window + "]))",
                      at, &present);
   }
-  for (const auto& [name, q] : {std::pair{"p99", 0.99}, {"p90", 0.90}, {"p50", 0.50}}) {
-    bool present = false;
-    const double ms = OracleScalar("histogram_quantile(" + std::to_string(q) +
-                                       ", sum by (le) (increase(response_latency_ms_bucket{" +
-                                       selector + "}[" + window + "])))",
-                                   at, &present);
-    if (present) expected[std::string(name) + "_response_latency"] = ms / 1000.0;
-  }
-  ExpectMetricsMatch(item, expected);
+  QuantileBands bands;
+  QuantileOracle(
+      "sum by (le) (increase(response_latency_ms_bucket{" + selector + "}[" + window + "]))", at,
+      window, &expected, &bands);
+  ExpectMetricsMatch(item, expected, bands);
 }
 
 void ExpectSplitItems(const json& split, const json& items) {

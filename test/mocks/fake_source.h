@@ -2,6 +2,7 @@
 // the sources. The integration tests use the real Prometheus source.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,10 +18,15 @@ namespace smi::testing {
 class FakeSource : public sources::TrafficSource {
  public:
   sources::TrafficSamples Fetch(const sources::SampleQuery& query) override {
+    std::lock_guard lock(mu_);  // aggregation may ask for two shapes at once
     queries.push_back(query);
     if (unavailable) throw sources::SourceUnavailable(*unavailable);
     return std::visit(base::Overloaded{
-                          [&](const sources::ResourceScope&) { return resource_samples; },
+                          [&](const sources::ResourceScope& q) {
+                            if (!q.without_workload_labels) return resource_samples;
+                            // Never the whole answer: the pods whose series name no workload.
+                            return unlabelled_pod_samples.value_or(sources::TrafficSamples{});
+                          },
                           [&](const sources::AllWorkloads&) { return resource_samples; },
                           [&](const sources::ObjectEdges&) { return edge_samples; },
                           [&](const sources::NamespacePodEdges&) { return edge_samples; },
@@ -45,6 +51,8 @@ class FakeSource : public sources::TrafficSource {
 
   sources::TrafficSamples resource_samples;
   sources::TrafficSamples edge_samples;
+  // The answer for pods whose series name no workload (ResourceScope::without_workload_labels).
+  std::optional<sources::TrafficSamples> unlabelled_pod_samples;
   std::optional<std::string> unavailable;
   std::optional<std::chrono::milliseconds> retention;
   bool pod_edges_name_peer_pods = false;
@@ -52,6 +60,9 @@ class FakeSource : public sources::TrafficSource {
   std::string scrape_interval_origin;
   std::set<model::ResourceKind> named_workloads;
   std::vector<sources::SampleQuery> queries;
+
+ private:
+  std::mutex mu_;
 };
 
 using FakeClock = ManualClock;

@@ -131,6 +131,30 @@ TEST(LinkerdProfileQueries, PodsInANamespaceAndAcross) {
             "\"smi_exists\", \"true\", \"\", \"\")");
 }
 
+// The pods whose series name no workload (a Job's, a bare pod's): every workload label is empty,
+// in the counts, the buckets and the existence series alike.
+TEST(LinkerdProfileQueries, PodsWhoseSeriesNameNoWorkload) {
+  const MeshProfile p = LinkerdProfile();
+  ResourceScope pods{ResourceKind::kPod, "emojivoto", ""};
+  pods.without_workload_labels = true;
+  const ProfileQueries q = BuildQueries(p, At(pods));
+  EXPECT_EQ(q.buckets,
+            "sum by (namespace, pod, le) (increase(response_latency_ms_bucket{"
+            "direction=\"inbound\", job=\"linkerd-proxy\", deployment=\"\", statefulset=\"\", "
+            "daemonset=\"\", namespace=\"emojivoto\", pod!=\"\"}[30s]))");
+  EXPECT_EQ(q.counts,
+            "sum by (namespace, pod, classification) (increase(response_total{"
+            "direction=\"inbound\", job=\"linkerd-proxy\", deployment=\"\", statefulset=\"\", "
+            "daemonset=\"\", namespace=\"emojivoto\", pod!=\"\"}[30s])) "
+            "or label_replace(group by (namespace, pod) (up{job=\"linkerd-proxy\", "
+            "deployment=\"\", statefulset=\"\", daemonset=\"\", namespace=\"emojivoto\", "
+            "pod!=\"\"}), \"smi_exists\", \"true\", \"\", \"\")");
+  // Only pods can be asked for so.
+  ResourceScope deployments{ResourceKind::kDeployment, "emojivoto", ""};
+  deployments.without_workload_labels = true;
+  EXPECT_THROW(BuildQueries(p, At(deployments)), std::invalid_argument);
+}
+
 TEST(LinkerdProfileQueries, StatefulSetAndDaemonSetLabels) {
   const MeshProfile p = LinkerdProfile();
   EXPECT_EQ(

@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "model/duration.h"
+#include "sources/prometheus/json_scanner.h"
 
 namespace smi::sources::prometheus {
 namespace {
@@ -134,12 +135,12 @@ json Envelope(const HttpAnswer& answer, std::string_view backend) {
   return std::move(doc["data"]);
 }
 
-// Reads an /api/v1/query answer as it is parsed (nlohmann's SAX interface), straight into
-// samples: no document tree of the whole answer is built, only one element's labels at a time.
-// The checks are those a tree would allow, with the same precedence: a syntax error anywhere
-// first, then the envelope, then `data`, then the first bad vector element. JSON objects may hold
-// their keys in any order and repeat them (the last one counts), so whatever depends on a key that
-// may come later is decided at the end.
+// Reads an /api/v1/query answer as it is parsed (the events of nlohmann's SAX interface, which
+// ScanJson gives as well), straight into samples: no document tree of the whole answer is built,
+// only one element's labels at a time. The checks are those a tree would allow, with the same
+// precedence: a syntax error anywhere first, then the envelope, then `data`, then the first bad
+// vector element. JSON objects may hold their keys in any order and repeat them (the last one
+// counts), so whatever depends on a key that may come later is decided at the end.
 class QueryAnswerReader final : public nlohmann::json_sax<json> {
  public:
   EnvelopeFacts envelope;
@@ -407,10 +408,16 @@ class QueryAnswerReader final : public nlohmann::json_sax<json> {
 
 }  // namespace
 
-QueryResult DecodeQueryAnswer(const HttpAnswer& answer, std::string_view backend) {
+namespace {
+
+QueryResult DecodeQueryAnswer(const HttpAnswer& answer, std::string_view backend, bool own_parser) {
   const AnswerContext c = CheckIsJson(answer, backend);
   QueryAnswerReader reader;
-  json::sax_parse(answer.body, &reader);
+  if (!own_parser || !ScanJson(answer.body, reader)) {
+    // nlohmann's parser says what is wrong (or, should ours refuse what it accepts, reads it).
+    reader = QueryAnswerReader();
+    json::sax_parse(answer.body, &reader);
+  }
   if (reader.syntax_error) FailSyntax(c, backend, *reader.syntax_error);
   CheckEnvelope(c, backend, reader.envelope);
   auto malformed = [&](const std::string& what) {
@@ -433,6 +440,16 @@ QueryResult DecodeQueryAnswer(const HttpAnswer& answer, std::string_view backend
     out.warnings.push_back("native histogram samples in the answer were ignored");
   }
   return out;
+}
+
+}  // namespace
+
+QueryResult DecodeQueryAnswer(const HttpAnswer& answer, std::string_view backend) {
+  return DecodeQueryAnswer(answer, backend, /*own_parser=*/true);
+}
+
+QueryResult DecodeQueryAnswerWithLibraryParser(const HttpAnswer& answer, std::string_view backend) {
+  return DecodeQueryAnswer(answer, backend, /*own_parser=*/false);
 }
 
 std::optional<std::chrono::milliseconds> DecodeRetentionAnswer(const HttpAnswer& answer,

@@ -23,6 +23,10 @@ struct HttpAnswer {
 // `backend` ("Prometheus at http://prom:9090").
 QueryResult DecodeQueryAnswer(const HttpAnswer& answer, std::string_view backend);
 
+// The same decoding with nlohmann's JSON parser in place of ours (json_scanner.h): the reference
+// DecodeQueryAnswer is held to in tests, and the baseline of its benchmark.
+QueryResult DecodeQueryAnswerWithLibraryParser(const HttpAnswer& answer, std::string_view backend);
+
 // storageRetention of an /api/v1/status/runtimeinfo answer; nullopt when the server does not say
 // (no such endpoint, absent field, size-only retention). Throws QueryError as DecodeQueryAnswer.
 std::optional<std::chrono::milliseconds> DecodeRetentionAnswer(const HttpAnswer& answer,

@@ -156,12 +156,29 @@ class Builder {
       labels.insert(labels.begin(), owner.begin(), owner.end());
       return labels;
     };
+    // Pods whose series name no workload: every workload label of the resource view is empty.
+    std::vector<Matcher> unlabelled;
+    if (q.without_workload_labels) {
+      if (q.kind != ResourceKind::kPod || s_.resource.workloads.empty()) {
+        throw std::invalid_argument("the " + s_.name +
+                                    " mesh profile cannot tell pods without workload labels");
+      }
+      for (const auto& w : s_.resource.workloads) {
+        unlabelled.push_back(Matcher{w.name_label, "=", "", ""});
+      }
+    }
+    const auto selector = [&](const std::vector<Matcher>& base) {
+      std::vector<Matcher> out = base;
+      out.insert(out.end(), unlabelled.begin(), unlabelled.end());
+      return out;
+    };
     ProfileQueries out;
-    out.counts = ScopeOfKind(s_.requests_metric, s_.resource.selector, s_.resource.objects, q.kind,
-                             q.ns, q.name, with_owner(s_.classification.labels), true);
-    out.buckets = ScopeOfKind(s_.latency_bucket_metric, s_.resource.selector, s_.resource.objects,
-                              q.kind, q.ns, q.name, with_owner({"le"}), true);
-    out.counts += ExistenceOfKind(q.kind, q.ns, q.name);
+    out.counts =
+        ScopeOfKind(s_.requests_metric, selector(s_.resource.selector), s_.resource.objects, q.kind,
+                    q.ns, q.name, with_owner(s_.classification.labels), true);
+    out.buckets = ScopeOfKind(s_.latency_bucket_metric, selector(s_.resource.selector),
+                              s_.resource.objects, q.kind, q.ns, q.name, with_owner({"le"}), true);
+    out.counts += ExistenceOfKind(q.kind, q.ns, q.name, unlabelled);
     return out;
   }
 
@@ -376,14 +393,17 @@ class Builder {
   }
 
   // The objects of `kind` that exist, from every existence source that can tell.
-  std::string ExistenceOfKind(ResourceKind kind, const std::string& ns,
-                              const std::string& name) const {
+  // `also`: further matchers every existence series must meet.
+  std::string ExistenceOfKind(ResourceKind kind, const std::string& ns, const std::string& name,
+                              const std::vector<Matcher>& also = {}) const {
     std::string out;
     for (size_t i = 0; i < s_.existence.size(); ++i) {
       const ExistenceSource& e = s_.existence[i];
       if (!e.objects.contains(kind)) continue;
+      std::vector<Matcher> selector = e.selector;
+      selector.insert(selector.end(), also.begin(), also.end());
       out += " or " +
-             LabelReplace(ScopeOfKind(e.metric, e.selector, e.objects, kind, ns, name, {}, false),
+             LabelReplace(ScopeOfKind(e.metric, selector, e.objects, kind, ns, name, {}, false),
                           "smi_exists", ExistsTag(i));
     }
     return out;
