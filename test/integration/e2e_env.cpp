@@ -155,16 +155,48 @@ double ParseGoDurationSeconds(const std::string& text) {
   return total;
 }
 
+bool SidecarMode() {
+  const char* source = std::getenv("SMI_E2E_SOURCE");
+  return source != nullptr && std::string(source) == "sidecars";
+}
+
+namespace {
+
+// In sidecar mode, for each sum OracleScalar answered since the last ExpectMetricsMatch: its
+// value and how many series it summed (for the count's quantisation, ExpectMetricsMatch).
+std::vector<std::pair<double, double>> sums_since_check;
+
+// The most pods whose requests one series of the simulator counts together: a callee's inbound
+// series names the caller's service account, so every replica of the caller adds to it.
+double MostReplicas() {
+  double most = 1;
+  for (const auto& w : GetEnv().topology.at("workloads")) {
+    most = std::max(most, w.value("replicas", 1.0));
+  }
+  return most;
+}
+
+// How far two scrapers' counts of `series` series over `window` seconds can differ from the
+// integer steps alone: each pod pair's counter (and the failures derived from it) reads up to
+// two requests below its linear course at the scrape's instant; two readings per scraper, two
+// scrapers, each scaled by the extrapolation from the samples' span to the window.
+double StepTolerance(double series, double window) {
+  const double span = std::max(window - kScrapeIntervalSeconds, kScrapeIntervalSeconds);
+  return 4 * series * MostReplicas() * window / span;
+}
+
+}  // namespace
+
 double OracleScalar(const std::string& promql, long long at, bool* present) {
   const auto rows = PromQuery(promql, at);
   if (rows.size() > 1) throw std::runtime_error("oracle query returned several series: " + promql);
   *present = !rows.empty() && !std::isnan(rows[0].second);
-  return *present ? rows[0].second : 0;
-}
-
-bool SidecarMode() {
-  const char* source = std::getenv("SMI_E2E_SOURCE");
-  return source != nullptr && std::string(source) == "sidecars";
+  const double value = *present ? rows[0].second : 0;
+  if (*present && SidecarMode() && promql.rfind("sum(", 0) == 0 && promql.back() == ')') {
+    const auto counted = PromQuery("count(" + promql.substr(4), at);
+    if (!counted.empty()) sums_since_check.emplace_back(value, counted[0].second);
+  }
+  return value;
 }
 
 double BucketWidthSeconds(double seconds) {
@@ -222,8 +254,22 @@ double LagShare(long long at, double window_seconds) {
 void QuantileOracle(const std::string& buckets_by_le, long long at, const std::string& window,
                     std::map<std::string, double>* expected, QuantileBands* bands) {
   // The counts' tolerance in sidecar mode (ExpectMetricsMatch), the larger of its terms' sum.
-  const double kRelative = SidecarMode() ? 0.02 + LagShare(at, ParseGoDurationSeconds(window)) : 0;
-  constexpr double kAbsolute = 2.5;
+  const double seconds = ParseGoDurationSeconds(window);
+  const double relative = SidecarMode() ? 0.02 + LagShare(at, seconds) : 0;
+  double absolute = 0;
+  if (SidecarMode()) {
+    // Each bucket's count sums as many series as there are callers and callees in the
+    // expression: the most of any bucket.
+    const std::string sum_by_le = "sum by (le) (";
+    double series = 1;
+    if (buckets_by_le.rfind(sum_by_le, 0) == 0) {
+      for (const auto& row :
+           PromQuery("max(count by (le) (" + buckets_by_le.substr(sum_by_le.size()) + ")", at)) {
+        series = std::max(series, row.second);
+      }
+    }
+    absolute = StepTolerance(series, seconds);
+  }
   // The requests in the window: the +Inf bucket, the largest cumulative count.
   bool total_present = false;
   const double total =
@@ -240,10 +286,10 @@ void QuantileOracle(const std::string& buckets_by_le, long long at, const std::s
     const std::string metric = std::string(name) + "_response_latency";
     (*expected)[metric] = seconds;
     if (!SidecarMode() || !total_present || total <= 0) continue;
-    // Both fractions C/T move by at most (|dC| + C/T |dT|) / T' with |dC| <= r C + 2.5 and the
-    // same for T, T' >= T - r T - 2.5: at most (2 r + 2 * 2.5 / T) / (1 - r - 2.5 / T).
-    const double shrink = 1 - kRelative - kAbsolute / total;
-    const double d = shrink > 0 ? (2 * kRelative + 2 * kAbsolute / total) / shrink : 1;
+    // Both fractions C/T move by at most (|dC| + C/T |dT|) / T' with |dC| <= r C + a and the
+    // same for T, T' >= T - r T - a: at most (2 r + 2 a / T) / (1 - r - a / T).
+    const double shrink = 1 - relative - absolute / total;
+    const double d = shrink > 0 ? (2 * relative + 2 * absolute / total) / shrink : 1;
     bool low_present = false, high_present = false;
     const double low = quantile(std::max(0.0, q - d), &low_present);
     const double high = quantile(std::min(1.0, q + d), &high_present);
@@ -264,9 +310,10 @@ void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, 
   ASSERT_EQ(got.size(), expected.size()) << "metrics present differ from PromQL's";
   const bool sidecars = SidecarMode();
   // In sidecar mode: what the two scrapers' timing can change in a count of the window.
-  const double lag_share = sidecars ? LagShare(ParseTimestamp(item.at("timestamp")),
-                                               ParseGoDurationSeconds(item.at("window")))
-                                    : 0;
+  const double window = sidecars ? ParseGoDurationSeconds(item.at("window")) : 0;
+  const double lag_share = sidecars ? LagShare(ParseTimestamp(item.at("timestamp")), window) : 0;
+  const auto sums = std::move(sums_since_check);
+  sums_since_check.clear();
   for (const auto& [name, e] : expected) {
     ASSERT_TRUE(got.count(name)) << name;
     const bool latency_metric = name.find("latency") != std::string::npos;
@@ -280,9 +327,17 @@ void ExpectMetricsMatch(const nlohmann::json& item, const std::map<std::string, 
       // (20ms, 40ms] empty for some calls), a request more or less in the window moves it across
       // the gap; see docs/sidecars.md.
       if (!latency_metric) {
-        EXPECT_NEAR(got[name], e, std::max(0.02 * std::abs(e), 2.5) + lag_share * std::abs(e))
-            << name << " (sidecar mode against Prometheus; the scrapes' timing moves counts by "
-            << lag_share * 100 << "%)";
+        // The series this count sums: the most of the sums OracleScalar answered with this
+        // value (1 when none: the count is not a sum).
+        double series = 1;
+        for (const auto& [value, n] : sums) {
+          if (value == e) series = std::max(series, n);
+        }
+        const double steps = StepTolerance(series, window);
+        EXPECT_NEAR(got[name], e, std::max(0.02 * std::abs(e), steps) + lag_share * std::abs(e))
+            << name << " (sidecar mode against Prometheus; " << series
+            << " series summed, whose integer steps allow " << steps
+            << "; the scrapes' timing moves counts by " << lag_share * 100 << "%)";
         continue;
       }
       const double hi = std::max(got[name], e);

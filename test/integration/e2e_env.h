@@ -68,7 +68,8 @@ void QuantileOracle(const std::string& buckets_by_le, long long at, const std::s
 // Compares the metrics of one TrafficMetrics item with the oracle's: the same names present
 // (latencies only where PromQL has a quantile), counts within milli precision, latencies (seconds)
 // within nano precision. In sidecar mode within the tolerance of two independent scrapers: counts
-// within 2% (or 2.5 requests) plus what the scrapes' timing can move them (a proxy answers up to a
+// within 2%, or what the integer steps of the series they sum allow (docs/sidecars.md), plus what
+// the scrapes' timing can move them (a proxy answers up to a
 // scrape's duration after its timestamp: the longest Prometheus recorded in the window, or the
 // server's last), latencies within one bucket width of PromQL's, or inside their band
 // (`bands`, from QuantileOracle), which is what the count tolerance allows where a quantile's rank
