@@ -97,9 +97,12 @@ TEST(TwoJobsEndToEnd, EveryWorkloadCountsEachRequestOnce) {
     if (success > 0) {
       ++busy;
       // Both jobs together hold every request twice (what the server must not answer); the second
-      // job scrapes at other instants, so its increase over the window is not exactly the first's.
+      // job scrapes at other instants, so its increase over the window is not exactly the first's:
+      // the counters step by whole requests, and each job's reading at either end of the window
+      // may trail a step (a few requests of the quietest workloads' dozen in 30 s; sidecars.md,
+      // "Agreement with Prometheus"). The second job must hold at least half as many again.
       const auto [both, both_failed] = Oracle(tm, object, "");
-      EXPECT_GT(both, 1.8 * success);
+      EXPECT_GT(both, 1.5 * success);
     }
   }
   EXPECT_GE(busy, 4) << "the simulated mesh should have several busy workloads";
