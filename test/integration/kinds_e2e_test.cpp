@@ -343,7 +343,9 @@ TEST(KindsEndToEnd, TheWorkloadCollectionHoldsJobsAndBareReplicaSets) {
   EXPECT_TRUE(kinds_names.contains("ReplicaSet vote-cache"));
   EXPECT_TRUE(kinds_names.contains("Job vote-audit"));
   for (const auto& [g, pods] : PodsByGroup("ReplicaSet")) {
-    if (g.name != "vote-cache") EXPECT_FALSE(kinds_names.contains("ReplicaSet " + g.name));
+    if (g.name != "vote-cache") {
+      EXPECT_FALSE(kinds_names.contains("ReplicaSet " + g.name));
+    }
   }
   const auto groups = PodsByGroup("Job");
   const json job = GetJson(kBase + "/namespaces/emojivoto/trafficmetrics/vote-audit");

@@ -247,7 +247,7 @@ TEST(KubectlClients, EveryResourceListsItself) {
     for (const auto& r : discovery.at("resources")) {
       const std::string name = r.at("name");
       if (name.find('/') != std::string::npos) continue;
-      for (const std::string as : {name, r.at("singularName").get<std::string>()}) {
+      for (const std::string& as : {name, r.at("singularName").get<std::string>()}) {
         SCOPED_TRACE(version + " " + as);
         std::string raw, got;
         ASSERT_EQ(Kubectl("get --raw /apis/" + gv + "/" + name, &raw, false), 0) << raw;
