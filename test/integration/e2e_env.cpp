@@ -280,8 +280,24 @@ void QuantileOracle(const std::string& buckets_by_le, long long at, const std::s
     const double shrink = 1 - relative - absolute / total;
     const double d = shrink > 0 ? (2 * relative + 2 * absolute / total) / shrink : 1;
     bool low_present = false, high_present = false;
-    const double low = quantile(std::max(0.0, q - d), &low_present);
-    const double high = quantile(std::min(1.0, q + d), &high_present);
+    double low = quantile(std::max(0.0, q - d), &low_present);
+    double high = quantile(std::min(1.0, q + d), &high_present);
+    // The server's samples fall at other instants of each interval than Prometheus', so its
+    // window holds the requests of PromQL's window moved by less than an interval either way: a
+    // request at a latency PromQL's window holds none of (a quantile of a dozen requests) may be
+    // in it. PromQL's quantile at every half second from an interval before `at` to one after.
+    const std::string shifted =
+        "_over_time((histogram_quantile(" + std::to_string(q) + ", " + buckets_by_le + "))[" +
+        std::to_string(2 * static_cast<int>(kScrapeIntervalSeconds)) + "s:500ms])";
+    const long long after = at + static_cast<long long>(kScrapeIntervalSeconds);
+    bool min_present = false, max_present = false;
+    const double shifted_low = OracleScalar("min" + shifted, after, &min_present) / 1000.0;
+    const double shifted_high = OracleScalar("max" + shifted, after, &max_present) / 1000.0;
+    if (min_present && max_present) {
+      low = low_present ? std::min(low, shifted_low) : shifted_low;
+      high = high_present ? std::max(high, shifted_high) : shifted_high;
+      low_present = high_present = true;
+    }
     if (low_present && high_present) (*bands)[metric] = {low, high};
   }
 }

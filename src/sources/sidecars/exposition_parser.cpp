@@ -568,7 +568,7 @@ bool SplitLastToken(std::string_view line, size_t i, std::string_view* series,
 }  // namespace
 
 bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t number,
-                                        const SinkRef& sink, std::optional<std::string>& error) {
+                                        const SinkRef& sink) {
   // Only `name{...} value` or `name value` (SplitLastToken): a line with a timestamp or an
   // exemplar has no series text the caller holds, and takes the full path; so does one whose
   // name is quoted inside the braces.
@@ -579,11 +579,11 @@ bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t 
   const uint32_t known_id = known_(hash);
   if (known_id == kUnknown) return false;
 
+  // A last token that is no value may be the end of another series written with the same
+  // start: `rt {a=""}+26` splits as the known `rt` and `{a=""}+26`, where the full path reads the
+  // series `rt{a=""}` (the same series as `rt`) and the value +26. The full path decides.
   const std::optional<double> value = ParseExpositionValue(value_token);
-  if (!value) {
-    error = "invalid value " + Describe(value_token);
-    return true;
-  }
+  if (!value) return false;
   ++samples_seen_;
   if (known_id == kUnkept) {
     if (unkept_) unkept_(hash, false);
@@ -625,10 +625,7 @@ bool ExpositionParser::ParseKnownSample(std::string_view line, size_t i, size_t 
 
 std::optional<std::string> ExpositionParser::ParseSample(std::string_view line, size_t i,
                                                          size_t number, const SinkRef& sink) {
-  if (known_) {
-    std::optional<std::string> error;
-    if (ParseKnownSample(line, i, number, sink, error)) return error;
-  }
+  if (known_ && ParseKnownSample(line, i, number, sink)) return std::nullopt;
   const size_t n = line.size();
   const size_t series_begin = i;
   raw_labels_.clear();

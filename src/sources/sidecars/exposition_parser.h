@@ -208,9 +208,9 @@ class ExpositionParser {
   std::optional<std::string> ParseComment(std::string_view line, size_t i);
   std::optional<std::string> ParseSample(std::string_view line, size_t i, size_t number,
                                          const SinkRef& sink);
-  // The `known` path of ParseSample: true when it handled the line (error set on a bad value).
-  bool ParseKnownSample(std::string_view line, size_t i, size_t number, const SinkRef& sink,
-                        std::optional<std::string>& error);
+  // The `known` path of ParseSample: true when it handled the line; false leaves it to the full
+  // path (an unknown text, another form, or a last token that is no value).
+  bool ParseKnownSample(std::string_view line, size_t i, size_t number, const SinkRef& sink);
   // A quoted string starting at line[i]; on success i is past the closing quote.
   std::optional<std::string> ScanQuoted(std::string_view line, size_t& i, Token* token,
                                         const char* what) const;

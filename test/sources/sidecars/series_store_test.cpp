@@ -701,5 +701,18 @@ TEST(SeriesStore, EveryFamilyWhenNoneIsNamed) {
   EXPECT_EQ(store.GetStats().series, 4u);
 }
 
+// Found by the exposition fuzz target: a series written with an empty label, then again without
+// it in the same scrape (one series, the second line a duplicate), must parse the same in the
+// scrape after, where the first line's text is known.
+TEST(SeriesStore, ASeriesRepeatedWithAnEmptyLabelParsesTheSameNextScrape) {
+  Retained retained{{"response_total", "#"}};
+  SeriesStore store(minutes(5), retained);
+  const std::string body = "# H\nsmthh{blem=\"\"}+26\nrt {blem=\"\"}+26\nrt 23\n";
+  const IngestResult r1 = store.Ingest("ns/p", kPod, 10'000, body);
+  const IngestResult r2 = store.Ingest("ns/p", kPod, 20'000, body);
+  EXPECT_EQ(r1.ok, r2.ok) << "first: " << r1.error << "; second: " << r2.error;
+  EXPECT_EQ(r1.samples_seen, r2.samples_seen);
+}
+
 }  // namespace
 }  // namespace smi::sources::sidecars
