@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang-format
   libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev prometheus-cpp-dev libboost-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev
+  clang libclang-rt-dev  # the fuzz targets (test/fuzz/): libFuzzer and the sanitizers' runtimes
   prometheus curl procps iproute2 wrk hyperfine
   nginx  # the benchmarks' yardstick (bench/serving.sh, slow_clients.sh)
   umoci jq  # the container image, offline (scripts/build-image.sh, test/deploy/image_test.sh)
