@@ -195,7 +195,7 @@ TEST(TrafficMetricsListJson, TextIsTheTreesOwnDump) {
 
   TrafficMetricsList list;
   list.resource = {"Deployment", "emojivoto", "web", ""};
-  list.selector = ListSelector{{{"app", "we\xffb"}}, {{"tier", "In", {"a", "b"}}}};
+  list.selector = ListSelector{{{"app", "we\xff" "b"}}, {{"tier", "In", {"a", "b"}}}};
   TrafficMetrics a;
   a.resource = {"Deployment", "emojivoto", "web", ""};
   a.timestamp = SpecTimestamp();
@@ -210,7 +210,7 @@ TEST(TrafficMetricsListJson, TextIsTheTreesOwnDump) {
   list.items = {a, b, a};
   const std::string text = ToJsonText(list, kV1alpha1);
   EXPECT_EQ(text, dump(list));
-  EXPECT_NO_THROW((void)json::parse(text));
+  EXPECT_TRUE(json::accept(text));
 }
 
 }  // namespace

@@ -24,7 +24,9 @@ bool SameAsNlohmann(const std::string& text) {
   const auto scanned = ParseWithScanner(text);
   const auto library = ParseWithNlohmann(text);
   EXPECT_EQ(scanned.ok, library.ok) << text;
-  if (scanned.ok && library.ok) EXPECT_EQ(scanned.events, library.events) << text;
+  if (scanned.ok && library.ok) {
+    EXPECT_EQ(scanned.events, library.events) << text;
+  }
   return library.ok;
 }
 
@@ -135,7 +137,7 @@ TEST(JsonScanner, Utf8InStringsAndKeys) {
            "\xFE",
        }) {
     // At the start, in the middle (after 8-byte runs), at the end, and cut off.
-    for (const std::string s :
+    for (const std::string& s :
          {bytes, "abcdefghijklmnop" + bytes + "qrstuvwxyz0123456789", "abcdefg" + bytes}) {
       SameAsNlohmann("\"" + s + "\"");
       SameAsNlohmann("{\"" + s + "\":\"" + s + "\"}");
