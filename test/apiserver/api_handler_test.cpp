@@ -155,7 +155,7 @@ TEST_F(ApiHandlerTest, AWindowShorterThanTwoScrapesIsRefusedNamingTheSmallestTha
   const std::string web = std::string(kBase) + "/namespaces/emojivoto/deployments/web";
   source_.scrape_interval = 15s;
   source_.scrape_interval_origin = "this server scrapes them every --sidecar-interval";
-  for (const std::string path : {web, web + "/edges", std::string(kBase) + "/namespaces",
+  for (const std::string& path : {web, web + "/edges", std::string(kBase) + "/namespaces",
                                  std::string(kBase) + "/namespaces/emojivoto/trafficmetrics"}) {
     const auto fetches = source_.queries.size();
     auto r = Get(path, {{"window", "20s"}});

@@ -74,7 +74,7 @@ TEST_F(WarningsThroughTheHandlerTest, EveryKindOfAnswerCarriesThem) {
   source_.edge_samples.warnings = {partial};
   const std::string ns = std::string(kBase) + "/namespaces/emojivoto";
   const std::string want = "299 - \"metrics source: " + partial + "\"";
-  for (const std::string path :
+  for (const std::string& path :
        {ns + "/deployments/web", ns + "/deployments", ns + "/deployments/web/edges",
         ns + "/trafficmetrics", ns + "/trafficmetrics/web", std::string(kBase) + "/namespaces"}) {
     for (const std::string accept : {"", "application/json;as=Table;v=v1;g=meta.k8s.io"}) {

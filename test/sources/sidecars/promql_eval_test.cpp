@@ -208,7 +208,7 @@ TEST_F(EvalTest, NamedWorkloadEdgesSplitThePeersBetweenTwoParts) {
 
 TEST(ParseQuery, EveryQueryOfTheBuiltinProfilesParses) {
   using model::ResourceKind;
-  for (const std::string name : prometheus::BuiltinProfileNames()) {
+  for (const std::string& name : prometheus::BuiltinProfileNames()) {
     const prometheus::MeshProfile profile(prometheus::BuiltinProfileSpec(name));
     std::vector<QueryShape> shapes = {
         ResourceScope{ResourceKind::kPod, "shop", ""},
