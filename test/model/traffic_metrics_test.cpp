@@ -195,7 +195,8 @@ TEST(TrafficMetricsListJson, TextIsTheTreesOwnDump) {
 
   TrafficMetricsList list;
   list.resource = {"Deployment", "emojivoto", "web", ""};
-  list.selector = ListSelector{{{"app", "we\xff" "b"}}, {{"tier", "In", {"a", "b"}}}};
+  const std::string not_utf8 = std::string("we\xff") + "b";  // the byte 0xff, then b
+  list.selector = ListSelector{{{"app", not_utf8}}, {{"tier", "In", {"a", "b"}}}};
   TrafficMetrics a;
   a.resource = {"Deployment", "emojivoto", "web", ""};
   a.timestamp = SpecTimestamp();
