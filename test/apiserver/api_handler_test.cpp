@@ -156,7 +156,7 @@ TEST_F(ApiHandlerTest, AWindowShorterThanTwoScrapesIsRefusedNamingTheSmallestTha
   source_.scrape_interval = 15s;
   source_.scrape_interval_origin = "this server scrapes them every --sidecar-interval";
   for (const std::string& path : {web, web + "/edges", std::string(kBase) + "/namespaces",
-                                 std::string(kBase) + "/namespaces/emojivoto/trafficmetrics"}) {
+                                  std::string(kBase) + "/namespaces/emojivoto/trafficmetrics"}) {
     const auto fetches = source_.queries.size();
     auto r = Get(path, {{"window", "20s"}});
     ASSERT_EQ(r.status, 400) << path << " " << r.body;
