@@ -339,9 +339,9 @@ TEST_F(HttpsServerTest, AClientThatNeverReadsIsClosedAndOthersAreServed) {
     asio::write(stuck.stream(), asio::buffer(burst), ec);
   }
   ASSERT_TRUE(ec) << "the server was still reading after 60s";
-  EXPECT_TRUE(ClosedReaches("write_timeout", 1)) << "the client's write ended with "
-                                                 << ec.message() << "\n"
-                                                 << ServingCounts();
+  EXPECT_TRUE(ClosedReaches("write_timeout", 1))
+      << "the client's write ended with " << ec.message() << "\n"
+      << ServingCounts();
   Client other(port);
   other.Send(Get("/version"));
   EXPECT_EQ(StatusOf(other.ReadResponse()), 200);
