@@ -15,12 +15,11 @@ fuzz_build="${FUZZ_BUILD_DIR:-$build-fuzz}"
 fuzz=${SMI_TEST_FUZZ:-1}
 
 "$root/scripts/setup.sh"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" -DSMI_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" -j"${JOBS:-2}"
 
 # The fuzz targets need clang and sanitized libraries: a second tree. It builds at the lowest
-# priority while the main suite runs, whose end-to-end tests spend most of their time waiting for
-# their windows to fill, so it takes the idle cores and the suite keeps its own.
+# priority from the start: during the main build it takes the moments a core waits (links, the
+# last files of a library), and during the main suite the time its end-to-end tests spend waiting
+# for their windows to fill. The main build and suite keep the cores when they need them.
 fuzz_build_pid=""
 if [[ $fuzz != 0 ]]; then
   cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
@@ -31,6 +30,9 @@ if [[ $fuzz != 0 ]]; then
   fuzz_build_pid=$!
   trap '[[ -n $fuzz_build_pid ]] && kill -- "-$fuzz_build_pid" 2>/dev/null; true' EXIT
 fi
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" -DSMI_BUILD_TESTS=ON >/dev/null
+cmake --build "$build" -j"${JOBS:-2}"
 
 status=0
 # Every test has its own temporary directory and ports, so they run in parallel; the end-to-end
