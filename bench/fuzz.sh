@@ -4,7 +4,7 @@
 #
 #   bench/fuzz.sh [BUILD_DIR] [LIMIT] [TARGET...]
 #
-#   BUILD_DIR  configured with clang and -DSMI_BUILD_FUZZ=ON (default: build-fuzz)
+#   BUILD_DIR  the fuzz tree, configured by scripts/configure-fuzz.sh (default: build-fuzz)
 #   LIMIT      executions per target (default 10000000), or a time per target such as 300s
 #   TARGET     names as in test/fuzz/ (selectors, api_handler, ...); default: all of them
 #
@@ -30,8 +30,7 @@ case $limit in
   *) limit_flag=-runs=$limit ;;
 esac
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
-  -DSMI_BUILD_FUZZ=ON >/dev/null
+"$root/scripts/configure-fuzz.sh" "$build"
 cmake --build "$build" -j"${JOBS:-2}" --target "${targets[@]/#/fuzz_}" >&2
 build=$(cd "$build" && pwd)
 mkdir -p "$build/fuzz-work" "$build/fuzz-artifacts"

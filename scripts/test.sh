@@ -22,8 +22,7 @@ fuzz=${SMI_TEST_FUZZ:-1}
 # for their windows to fill. The main build and suite keep the cores when they need them.
 fuzz_build_pid=""
 if [[ $fuzz != 0 ]]; then
-  cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
-    -DCMAKE_CXX_COMPILER=clang++ -DSMI_BUILD_TESTS=ON -DSMI_BUILD_FUZZ=ON >/dev/null
+  "$root/scripts/configure-fuzz.sh" "$fuzz_build"
   # A session of its own, so that stopping this script stops the whole build (make and compilers).
   setsid nice -n 19 cmake --build "$fuzz_build" -j"${JOBS:-2}" --target fuzz_targets \
     >"$fuzz_build/fuzz-targets-build.log" 2>&1 &
