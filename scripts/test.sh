@@ -7,7 +7,8 @@
 #
 # BUILD_DIR (default build/), FUZZ_BUILD_DIR (default BUILD_DIR-fuzz: the clang tree of the fuzz
 # targets, the same one bench/fuzz.sh uses), BUILD_TYPE (Release), JOBS (2).
-# SMI_TEST_FUZZ=0 leaves the fuzz targets out; the script then says they were skipped.
+# SMI_TEST_FUZZ=0 leaves the fuzz targets out, as do ctest arguments that select none of them; the
+# script then says they were skipped, and why.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${BUILD_DIR:-$root/build}"
@@ -21,8 +22,16 @@ fuzz=${SMI_TEST_FUZZ:-1}
 # last files of a library), and during the main suite the time its end-to-end tests spend waiting
 # for their windows to fill. The main build and suite keep the cores when they need them.
 fuzz_build_pid=""
+fuzz_skipped="SMI_TEST_FUZZ=0"
 if [[ $fuzz != 0 ]]; then
   "$root/scripts/configure-fuzz.sh" "$fuzz_build"
+  # ctest arguments that select no fuzz test (-R e2e) leave the tree unbuilt.
+  if [[ $(cd "$fuzz_build" && ctest -N -L fuzz "$@" | sed -n 's/^Total Tests: //p') == 0 ]]; then
+    fuzz=0
+    fuzz_skipped="no fuzz test matches the arguments: $*"
+  fi
+fi
+if [[ $fuzz != 0 ]]; then
   # A process group of its own (job control), so that stopping this script stops the whole build
   # (make and compilers). Not a session of its own: with the kernel's autogroups, two sessions
   # share the CPU equally whatever their nice values, and the build took half the cores.
@@ -43,7 +52,7 @@ status=0
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@") || status=$?
 
 if [[ $fuzz == 0 ]]; then
-  echo "test: SKIPPED the fuzz targets (SMI_TEST_FUZZ=0)"
+  echo "test: SKIPPED the fuzz targets ($fuzz_skipped)"
   exit "$status"
 fi
 if ! wait "$fuzz_build_pid"; then
