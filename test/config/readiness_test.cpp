@@ -93,9 +93,9 @@ TEST(SourceHealthTest, TheBackgroundCheckRunsAtOnceAndStops) {
   ::prometheus::Registry registry;
   SourceHealth health(source, registry, {std::chrono::hours(1)});
   health.Start();
-  // The first check runs at start; poll for it (its thread is the only writer).
+  // The first check runs at start; poll for it (its thread is the only writer), for up to 10s.
   std::string why;
-  for (int i = 0; i < 2000 && !health.Ready(&why); ++i) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 10000 && !health.Ready(&why); ++i) std::this_thread::sleep_for(1ms);
   EXPECT_TRUE(health.Ready(&why)) << why;
   // Stop returns without waiting out the hour.
   health.Stop();
