@@ -145,8 +145,8 @@ class HttpsServerTest : public ::testing::Test {
     std::string out;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("smi_serving_connections_closed_total{", 0) == 0 ||
-          line.rfind("apiserver_request_total{", 0) == 0) {
+      if (line.starts_with("smi_serving_connections_closed_total{") ||
+          line.starts_with("apiserver_request_total{")) {
         out += line + "\n";
       }
     }
